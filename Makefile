@@ -1,0 +1,58 @@
+# Between: `make run` serves the app, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test install lint typecheck bench migrate demo node clean messages
+
+$(BIN)/between: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(BIN)/between
+
+install: $(BIN)/between
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch node_modules/.installed
+
+node: node_modules/.installed
+
+run: install
+	$(BIN)/between migrate
+	$(BIN)/between demo --if-empty
+	$(BIN)/between serve --host $(HOST) --port $(PORT)
+
+migrate: install
+	$(BIN)/between migrate
+
+demo: install
+	$(BIN)/between demo
+
+test: install node
+	$(BIN)/ruff check .
+	$(BIN)/mypy app
+	$(BIN)/pytest -q -n 2 --dist loadgroup
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy app
+
+bench: install node
+	$(BIN)/python -m bench
+
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d app/translations
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,62 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app import errors
+from app.csrf import csrf_protect
+from app.db import build_engine
+from app.middleware import RequestContextMiddleware
+from app.routes import api, auth, client, health, pages, therapist
+from app.services import library
+from app.settings import Settings, get_settings
+from app.staticfiles import HashedStaticFiles, STATIC_DIR
+
+log = logging.getLogger("between")
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or build_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with Session(engine) as session:
+            library.sync(session)
+            session.commit()
+        for hook in app.state.startup_hooks:
+            hook(app)
+        yield
+        for hook in app.state.shutdown_hooks:
+            hook(app)
+
+    app = FastAPI(
+        title="Between",
+        version="1.0",
+        summary="Self-records between psychotherapy sessions.",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    app.add_middleware(
+        RequestContextMiddleware,
+        secure_cookies=settings.secure_cookies,
+        max_body=settings.max_request_bytes,
+    )
+    errors.install(app)
+    app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
+    for module in (health, auth, pages, therapist, client, api):
+        app.include_router(module.router)
+    return app

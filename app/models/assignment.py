@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import field_validator
+from sqlalchemy import JSON
+from sqlmodel import Column, Field, SQLModel
+
+from app.models.types import UTCDateTime, utcnow
+
+
+class Frequency(StrEnum):
+    daily = "daily"
+    times_per_day = "times_per_day"
+    weekdays = "weekdays"
+    weekly = "weekly"
+
+
+class AssignmentBase(SQLModel):
+    instructions: str = Field(default="", max_length=2000)
+    frequency: Frequency = Field(default=Frequency.daily, max_length=16)
+    times_per_day: int = Field(default=1, ge=1, le=12)
+    # ISO weekday numbers, Monday = 1; used when frequency is "weekdays".
+    weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7], sa_column=Column(JSON, nullable=False))
+    # Reminder times the therapist proposes ("HH:MM"); the client has the final say.
+    proposed_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Assignment(AssignmentBase, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(foreign_key="client.id", index=True, ondelete="CASCADE")
+    therapist_id: uuid.UUID | None = Field(default=None, foreign_key="therapist.id", index=True)
+    template_id: uuid.UUID = Field(foreign_key="record_template.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class AssignmentCreate(SQLModel):
+    template_id: uuid.UUID
+    instructions: str = Field(default="", max_length=2000)
+    frequency: Frequency = Frequency.daily
+    times_per_day: int = Field(default=1, ge=1, le=12)
+    weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
+    proposed_times: list[str] = Field(default_factory=list, max_length=12)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if not value or any(day < 1 or day > 7 for day in value):
+            raise ValueError("choose at least one weekday (1 = Monday … 7 = Sunday)")
+        return sorted(set(value))
+
+    @field_validator("proposed_times")
+    @classmethod
+    def _times(cls, value: list[str]) -> list[str]:
+        from app.services.timeutil import parse_hhmm
+
+        return sorted({parse_hhmm(item).strftime("%H:%M") for item in value})
+
+
+class AssignmentPublic(AssignmentBase):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    template_id: uuid.UUID
+    created_at: datetime
+    ended_at: datetime | None

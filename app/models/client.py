@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+
+from sqlmodel import Column, Field, SQLModel, Time
+
+from app.models.types import UTCDateTime, utcnow
+
+
+class ClientBase(SQLModel):
+    display_name: str = Field(max_length=120)
+    timezone: str = Field(default="UTC", max_length=64)
+    # A night owl's "today" may end at 03:00: entries before this belong to the previous day.
+    day_boundary: time = Field(default=time(0, 0), sa_column=Column(Time(), nullable=False))
+    locale: str | None = Field(default=None, max_length=10)
+
+
+class Client(ClientBase, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    # Nullable: unlinking keeps the client's records theirs.
+    therapist_id: uuid.UUID | None = Field(default=None, foreign_key="therapist.id", index=True)
+    email: str | None = Field(default=None, max_length=254)
+    pin_hash: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ClientPublic(ClientBase):
+    id: uuid.UUID

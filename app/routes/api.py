@@ -1,0 +1,127 @@
+"""JSON API for the client's phone (and the offline sync), under /api/v1."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from app.deps import CurrentClient, SessionDep
+from app.models import AssignmentPublic, EntryCreate, EntryPublic, EntryUpdate
+from app.services import assignments, entries
+
+router = APIRouter(prefix="/api/v1", tags=["client"])
+
+
+class Problem(BaseModel):
+    detail: str
+    errors: dict[str, str] | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Not signed in"},
+    403: {"model": Problem, "description": "CSRF token missing or wrong"},
+    404: {"model": Problem, "description": "Not found, or not yours"},
+    422: {"model": Problem, "description": "Invalid input"},
+}
+
+
+class TaskPublic(BaseModel):
+    assignment_id: uuid.UUID
+    template_id: uuid.UUID
+    template_version_id: uuid.UUID
+    title: str
+    done_today: int
+    expected_today: int
+    due_today: bool
+    complete: bool
+
+
+@router.post(
+    "/entries",
+    response_model=EntryPublic,
+    status_code=201,
+    responses={
+        **ERRORS,
+        200: {"model": EntryPublic, "description": "Already stored (same id and content)"},
+        409: {"model": Problem, "description": "Same id, different content"},
+        410: {"model": Problem, "description": "The entry was deleted"},
+    },
+    summary="Create an entry (idempotent on its client-generated id)",
+)
+def create_entry(data: EntryCreate, session: SessionDep, client: CurrentClient, response: Response) -> Any:
+    saved = entries.create(session, client=client, data=data)
+    session.commit()
+    if not saved.created:
+        response.status_code = 200
+    return saved.entry
+
+
+@router.get("/entries", response_model=list[EntryPublic], responses=ERRORS, summary="List my entries")
+def list_entries(
+    session: SessionDep,
+    client: CurrentClient,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: datetime | None = None,
+    assignment_id: uuid.UUID | None = None,
+) -> Any:
+    return entries.list_for_client(session, client=client, limit=limit, before=before, assignment_id=assignment_id)
+
+
+@router.get(
+    "/entries/{entry_id}",
+    response_model=EntryPublic,
+    responses={**ERRORS, 410: {"model": Problem, "description": "Deleted"}},
+    summary="One of my entries",
+)
+def get_entry(entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Any:
+    return entries.get_own(session, client=client, entry_id=entry_id)
+
+
+@router.patch(
+    "/entries/{entry_id}",
+    response_model=EntryPublic,
+    responses={**ERRORS, 410: {"model": Problem, "description": "Deleted"}},
+    summary="Change one of my entries (answers, visibility, time)",
+)
+def update_entry(entry_id: uuid.UUID, data: EntryUpdate, session: SessionDep, client: CurrentClient) -> Any:
+    entry = entries.update(session, client=client, entry_id=entry_id, data=data)
+    session.commit()
+    return entry
+
+
+@router.delete(
+    "/entries/{entry_id}",
+    status_code=204,
+    responses={**ERRORS, 410: {"model": Problem, "description": "Already deleted"}},
+    summary="Delete one of my entries",
+)
+def delete_entry(entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
+    entries.delete(session, client=client, entry_id=entry_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/today", response_model=list[TaskPublic], responses=ERRORS, summary="Today's tasks")
+def today(session: SessionDep, client: CurrentClient) -> Any:
+    return [
+        TaskPublic(
+            assignment_id=task.assignment.id,
+            template_id=task.assignment.template_id,
+            template_version_id=task.version.id,
+            title=task.version.title,
+            done_today=task.done_today,
+            expected_today=task.expected_today,
+            due_today=task.due_today,
+            complete=task.complete,
+        )
+        for task in assignments.today(session, client=client)
+    ]
+
+
+@router.get("/assignments", response_model=list[AssignmentPublic], responses=ERRORS, summary="My assigned records")
+def list_assignments(session: SessionDep, client: CurrentClient) -> Any:
+    return [assignment for assignment, _version in assignments.active_for_client(session, client_id=client.id)]

@@ -1,0 +1,133 @@
+"""Assignments: a record type given to a client, and what is due today."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.i18n import _
+from app.models import (
+    Assignment,
+    AssignmentCreate,
+    Client,
+    Entry,
+    Frequency,
+    RecordTemplate,
+    TemplateVersion,
+    Therapist,
+)
+from app.models.types import utcnow
+from app.services import templates
+from app.services.days import day_bounds, local_day
+from app.services.errors import Invalid, NotFound
+
+
+def assign(session: Session, *, therapist: Therapist, client: Client, data: AssignmentCreate) -> Assignment:
+    if client.therapist_id != therapist.id:
+        raise NotFound(_("No such client."))
+    template = templates.get_usable(session, therapist=therapist, template_id=data.template_id)
+    if template.archived_at is not None:
+        raise Invalid(_("This record type is archived."))
+    assignment = Assignment(
+        client_id=client.id,
+        therapist_id=therapist.id,
+        template_id=template.id,
+        **data.model_dump(exclude={"template_id"}),
+    )
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def end(session: Session, *, therapist: Therapist, assignment_id: uuid.UUID) -> Assignment:
+    assignment = get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
+    if assignment.ended_at is None:
+        assignment.ended_at = utcnow()
+        session.add(assignment)
+    return assignment
+
+
+def get_for_therapist(session: Session, *, therapist: Therapist, assignment_id: uuid.UUID) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound(_("No such assignment."))
+    client = session.get(Client, assignment.client_id)
+    if client is None or client.therapist_id != therapist.id:
+        raise NotFound(_("No such assignment."))
+    return assignment
+
+
+def get_for_client(session: Session, *, client: Client, assignment_id: uuid.UUID) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.client_id != client.id:
+        raise NotFound(_("This record is not assigned to you."))
+    return assignment
+
+
+def active_for_client(session: Session, *, client_id: uuid.UUID) -> list[tuple[Assignment, TemplateVersion]]:
+    statement = (
+        select(Assignment, TemplateVersion)
+        .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
+        .join(
+            TemplateVersion,
+            (col(TemplateVersion.template_id) == RecordTemplate.id)
+            & (col(TemplateVersion.number) == RecordTemplate.current_version),
+        )
+        .where(Assignment.client_id == client_id, col(Assignment.ended_at).is_(None))
+        .order_by(col(Assignment.created_at))
+    )
+    return [(assignment, version) for assignment, version in session.exec(statement)]
+
+
+@dataclass(frozen=True)
+class Task:
+    assignment: Assignment
+    version: TemplateVersion
+    done_today: int
+    expected_today: int
+    due_today: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.done_today >= self.expected_today
+
+
+def today(session: Session, *, client: Client, now: datetime | None = None) -> list[Task]:
+    """Each active assignment with how many entries today's local day already has."""
+    now = now or utcnow()
+    day = local_day(now, timezone=client.timezone, boundary=client.day_boundary)
+    start, end_ = day_bounds(day, timezone=client.timezone, boundary=client.day_boundary)
+    pairs = active_for_client(session, client_id=client.id)
+    counts = dict(
+        session.exec(
+            select(Entry.assignment_id, func.count())
+            .where(
+                Entry.client_id == client.id,
+                col(Entry.deleted_at).is_(None),
+                Entry.occurred_at >= start,
+                Entry.occurred_at < end_,
+            )
+            .group_by(col(Entry.assignment_id))
+        ).all()
+    )
+    tasks = []
+    for assignment, version in pairs:
+        if assignment.frequency is Frequency.weekdays:
+            due = day.isoweekday() in assignment.weekdays
+        else:
+            due = True
+        expected = assignment.times_per_day if assignment.frequency is Frequency.times_per_day else 1
+        tasks.append(
+            Task(
+                assignment=assignment,
+                version=version,
+                done_today=int(counts.get(assignment.id, 0)),
+                expected_today=expected if due else 0,
+                due_today=due,
+            )
+        )
+    return tasks

@@ -1,0 +1,68 @@
+"""A therapist's clients, and the rule that they see only their own."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, col, select
+
+from app.i18n import _
+from app.models import Client, Therapist
+from app.services.errors import Invalid, NotFound
+from app.services.timeutil import valid_timezone
+
+
+def list_for_therapist(session: Session, *, therapist_id: uuid.UUID) -> list[Client]:
+    statement = (
+        select(Client)
+        .where(Client.therapist_id == therapist_id)
+        .order_by(col(Client.display_name))
+    )
+    return list(session.exec(statement))
+
+
+def get_for_therapist(session: Session, *, therapist: Therapist, client_id: uuid.UUID) -> Client:
+    client = session.get(Client, client_id)
+    # Another therapist's client is answered exactly like a missing one.
+    if client is None or client.therapist_id != therapist.id:
+        raise NotFound(_("No such client."))
+    return client
+
+
+def create(session: Session, *, therapist: Therapist, display_name: str, timezone: str = "UTC") -> Client:
+    name = display_name.strip()
+    if not name or len(name) > 120:
+        raise Invalid(_("Give the client a name or alias (up to 120 characters)."))
+    try:
+        valid_timezone(timezone)
+    except ValueError:
+        raise Invalid(_("Unknown time zone.")) from None
+    client = Client(display_name=name, therapist_id=therapist.id, timezone=timezone)
+    session.add(client)
+    session.flush()
+    return client
+
+
+def update_preferences(
+    session: Session, *, client: Client, timezone: str | None = None, locale: str | None = None
+) -> Client:
+    if timezone is not None:
+        try:
+            client.timezone = valid_timezone(timezone)
+        except ValueError:
+            raise Invalid(_("Unknown time zone.")) from None
+    if locale is not None:
+        from app.i18n import SUPPORTED_LOCALES
+
+        if locale not in SUPPORTED_LOCALES:
+            raise Invalid(_("Unknown language."))
+        client.locale = locale
+    session.add(client)
+    return client
+
+
+def unlink(session: Session, *, therapist: Therapist, client_id: uuid.UUID) -> Client:
+    client = get_for_therapist(session, therapist=therapist, client_id=client_id)
+    client.therapist_id = None
+    session.add(client)
+    return client

@@ -1,0 +1,82 @@
+"""Server-side sessions for signed-in browsers (therapists and client phones)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from app.models import DeviceSession, SessionKind
+from app.models.types import utcnow
+from app.security import new_token, token_hash
+
+# Writing last_seen on every request would turn every page view into a write.
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+def start(
+    session: Session,
+    *,
+    kind: SessionKind,
+    days: int,
+    therapist_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    label: str = "",
+) -> tuple[DeviceSession, str]:
+    token = new_token()
+    device = DeviceSession(
+        token_hash=token_hash(token),
+        kind=kind,
+        therapist_id=therapist_id,
+        client_id=client_id,
+        label=label[:120],
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(device)
+    session.flush()
+    return device, token
+
+
+def resolve(session: Session, *, token: str) -> DeviceSession | None:
+    device = session.exec(
+        select(DeviceSession).where(DeviceSession.token_hash == token_hash(token))
+    ).first()
+    now = utcnow()
+    if device is None or device.revoked_at is not None or device.expires_at <= now:
+        return None
+    if now - device.last_seen_at > _TOUCH_EVERY:
+        device.last_seen_at = now
+        session.add(device)
+        session.commit()
+    return device
+
+
+def revoke(session: Session, *, device: DeviceSession) -> None:
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        session.add(device)
+
+
+def revoke_all(
+    session: Session, *, therapist_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None
+) -> int:
+    devices = active(session, therapist_id=therapist_id, client_id=client_id)
+    for device in devices:
+        revoke(session, device=device)
+    return len(devices)
+
+
+def active(
+    session: Session, *, therapist_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None
+) -> list[DeviceSession]:
+    if therapist_id is None and client_id is None:
+        return []
+    statement = select(DeviceSession).where(
+        col(DeviceSession.revoked_at).is_(None), DeviceSession.expires_at > utcnow()
+    )
+    if therapist_id is not None:
+        statement = statement.where(DeviceSession.therapist_id == therapist_id)
+    if client_id is not None:
+        statement = statement.where(DeviceSession.client_id == client_id)
+    return list(session.exec(statement.order_by(col(DeviceSession.created_at).desc())))

@@ -1,0 +1,110 @@
+"""Rendering pages and htmx fragments, and the cookies the app sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import Response
+
+from app import i18n
+from app.staticfiles import static_url
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+SESSION_COOKIE = "between_session"
+CSRF_COOKIE = "between_csrf"
+LANG_COOKIE = "between_lang"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "xml", "txt"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: i18n.translations(i18n.get_locale()).gettext(message),
+        lambda singular, plural, n: i18n.translations(i18n.get_locale()).ngettext(singular, plural, n),
+        newstyle=True,
+    )
+    env.globals["static"] = static_url
+    return env
+
+
+jinja = _environment()
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment(request: Request) -> bool:
+    # A boosted request navigates to a page: it gets the whole page.
+    return is_htmx(request) and request.headers.get("HX-Boosted") != "true"
+
+
+def render(
+    request: Request,
+    template_name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page, or only one of its named blocks for an htmx request."""
+    i18n.set_locale(getattr(request.state, "locale", i18n.DEFAULT_LOCALE))
+    data = {
+        "request": request,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "locale": i18n.get_locale(),
+        "viewer": getattr(request.state, "viewer", None),
+        **(context or {}),
+    }
+    template = jinja.get_template(template_name)
+    if block and wants_fragment(request):
+        body = "".join(template.blocks[block](template.new_context(data)))
+    else:
+        body = template.render(data)
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """A redirect htmx follows as a full navigation."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url, "Vary": "HX-Request"})
+    return RedirectResponse(url, status_code=303)
+
+
+def set_session_cookie(request: Request, response: Response, token: str, *, days: int) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    settings = request.app.state.settings
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies)
+
+
+def set_lang_cookie(request: Request, response: Response, locale: str | None) -> None:
+    if locale:
+        response.set_cookie(
+            LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax",
+            secure=request.app.state.settings.secure_cookies, path="/",
+        )

@@ -1,0 +1,138 @@
+"""Factories that build real objects through the services (no raw SQL)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.models import (
+    Assignment,
+    AssignmentCreate,
+    Client,
+    Entry,
+    EntryCreate,
+    RecordTemplate,
+    SessionKind,
+    TemplateVersion,
+    Therapist,
+    TherapistCreate,
+    Visibility,
+)
+from app.services import accounts, assignments, clients, device_sessions, entries, templates
+from app.web import CSRF_COOKIE, SESSION_COOKIE
+
+_counter = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+MOOD_FIELDS: list[dict[str, Any]] = [
+    {"key": "mood", "type": "scale", "label": "Mood", "min": 0, "max": 10, "required": True},
+    {"key": "note", "type": "short_text", "label": "Anything else?"},
+]
+
+
+def make_therapist(session: Session, *, email: str | None = None, name: str = "Dr. Test") -> Therapist:
+    n = next(_counter)
+    therapist = accounts.create_therapist(
+        session,
+        data=TherapistCreate(email=email or f"therapist{n}@example.org", display_name=name, password=PASSWORD),
+    )
+    session.commit()
+    return therapist
+
+
+def make_client(
+    session: Session, *, therapist: Therapist | None = None, name: str | None = None, timezone: str = "UTC"
+) -> Client:
+    therapist = therapist or make_therapist(session)
+    client = clients.create(
+        session, therapist=therapist, display_name=name or f"Client {next(_counter)}", timezone=timezone
+    )
+    session.commit()
+    return client
+
+
+def make_template(
+    session: Session, *, therapist: Therapist, title: str = "Mood check", fields: list[dict[str, Any]] | None = None
+) -> RecordTemplate:
+    template = templates.create_own(
+        session, therapist=therapist, title=title, instructions="Rate your mood.", fields=fields or MOOD_FIELDS
+    )
+    session.commit()
+    return template
+
+
+def library_template(session: Session, slug: str) -> RecordTemplate:
+    return session.exec(select(RecordTemplate).where(RecordTemplate.slug == slug)).one()
+
+
+def make_assignment(
+    session: Session,
+    *,
+    client: Client,
+    template: RecordTemplate | None = None,
+    **options: Any,
+) -> Assignment:
+    therapist = session.get(Therapist, client.therapist_id)
+    assert therapist is not None
+    template = template or make_template(session, therapist=therapist)
+    assignment = assignments.assign(
+        session, therapist=therapist, client=client, data=AssignmentCreate(template_id=template.id, **options)
+    )
+    session.commit()
+    return assignment
+
+
+def current_version(session: Session, assignment: Assignment) -> TemplateVersion:
+    template = session.get(RecordTemplate, assignment.template_id)
+    assert template is not None
+    return templates.current_version(session, template=template)
+
+
+def make_entry(
+    session: Session,
+    *,
+    client: Client,
+    assignment: Assignment,
+    answers: dict[str, Any] | None = None,
+    visibility: Visibility = Visibility.shared,
+    occurred_at: datetime | None = None,
+    nothing_to_report: bool = False,
+) -> Entry:
+    saved = entries.create(
+        session,
+        client=client,
+        data=EntryCreate(
+            id=uuid.uuid4(),
+            assignment_id=assignment.id,
+            answers={"mood": 6} if answers is None else answers,
+            visibility=visibility,
+            occurred_at=occurred_at,
+            nothing_to_report=nothing_to_report,
+        ),
+    )
+    session.commit()
+    return saved.entry
+
+
+def signed_in(web: TestClient, session: Session, who: Therapist | Client) -> TestClient:
+    """Give a TestClient a real server-side session (and a CSRF token) for `who`."""
+    if isinstance(who, Therapist):
+        _device, token = device_sessions.start(session, kind=SessionKind.therapist, therapist_id=who.id, days=1)
+    else:
+        _device, token = device_sessions.start(session, kind=SessionKind.client, client_id=who.id, days=1)
+    session.commit()
+    web.cookies.set(SESSION_COOKIE, token)
+    csrf = uuid.uuid4().hex + uuid.uuid4().hex
+    web.cookies.set(CSRF_COOKIE, csrf)
+    web.headers["X-CSRF-Token"] = csrf
+    return web
+
+
+def browser(app: Any) -> TestClient:
+    """Another, independent browser on the same app (remember to close it)."""
+    return TestClient(app, base_url="http://testserver")
