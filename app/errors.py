@@ -91,7 +91,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: DBAPIError) -> Response:
-        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        log.warning("database unavailable: %s", type(exc.orig).__name__, exc_info=exc)
         return problem(
             request, 503, i18n.gettext("Between is briefly unavailable. Nothing you saved is lost; please try again in a minute."),
             headers={"Retry-After": "30"},

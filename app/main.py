@@ -22,7 +22,9 @@ from app.staticfiles import HashedStaticFiles, STATIC_DIR
 log = logging.getLogger("between")
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, run_dispatcher: bool = False
+) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or build_engine(settings.database_url)
 
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    # The embedded default (`between serve`) runs one dispatcher in the web process.
+    app.state.run_dispatcher = run_dispatcher
     app.add_middleware(
         RequestContextMiddleware,
         secure_cookies=settings.secure_cookies,

@@ -34,7 +34,35 @@ def _environment() -> Environment:
         newstyle=True,
     )
     env.globals["static"] = static_url
+    env.globals["tr"] = lambda text: i18n.gettext(text) if text else text
+    env.globals["frequency_label"] = frequency_label
+    env.globals["weekday_names"] = _WeekdayNames()
     return env
+
+
+def frequency_label(assignment: Any) -> str:
+    from app.models import Frequency
+
+    frequency = Frequency(assignment.frequency)
+    if frequency is Frequency.times_per_day:
+        return i18n.ngettext("%(num)s time a day", "%(num)s times a day", assignment.times_per_day)
+    if frequency is Frequency.weekdays:
+        names = dict(_WeekdayNames())
+        return ", ".join(names[day] for day in assignment.weekdays)
+    if frequency is Frequency.weekly:
+        return i18n.gettext("once a week")
+    return i18n.gettext("every day")
+
+
+class _WeekdayNames:
+    """Iterates (ISO number, short name) in the current language."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        names = [
+            i18n.gettext("Mon"), i18n.gettext("Tue"), i18n.gettext("Wed"), i18n.gettext("Thu"),
+            i18n.gettext("Fri"), i18n.gettext("Sat"), i18n.gettext("Sun"),
+        ]
+        return iter(list(enumerate(names, start=1)))
 
 
 jinja = _environment()

@@ -43,7 +43,7 @@ def _form_context(session, client, assignment, version, *, values, errors, entry
         "version": version,
         "fields": templates.fields_of(version),
         "library": library,
-        "tr": lambda text: tr(text, library=library),
+        "t": lambda text: tr(text, library=library),
         "values": values,
         "errors": errors,
         "entry_id": entry_id,

@@ -1,0 +1,134 @@
+"""The `between` command: serve, migrate, seed demo data, create accounts.
+
+Each part of the product registers its subcommands in COMMANDS below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Callable
+
+from sqlmodel import Session
+
+from app.settings import get_settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from app.db import build_engine
+
+    return build_engine(get_settings().database_url)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from app import migrate
+    from app.services import library
+
+    engine = _engine()
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        library.sync(session)
+        session.commit()
+    print("database is up to date")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = get_settings()
+    app = create_app(settings, run_dispatcher=not args.no_dispatcher)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level="info",
+        access_log=False,  # URLs carry entry ids; keep them out of logs by default
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.services import demo
+
+    settings = get_settings()
+    engine = _engine()
+    with Session(engine) as session:
+        if args.if_empty and not demo.is_empty(session):
+            print("database has data: demo not seeded")
+            return 0
+        info = demo.seed(session, base_url=settings.base_url)
+        session.commit()
+    print(demo.instructions(info))
+    return 0
+
+
+def cmd_create_therapist(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.models import TherapistCreate
+    from app.services import accounts
+    from app.services.errors import ServiceError
+
+    password = args.password or getpass.getpass("Password (10+ characters): ")
+    try:
+        data = TherapistCreate(email=args.email, display_name=args.name, password=password)
+        with Session(_engine()) as session:
+            therapist = accounts.create_therapist(session, data=data)
+            session.commit()
+    except (ValidationError, ServiceError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"created therapist {therapist.email}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="between", description="Self-records between sessions.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web app (and, by default, one reminder dispatcher)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--no-dispatcher", action="store_true", help="web only (scale-out replicas)")
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.set_defaults(handler=cmd_serve)
+
+    sub.add_parser("migrate", help="create or upgrade the database").set_defaults(handler=cmd_migrate)
+
+    demo_cmd = sub.add_parser("demo", help="seed a demo therapist and three clients")
+    demo_cmd.add_argument("--if-empty", action="store_true", help="only on an empty database")
+    demo_cmd.set_defaults(handler=cmd_demo)
+
+    create = sub.add_parser("create-therapist", help="create a therapist account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--password", help="prompted for when omitted")
+    create.set_defaults(handler=cmd_create_therapist)
+
+    for register in EXTENSIONS:
+        register(sub)
+    return parser
+
+
+# Later parts add their subcommands here: each is called with the subparsers object.
+EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
