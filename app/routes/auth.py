@@ -13,7 +13,7 @@ from app.deps import DeviceDep, SessionDep, SettingsDep
 from app.models import SessionKind, TherapistCreate
 from app.services import accounts, audit, device_sessions, invites, ratelimit
 from app.services.errors import ServiceError, TooManyAttempts
-from app.web import clear_session_cookie, redirect, render, set_lang_cookie, set_session_cookie
+from app.web import SESSION_COOKIE, clear_session_cookie, redirect, render, set_lang_cookie, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
 
@@ -110,7 +110,8 @@ def signin(
 
 def _start(request, session, settings, *, kind, who, locale, to) -> Response:  # type: ignore[no-untyped-def]
     # A fresh session id at every sign-in: a planted cookie is never promoted.
-    old = getattr(request.state, "device", None)
+    old_token = request.cookies.get(SESSION_COOKIE)
+    old = device_sessions.resolve(session, token=old_token) if old_token else None
     if old is not None:
         device_sessions.revoke(session, device=old)
     if kind == SessionKind.therapist:
