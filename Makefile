@@ -50,9 +50,9 @@ bench: install node
 	$(BIN)/python -m bench
 
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -o app/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output --project=Between -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
-	$(BIN)/pybabel compile -d app/translations
+	@echo "catalogs are read from the .po files at start-up; no compile step"
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

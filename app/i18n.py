@@ -6,10 +6,15 @@ can phrase their error messages in the person's language.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 SUPPORTED_LOCALES = ("en", "es")
@@ -21,9 +26,16 @@ _current: ContextVar[str] = ContextVar("locale", default=DEFAULT_LOCALE)
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    if locale == DEFAULT_LOCALE:
+    """Load a catalog straight from its .po file: no compiled .mo to forget to rebuild."""
+    path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if locale == DEFAULT_LOCALE or not path.exists():
         return NullTranslations()
-    return Translations.load(str(TRANSLATIONS_DIR), [locale], domain="messages")
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain="messages")
 
 
 def set_locale(locale: str) -> None:
@@ -45,6 +57,16 @@ def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
 
 
 _ = gettext
+
+
+@contextmanager
+def using_locale(locale: str | None) -> Iterator[None]:
+    """Speak a person's language outside a request (emails, notifications)."""
+    token = _current.set(locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def N_(message: str) -> str:
