@@ -84,10 +84,11 @@ def cmd_create_therapist(args: argparse.Namespace) -> int:
         with Session(_engine()) as session:
             therapist = accounts.create_therapist(session, data=data)
             session.commit()
+            email = therapist.email
     except (ValidationError, ServiceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"created therapist {therapist.email}")
+    print(f"created therapist {email}")
     return 0
 
 
