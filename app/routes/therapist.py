@@ -147,6 +147,15 @@ def revoke_client_device(
     return redirect(request, f"/t/clients/{client.id}")
 
 
+@router.post("/clients/{client_id}/unlink")
+def unlink_client(request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
+    """End the link: the client keeps their records and their phone; this therapist no longer sees them."""
+    clients.unlink(session, therapist=therapist, client_id=client_id)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="client.unlinked", client_id=client_id)
+    session.commit()
+    return redirect(request, "/t")
+
+
 @router.post("/signout-everywhere")
 def signout_everywhere(request: Request, session: SessionDep, therapist: CurrentTherapist) -> Response:
     device_sessions.revoke_all(session, therapist_id=therapist.id)

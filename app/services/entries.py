@@ -77,7 +77,8 @@ def create(session: Session, *, client: Client, data: EntryCreate) -> Saved:
             session.add(entry)
     except IntegrityError:
         # Two syncs of the same offline entry raced; the other one won.
-        session.expunge(entry)
+        if entry in session:
+            session.expunge(entry)
         existing = session.get(Entry, data.id, populate_existing=True)
         if existing is None:
             raise

@@ -200,3 +200,16 @@ def test_htmx_fragment_vs_boosted_full_page(web, session) -> None:
     boosted = desk.get("/t", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in boosted.text
     assert fragment.headers["vary"] == "HX-Request"
+
+
+def test_unlinking_keeps_the_clients_records_and_hides_them_from_the_therapist(web, session, app) -> None:
+    therapist = make_therapist(session)
+    client = make_client(session, therapist=therapist)
+    assignment = make_assignment(session, client=client)
+    make_entry(session, client=client, assignment=assignment, answers={"mood": 5, "note": "still mine"})
+    desk = signed_in(web, session, therapist)
+    assert desk.post(f"/t/clients/{client.id}/unlink", follow_redirects=False).status_code == 303
+    assert desk.get(f"/t/clients/{client.id}").status_code == 404
+    phone = signed_in(browser(app), session, client)
+    assert "still mine" in phone.get("/c/entries").text
+    phone.close()
