@@ -38,6 +38,4 @@ async def csrf_protect(request: Request) -> None:
             value = form.get(FIELD, "")
             sent = value if isinstance(value, str) else ""
     if not expected or not sent or not same(expected, sent):
-        raise CsrfFailed(
-            i18n.gettext("This page has expired for your safety. Please go back, reload and try again.")
-        )
+        raise CsrfFailed(i18n.gettext("This page has expired for your safety. Please go back, reload and try again."))

@@ -41,15 +41,21 @@ def problem(
     if is_htmx(request):
         # Swap an inline alert into the page's message area instead of the target.
         response = render(
-            request, "_alert.html", {"message": message, "errors": errors or {}},
-            status_code=status, headers=headers,
+            request,
+            "_alert.html",
+            {"message": message, "errors": errors or {}},
+            status_code=status,
+            headers=headers,
         )
         response.headers["HX-Retarget"] = "#messages"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     return render(
-        request, "pages/error.html", {"status": status, "message": message, "errors": errors or {}},
-        status_code=status, headers=headers,
+        request,
+        "pages/error.html",
+        {"status": status, "message": message, "errors": errors or {}},
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -93,7 +99,9 @@ def install(app: FastAPI) -> None:
     async def _database_down(request: Request, exc: DBAPIError) -> Response:
         log.warning("database unavailable: %s", type(exc.orig).__name__, exc_info=exc)
         return problem(
-            request, 503, i18n.gettext("Between is briefly unavailable. Nothing you saved is lost; please try again in a minute."),
+            request,
+            503,
+            i18n.gettext("Between is briefly unavailable. Nothing you saved is lost; please try again in a minute."),
             headers={"Retry-After": "30"},
         )
 

@@ -17,7 +17,7 @@ from app.middleware import RequestContextMiddleware
 from app.routes import api, auth, client, health, pages, therapist
 from app.services import library
 from app.settings import Settings, get_settings
-from app.staticfiles import HashedStaticFiles, STATIC_DIR
+from app.staticfiles import STATIC_DIR, HashedStaticFiles
 
 log = logging.getLogger("between")
 

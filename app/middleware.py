@@ -63,7 +63,9 @@ class RequestContextMiddleware:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), payment=(), usb=()")
+                headers.setdefault(
+                    "Permissions-Policy", "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"
+                )
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 if self.secure_cookies:
                     headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")

@@ -59,8 +59,13 @@ class _WeekdayNames:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         names = [
-            i18n.gettext("Mon"), i18n.gettext("Tue"), i18n.gettext("Wed"), i18n.gettext("Thu"),
-            i18n.gettext("Fri"), i18n.gettext("Sat"), i18n.gettext("Sun"),
+            i18n.gettext("Mon"),
+            i18n.gettext("Tue"),
+            i18n.gettext("Wed"),
+            i18n.gettext("Thu"),
+            i18n.gettext("Fri"),
+            i18n.gettext("Sat"),
+            i18n.gettext("Sun"),
         ]
         return iter(list(enumerate(names, start=1)))
 
@@ -133,6 +138,10 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 def set_lang_cookie(request: Request, response: Response, locale: str | None) -> None:
     if locale:
         response.set_cookie(
-            LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax",
-            secure=request.app.state.settings.secure_cookies, path="/",
+            LANG_COOKIE,
+            locale,
+            max_age=365 * 86400,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+            path="/",
         )

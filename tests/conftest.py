@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
-import app.models  # noqa: F401
+import app.models
 from app import migrate
 from app.db import build_engine
 from app.settings import Environment, Settings

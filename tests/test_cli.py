@@ -20,12 +20,16 @@ def cli_env(database_url, engine, monkeypatch, tmp_path):  # type: ignore[no-unt
 
 
 def test_create_therapist_and_refuse_bad_input(cli_env, engine, capsys) -> None:
-    assert cli.main(["create-therapist", "--email", "Cli@Example.org", "--name", "Dr Cli",
-                     "--password", "long enough pw"]) == 0
+    assert (
+        cli.main(["create-therapist", "--email", "Cli@Example.org", "--name", "Dr Cli", "--password", "long enough pw"])
+        == 0
+    )
     assert "created therapist cli@example.org" in capsys.readouterr().out
     with Session(engine) as session:
         assert session.exec(select(Therapist).where(Therapist.email == "cli@example.org")).one()
-    assert cli.main(["create-therapist", "--email", "cli@example.org", "--name", "X", "--password", "long enough pw"]) == 2
+    assert (
+        cli.main(["create-therapist", "--email", "cli@example.org", "--name", "X", "--password", "long enough pw"]) == 2
+    )
     assert cli.main(["create-therapist", "--email", "nope", "--name", "X", "--password", "long enough pw"]) == 2
     assert "error" in capsys.readouterr().err
 

@@ -22,12 +22,8 @@ class DeviceSession(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     kind: SessionKind = Field(max_length=16)
-    therapist_id: uuid.UUID | None = Field(
-        default=None, foreign_key="therapist.id", index=True, ondelete="CASCADE"
-    )
-    client_id: uuid.UUID | None = Field(
-        default=None, foreign_key="client.id", index=True, ondelete="CASCADE"
-    )
+    therapist_id: uuid.UUID | None = Field(default=None, foreign_key="therapist.id", index=True, ondelete="CASCADE")
+    client_id: uuid.UUID | None = Field(default=None, foreign_key="client.id", index=True, ondelete="CASCADE")
     label: str = Field(default="", max_length=120)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     last_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

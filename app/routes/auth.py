@@ -51,9 +51,16 @@ def signup(
     except ValidationError as error:
         return render(request, "pages/signup.html", {"values": values, "errors": _form_errors(error)}, status_code=422)
     except ServiceError as error:
-        return render(request, "pages/signup.html", {"values": values, "errors": {"email": error.message}}, status_code=error.status_code)
+        return render(
+            request,
+            "pages/signup.html",
+            {"values": values, "errors": {"email": error.message}},
+            status_code=error.status_code,
+        )
     therapist.locale = i18n.get_locale()
-    return _start(request, session, settings, kind=SessionKind.therapist, who=therapist.id, locale=therapist.locale, to="/t")
+    return _start(
+        request, session, settings, kind=SessionKind.therapist, who=therapist.id, locale=therapist.locale, to="/t"
+    )
 
 
 def _form_errors(error: ValidationError) -> dict[str, str]:
@@ -95,17 +102,23 @@ def signin(
     except TooManyAttempts as error:
         session.commit()
         return render(
-            request, "pages/signin.html", {"values": values, "error": error.message},
-            status_code=429, headers={"Retry-After": str(error.retry_after)},
+            request,
+            "pages/signin.html",
+            {"values": values, "error": error.message},
+            status_code=429,
+            headers={"Retry-After": str(error.retry_after)},
         )
     if therapist is None:
         session.commit()  # keep the failure count
         return render(
-            request, "pages/signin.html",
+            request,
+            "pages/signin.html",
             {"values": values, "error": i18n.gettext("That email and password do not match.")},
             status_code=400,
         )
-    return _start(request, session, settings, kind=SessionKind.therapist, who=therapist.id, locale=therapist.locale, to="/t")
+    return _start(
+        request, session, settings, kind=SessionKind.therapist, who=therapist.id, locale=therapist.locale, to="/t"
+    )
 
 
 def _start(request, session, settings, *, kind, who, locale, to) -> Response:  # type: ignore[no-untyped-def]
@@ -161,18 +174,29 @@ def join(
     code: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     wait = ratelimit.hit(
-        session, key=f"invite:ip:{_remote(request)}",
-        limit=settings.invite_max_attempts, window_seconds=settings.invite_window_seconds,
+        session,
+        key=f"invite:ip:{_remote(request)}",
+        limit=settings.invite_max_attempts,
+        window_seconds=settings.invite_window_seconds,
     )
     session.commit()
     if wait:
-        message = i18n.gettext("Too many attempts. Please wait %(minutes)s minutes and try again.", minutes=max(1, wait // 60))
-        return render(request, "pages/join.html", {"token": token or None, "error": message},
-                      status_code=429, headers={"Retry-After": str(wait)})
+        message = i18n.gettext(
+            "Too many attempts. Please wait %(minutes)s minutes and try again.", minutes=max(1, wait // 60)
+        )
+        return render(
+            request,
+            "pages/join.html",
+            {"token": token or None, "error": message},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
     try:
         client = invites.redeem(session, token=token or None, code=code or None)
     except ServiceError as error:
         session.rollback()
-        return render(request, "pages/join.html", {"token": None, "error": error.message}, status_code=error.status_code)
+        return render(
+            request, "pages/join.html", {"token": None, "error": error.message}, status_code=error.status_code
+        )
     audit.record(session, actor_kind="client", actor_id=client.id, action="device.joined", client_id=client.id)
     return _start(request, session, settings, kind=SessionKind.client, who=client.id, locale=client.locale, to="/c")

@@ -29,7 +29,8 @@ def today_page(request: Request, session: SessionDep, client: CurrentClient) -> 
     recent = entries.list_for_client(session, client=client, limit=5)
     library = {task.version.id: is_library_version(session, task.version) for task in tasks}
     return render(
-        request, "pages/c_today.html",
+        request,
+        "pages/c_today.html",
         {"client": client, "tasks": tasks, "recent": entry_views(session, recent), "library": library, "tr": tr},
         block="content",
     )
@@ -64,7 +65,9 @@ def record_form(request: Request, assignment_id: uuid.UUID, session: SessionDep,
 
 
 @router.post("/record/{assignment_id}")
-async def submit_record(request: Request, assignment_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
+async def submit_record(
+    request: Request, assignment_id: uuid.UUID, session: SessionDep, client: CurrentClient
+) -> Response:
     form = await request.form()
     assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
     version = _posted_version(session, form, assignment.template_id)
@@ -89,7 +92,12 @@ async def submit_record(request: Request, assignment_id: uuid.UUID, session: Ses
     except Invalid as error:
         session.rollback()
         context = _form_context(
-            session, client, assignment, version, values=answers, errors=error.errors or {"_": error.message},
+            session,
+            client,
+            assignment,
+            version,
+            values=answers,
+            errors=error.errors or {"_": error.message},
             entry_id=entry_id,
         )
         return render(request, "pages/c_record.html", context, status_code=422)
@@ -142,16 +150,18 @@ def answers_from_form(fields: list[FieldDef], form: FormData) -> dict[str, Any]:
             if chosen:
                 answers[field.key] = chosen
         else:
-            value = form.get(name)
-            if value is not None and str(value).strip() != "":
-                answers[field.key] = str(value)
+            single = form.get(name)
+            if single is not None and str(single).strip() != "":
+                answers[field.key] = str(single)
     return answers
 
 
 @router.get("/entries")
 def my_entries(request: Request, session: SessionDep, client: CurrentClient) -> Response:
     rows = entries.list_for_client(session, client=client, limit=200)
-    return render(request, "pages/c_entries.html", {"client": client, "entries": entry_views(session, rows)}, block="content")
+    return render(
+        request, "pages/c_entries.html", {"client": client, "entries": entry_views(session, rows)}, block="content"
+    )
 
 
 @router.get("/entries/{entry_id}")
@@ -176,9 +186,13 @@ async def update_entry(request: Request, entry_id: uuid.UUID, session: SessionDe
     answers = answers_from_form(templates.fields_of(version), form)
     try:
         entries.update(
-            session, client=client, entry_id=entry.id,
+            session,
+            client=client,
+            entry_id=entry.id,
             data=EntryUpdate(
-                answers=answers, visibility=_visibility(form), occurred_at=_occurred_at(form, client.timezone),
+                answers=answers,
+                visibility=_visibility(form),
+                occurred_at=_occurred_at(form, client.timezone),
                 nothing_to_report=form.get("nothing_to_report") == "1",
             ),
         )
@@ -186,8 +200,14 @@ async def update_entry(request: Request, entry_id: uuid.UUID, session: SessionDe
         session.rollback()
         assignment = assignments.get_for_client(session, client=client, assignment_id=entry.assignment_id)
         context = _form_context(
-            session, client, assignment, version, values=answers, errors=error.errors or {"_": error.message},
-            entry_id=entry.id, entry=entry,
+            session,
+            client,
+            assignment,
+            version,
+            values=answers,
+            errors=error.errors or {"_": error.message},
+            entry_id=entry.id,
+            entry=entry,
         )
         return render(request, "pages/c_record.html", context, status_code=422)
     session.commit()
@@ -195,7 +215,9 @@ async def update_entry(request: Request, entry_id: uuid.UUID, session: SessionDe
 
 
 @router.post("/entries/{entry_id}/visibility")
-async def change_visibility(request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
+async def change_visibility(
+    request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient
+) -> Response:
     form = await request.form()
     entry = entries.update(session, client=client, entry_id=entry_id, data=EntryUpdate(visibility=_visibility(form)))
     session.commit()

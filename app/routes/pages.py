@@ -34,7 +34,11 @@ def set_language(
     if locale not in SUPPORTED_LOCALES:
         raise Invalid("Unknown language.")
     if device is not None:
-        who = session.get(Therapist, device.therapist_id) if device.therapist_id else session.get(Client, device.client_id)
+        who = (
+            session.get(Therapist, device.therapist_id)
+            if device.therapist_id
+            else session.get(Client, device.client_id)
+        )
         if who is not None:
             who.locale = locale
             session.add(who)

@@ -44,8 +44,10 @@ def create_client(
         client = clients.create(session, therapist=therapist, display_name=display_name, timezone=timezone or "UTC")
     except Invalid as error:
         return render(
-            request, "pages/t_client_new.html",
-            {"errors": {"display_name": error.message}, "values": {"display_name": display_name}}, status_code=422,
+            request,
+            "pages/t_client_new.html",
+            {"errors": {"display_name": error.message}, "values": {"display_name": display_name}},
+            status_code=422,
         )
     issued = invites.issue(session, therapist=therapist, client=client, hours=settings.invite_hours)
     session.commit()

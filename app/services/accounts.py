@@ -44,8 +44,7 @@ def authenticate(
         wait = _peek(session, key=key, limit=max_attempts, window_seconds=window_seconds)
         if wait:
             raise TooManyAttempts(
-                _("Too many attempts. Please wait %(minutes)s minutes and try again.",
-                  minutes=max(1, wait // 60)),
+                _("Too many attempts. Please wait %(minutes)s minutes and try again.", minutes=max(1, wait // 60)),
                 retry_after=wait,
             )
     therapist = session.exec(select(Therapist).where(Therapist.email == email)).first()

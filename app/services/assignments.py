@@ -116,10 +116,7 @@ def today(session: Session, *, client: Client, now: datetime | None = None) -> l
     )
     tasks = []
     for assignment, version in pairs:
-        if assignment.frequency is Frequency.weekdays:
-            due = day.isoweekday() in assignment.weekdays
-        else:
-            due = True
+        due = assignment.frequency is not Frequency.weekdays or day.isoweekday() in assignment.weekdays
         expected = assignment.times_per_day if assignment.frequency is Frequency.times_per_day else 1
         tasks.append(
             Task(

@@ -29,9 +29,6 @@ def record(
 
 def for_client(session: Session, *, client_id: uuid.UUID, limit: int = 100) -> list[AuditEvent]:
     statement = (
-        select(AuditEvent)
-        .where(AuditEvent.client_id == client_id)
-        .order_by(col(AuditEvent.at).desc())
-        .limit(limit)
+        select(AuditEvent).where(AuditEvent.client_id == client_id).order_by(col(AuditEvent.at).desc()).limit(limit)
     )
     return list(session.exec(statement))

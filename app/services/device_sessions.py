@@ -39,9 +39,7 @@ def start(
 
 
 def resolve(session: Session, *, token: str) -> DeviceSession | None:
-    device = session.exec(
-        select(DeviceSession).where(DeviceSession.token_hash == token_hash(token))
-    ).first()
+    device = session.exec(select(DeviceSession).where(DeviceSession.token_hash == token_hash(token))).first()
     now = utcnow()
     if device is None or device.revoked_at is not None or device.expires_at <= now:
         return None
@@ -58,9 +56,7 @@ def revoke(session: Session, *, device: DeviceSession) -> None:
         session.add(device)
 
 
-def revoke_all(
-    session: Session, *, therapist_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None
-) -> int:
+def revoke_all(session: Session, *, therapist_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None) -> int:
     devices = active(session, therapist_id=therapist_id, client_id=client_id)
     for device in devices:
         revoke(session, device=device)

@@ -189,21 +189,18 @@ def _assignment_of(session: Session, *, client: Client, assignment_id: uuid.UUID
     return assignment
 
 
-def _version_for(
-    session: Session, *, assignment: Assignment, version_id: uuid.UUID | None
-) -> TemplateVersion:
+def _version_for(session: Session, *, assignment: Assignment, version_id: uuid.UUID | None) -> TemplateVersion:
     if version_id is None:
         from app.models import RecordTemplate
 
         template = session.get(RecordTemplate, assignment.template_id)
         assert template is not None
-        version = session.exec(
+        return session.exec(
             select(TemplateVersion).where(
                 TemplateVersion.template_id == template.id,
                 TemplateVersion.number == template.current_version,
             )
         ).one()
-        return version
     version = session.get(TemplateVersion, version_id)
     if version is None or version.template_id != assignment.template_id:
         raise Invalid(

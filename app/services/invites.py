@@ -54,14 +54,10 @@ def redeem(session: Session, *, token: str | None = None, code: str | None = Non
     """Use an invite once. Raises NotFound for unknown, Gone for used/expired."""
     if token:
         digest = token_hash(token)
-        invite = session.exec(
-            select(Invite).where(Invite.token_hash == digest).with_for_update()
-        ).first()
+        invite = session.exec(select(Invite).where(Invite.token_hash == digest).with_for_update()).first()
     elif code:
         digest = token_hash(normalize_code(code))
-        invite = session.exec(
-            select(Invite).where(Invite.code_hash == digest).with_for_update()
-        ).first()
+        invite = session.exec(select(Invite).where(Invite.code_hash == digest).with_for_update()).first()
     else:
         invite = None
     if invite is None:

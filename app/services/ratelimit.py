@@ -15,9 +15,7 @@ def hit(session: Session, *, key: str, limit: int, window_seconds: int) -> int |
     """Count one attempt. Returns seconds to wait if the limit is exceeded, else None."""
     now = utcnow()
     for _attempt in range(3):
-        counter = session.exec(
-            select(RateLimitCounter).where(RateLimitCounter.key == key).with_for_update()
-        ).first()
+        counter = session.exec(select(RateLimitCounter).where(RateLimitCounter.key == key).with_for_update()).first()
         if counter is None:
             try:
                 with session.begin_nested():

@@ -46,7 +46,9 @@ def test_same_uuid_with_different_content_is_409_and_keeps_the_original(web, ses
     phone, _client, assignment = _setup(web, session)
     entry_id = str(uuid.uuid4())
     phone.post("/api/v1/entries", json={"id": entry_id, "assignment_id": str(assignment.id), "answers": {"mood": 7}})
-    clash = phone.post("/api/v1/entries", json={"id": entry_id, "assignment_id": str(assignment.id), "answers": {"mood": 2}})
+    clash = phone.post(
+        "/api/v1/entries", json={"id": entry_id, "assignment_id": str(assignment.id), "answers": {"mood": 2}}
+    )
     assert clash.status_code == 409
     assert "different content" in clash.json()["detail"]
     assert phone.get(f"/api/v1/entries/{entry_id}").json()["answers"] == {"mood": 7}
@@ -86,14 +88,23 @@ def test_future_and_naive_times_are_rejected(web, session) -> None:
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     response = phone.post(
         "/api/v1/entries",
-        json={"id": str(uuid.uuid4()), "assignment_id": str(assignment.id), "answers": {"mood": 3}, "occurred_at": future},
+        json={
+            "id": str(uuid.uuid4()),
+            "assignment_id": str(assignment.id),
+            "answers": {"mood": 3},
+            "occurred_at": future,
+        },
     )
     assert response.status_code == 422
     assert "future" in response.json()["detail"]
     naive = phone.post(
         "/api/v1/entries",
-        json={"id": str(uuid.uuid4()), "assignment_id": str(assignment.id), "answers": {"mood": 3},
-              "occurred_at": "2026-01-01T10:00:00"},
+        json={
+            "id": str(uuid.uuid4()),
+            "assignment_id": str(assignment.id),
+            "answers": {"mood": 3},
+            "occurred_at": "2026-01-01T10:00:00",
+        },
     )
     assert naive.status_code == 422
 
@@ -112,8 +123,12 @@ def test_unknown_template_version_gets_a_clear_message(web, session) -> None:
     phone, _client, assignment = _setup(web, session)
     response = phone.post(
         "/api/v1/entries",
-        json={"id": str(uuid.uuid4()), "assignment_id": str(assignment.id), "template_version_id": str(uuid.uuid4()),
-              "answers": {"mood": 3}},
+        json={
+            "id": str(uuid.uuid4()),
+            "assignment_id": str(assignment.id),
+            "template_version_id": str(uuid.uuid4()),
+            "answers": {"mood": 3},
+        },
     )
     assert response.status_code == 422
     assert "form has changed" in response.json()["detail"]
@@ -144,7 +159,9 @@ def test_list_and_today(web, session) -> None:
     today = phone.get("/api/v1/today").json()
     assert today[0]["complete"] is False
     assert today[0]["template_version_id"] == str(version.id)
-    phone.post("/api/v1/entries", json={"id": str(uuid.uuid4()), "assignment_id": str(assignment.id), "answers": {"mood": 1}})
+    phone.post(
+        "/api/v1/entries", json={"id": str(uuid.uuid4()), "assignment_id": str(assignment.id), "answers": {"mood": 1}}
+    )
     assert phone.get("/api/v1/today").json()[0]["complete"] is True
     listed = phone.get("/api/v1/entries").json()
     assert [item["answers"] for item in listed] == [{"mood": 1}]

@@ -88,7 +88,9 @@ def test_wrong_password_is_400_and_sign_in_is_rate_limited(web, session, app) ->
     token = _csrf(web)
     limit = app.state.settings.signin_max_attempts
     for _ in range(limit):
-        response = web.post("/signin", data={"email": "rl@example.org", "password": "wrong password!", "csrf_token": token})
+        response = web.post(
+            "/signin", data={"email": "rl@example.org", "password": "wrong password!", "csrf_token": token}
+        )
         assert response.status_code == 400
         assert "do not match" in response.text
     blocked = web.post("/signin", data={"email": "rl@example.org", "password": PASSWORD, "csrf_token": token})
@@ -133,7 +135,9 @@ def test_invite_link_signs_phone_in_once(web, session, app) -> None:
     assert response.headers["location"] == "/c"
     set_cookie = response.headers["set-cookie"]
     assert "HttpOnly" in set_cookie and "samesite=lax" in set_cookie.lower()
-    assert re.search(r"Max-Age=(\d+)", set_cookie) and int(re.search(r"Max-Age=(\d+)", set_cookie).group(1)) > 300 * 86400  # type: ignore[union-attr]
+    assert (
+        re.search(r"Max-Age=(\d+)", set_cookie) and int(re.search(r"Max-Age=(\d+)", set_cookie).group(1)) > 300 * 86400
+    )  # type: ignore[union-attr]
     assert web.get("/c").status_code == 200
 
     second = TestClientFactory(app)

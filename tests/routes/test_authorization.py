@@ -41,8 +41,13 @@ def _world(session: Session) -> World:
     template_a = make_template(session, therapist=therapist_a, title="A's own form")
     assignment = make_assignment(session, client=client_a, template=template_a)
     shared = make_entry(session, client=client_a, assignment=assignment, answers={"mood": 5, "note": SHARED})
-    make_entry(session, client=client_a, assignment=assignment, answers={"mood": 1, "note": SECRET},
-               visibility=Visibility.private)
+    make_entry(
+        session,
+        client=client_a,
+        assignment=assignment,
+        answers={"mood": 1, "note": SECRET},
+        visibility=Visibility.private,
+    )
     from app.models import SessionKind
     from app.services import device_sessions
 
@@ -63,9 +68,22 @@ def _world(session: Session) -> World:
 EXTRA_PARAMS: dict[str, str] = {}
 
 # Routes anyone may call (they hold no one's data).
-PUBLIC = {"/", "/healthz", "/signin", "/signup", "/join", "/invite/{token}", "/language", "/signout",
-          "/openapi.json", "/api/docs", "/docs/oauth2-redirect", "/sw.js", "/manifest.webmanifest",
-          "/offline"}
+PUBLIC = {
+    "/",
+    "/healthz",
+    "/signin",
+    "/signup",
+    "/join",
+    "/invite/{token}",
+    "/language",
+    "/signout",
+    "/openapi.json",
+    "/api/docs",
+    "/docs/oauth2-redirect",
+    "/sw.js",
+    "/manifest.webmanifest",
+    "/offline",
+}
 
 
 # Routes that end the caller's own sessions: calling them would only sign the actor out.
@@ -148,8 +166,14 @@ def test_private_content_never_reaches_the_own_therapist(app, session) -> None:
     desk = signed_in(browser(app), session, world.therapist_a)
     seen_shared = False
     for method, path in _routes(app):
-        if method != "GET" or path in PUBLIC or path.startswith("/c") or path.startswith("/api/v1/entries") \
-                or path.startswith("/api/v1/today") or path.startswith("/api/v1/assignments"):
+        if (
+            method != "GET"
+            or path in PUBLIC
+            or path.startswith("/c")
+            or path.startswith("/api/v1/entries")
+            or path.startswith("/api/v1/today")
+            or path.startswith("/api/v1/assignments")
+        ):
             continue
         response = desk.get(_fill(path, world.ids), follow_redirects=False)
         assert SECRET not in response.text, path

@@ -80,7 +80,12 @@ def test_nothing_to_report_and_private_visibility(web, session) -> None:
     entry_id, version_id = _form_ids(phone.get(f"/c/record/{assignment.id}").text)
     phone.post(
         f"/c/record/{assignment.id}",
-        data={"entry_id": entry_id, "template_version_id": version_id, "nothing_to_report": "1", "visibility": "private"},
+        data={
+            "entry_id": entry_id,
+            "template_version_id": version_id,
+            "nothing_to_report": "1",
+            "visibility": "private",
+        },
     )
     entry = session.exec(select(Entry)).one()
     assert entry.nothing_to_report is True
@@ -97,8 +102,13 @@ def test_client_edits_changes_visibility_and_deletes_own_entry(web, session) -> 
     _eid, version_id = _form_ids(edit.text)
     phone.post(
         f"/c/entries/{entry.id}",
-        data={"entry_id": str(entry.id), "template_version_id": version_id, "a.mood": "8", "a.note": "changed",
-              "visibility": "discuss"},
+        data={
+            "entry_id": str(entry.id),
+            "template_version_id": version_id,
+            "a.mood": "8",
+            "a.note": "changed",
+            "visibility": "discuss",
+        },
     )
     session.refresh(entry)
     assert entry.answers == {"mood": 8, "note": "changed"}
@@ -131,8 +141,13 @@ def test_therapist_invites_assigns_and_reads_shared_entries_but_never_private_co
     template = make_template(session, therapist=therapist)
     response = desk.post(
         f"/t/clients/{client_id}/assignments",
-        data={"template_id": str(template.id), "instructions": "After dinner", "frequency": "weekdays",
-              "weekdays": ["1", "3", "5"], "proposed_times": "21:00"},
+        data={
+            "template_id": str(template.id),
+            "instructions": "After dinner",
+            "frequency": "weekdays",
+            "weekdays": ["1", "3", "5"],
+            "proposed_times": "21:00",
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -150,10 +165,20 @@ def test_therapist_invites_assigns_and_reads_shared_entries_but_never_private_co
     client = session.get(Client, uuid.UUID(client_id))
     assert client is not None
     make_entry(session, client=client, assignment=assignment, answers={"mood": 6, "note": "shared words"})
-    make_entry(session, client=client, assignment=assignment, answers={"mood": 1, "note": "secret words"},
-               visibility=Visibility.private)
-    make_entry(session, client=client, assignment=assignment, answers={"mood": 4, "note": "talk about this"},
-               visibility=Visibility.discuss)
+    make_entry(
+        session,
+        client=client,
+        assignment=assignment,
+        answers={"mood": 1, "note": "secret words"},
+        visibility=Visibility.private,
+    )
+    make_entry(
+        session,
+        client=client,
+        assignment=assignment,
+        answers={"mood": 4, "note": "talk about this"},
+        visibility=Visibility.discuss,
+    )
     page = desk.get(f"/t/clients/{client_id}")
     assert "shared words" in page.text
     assert "talk about this" in page.text and "Discuss in session" in page.text
@@ -169,8 +194,10 @@ def test_bad_assignment_input_is_422(web, session) -> None:
     for data in (
         {"template_id": "nope"},
         {"template_id": str(uuid.uuid4())},
-        {"template_id": str(current_version(session, make_assignment(session, client=client)).template_id),
-         "proposed_times": "25:00"},
+        {
+            "template_id": str(current_version(session, make_assignment(session, client=client)).template_id),
+            "proposed_times": "25:00",
+        },
         {"template_id": str(uuid.uuid4()), "frequency": "hourly"},
     ):
         response = desk.post(f"/t/clients/{client.id}/assignments", data=data)

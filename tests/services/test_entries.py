@@ -25,7 +25,8 @@ def test_concurrent_syncs_of_one_offline_entry_store_it_once(engine, session) ->
             barrier.wait()
             try:
                 saved = entries.create(
-                    own, client=client,
+                    own,
+                    client=client,
                     data=EntryCreate(id=entry_id, assignment_id=assignment.id, answers={"mood": 4}),
                 )
                 own.commit()
@@ -50,8 +51,9 @@ def test_same_id_from_another_client_is_a_conflict_not_a_leak(session) -> None:
     entry = make_entry(session, client=owner, assignment=make_assignment(session, client=owner))
     other_assignment = make_assignment(session, client=other)
     try:
-        entries.create(session, client=other,
-                       data=EntryCreate(id=entry.id, assignment_id=other_assignment.id, answers={"mood": 6}))
+        entries.create(
+            session, client=other, data=EntryCreate(id=entry.id, assignment_id=other_assignment.id, answers={"mood": 6})
+        )
     except Conflict as error:
         assert "taken" in error.message
     else:
@@ -60,8 +62,12 @@ def test_same_id_from_another_client_is_a_conflict_not_a_leak(session) -> None:
 
 def test_deleted_entry_is_a_tombstone(session) -> None:
     client = make_client(session)
-    entry = make_entry(session, client=client, assignment=make_assignment(session, client=client),
-                       answers={"mood": 3, "note": "gone soon"})
+    entry = make_entry(
+        session,
+        client=client,
+        assignment=make_assignment(session, client=client),
+        answers={"mood": 3, "note": "gone soon"},
+    )
     entries.delete(session, client=client, entry_id=entry.id)
     session.commit()
     stored = session.get(Entry, entry.id)
@@ -100,10 +106,17 @@ def test_entries_keep_rendering_after_the_form_changes(session) -> None:
     assignment = make_assignment(session, client=client)
     old = make_entry(session, client=client, assignment=assignment, answers={"mood": 9, "note": "before"})
     templates.edit_own(
-        session, therapist=therapist, template_id=assignment.template_id, title="Mood v2", instructions="",
+        session,
+        therapist=therapist,
+        template_id=assignment.template_id,
+        title="Mood v2",
+        instructions="",
         fields=[{"key": "energy", "type": "scale", "label": "Energy", "required": True}],
     )
     session.commit()
     view = entry_views(session, [old])[0]
     assert view.title == "Mood check"
-    assert [(answer.label, answer.value) for answer in view.answers] == [("Mood", "9 / 10"), ("Anything else?", "before")]
+    assert [(answer.label, answer.value) for answer in view.answers] == [
+        ("Mood", "9 / 10"),
+        ("Anything else?", "before"),
+    ]
