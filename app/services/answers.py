@@ -38,20 +38,28 @@ def validate_answers(
     """Return the cleaned answers, or raise AnswerError naming every problem."""
     errors: dict[str, str] = {}
     by_key = {field.key: field for field in fields}
+    spoken = _spoken_companions(fields, answers)
+    companions = {voice_companion(field.key) for field in fields if isinstance(field, ShortTextField | LongTextField)}
     for key in answers:
-        if key not in by_key:
-            errors[str(key)[:40]] = _("This form has no field called “%(key)s”.", key=str(key)[:40])
+        if key not in by_key and key not in companions:
+            shown = _encodable(str(key)[:40])
+            errors[shown] = _("This form has no field called “%(key)s”.", key=shown)
     cleaned: dict[str, Any] = {}
     for field in fields:
         value = answers.get(field.key)
         if _is_empty(value):
-            if field.required and not nothing_to_report:
+            if field.required and not nothing_to_report and voice_companion(field.key) not in spoken:
                 errors[field.key] = _("Please answer this one.")
             continue
         try:
             cleaned[field.key] = _clean(field, value)
         except _Invalid as problem:
             errors[field.key] = str(problem)
+    for key, value in spoken.items():
+        try:
+            cleaned[key] = _clean_voice_id(value)
+        except _Invalid as problem:
+            errors[key] = str(problem)
     if errors:
         raise AnswerError(errors)
     return cleaned
@@ -62,7 +70,23 @@ class _Invalid(ValueError):
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+    # Whitespace counts as empty: a blank HTML input or a space typed into a required
+    # text box is not an answer, and must not be stored as one.
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or value == [] or value == {}
+
+
+def _encodable(text: str) -> str:
+    # JSON bodies may carry lone surrogates ("\ud800"), which cannot be written as
+    # UTF-8: they would fail later, when the entry is hashed or the page is sent.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _check_encodable(text: str) -> str:
+    if _encodable(text) != text:
+        raise _Invalid(_("This text contains characters that cannot be saved."))
+    return text
 
 
 def _as_int(value: Any) -> int:
@@ -80,15 +104,19 @@ def _as_int(value: Any) -> int:
     raise _Invalid(_("Expected a whole number."))
 
 
-def _option_values(field: LikertField | SingleChoiceField | MultiChoiceField | EmotionField) -> set[str]:
+def _option_values(
+    field: LikertField | SingleChoiceField | MultiChoiceField | EmotionField,
+) -> set[str]:
     return {option.value for option in field.options}
 
 
-def _clean(field: FieldDef, value: Any) -> Any:  # noqa: C901 - one branch per field type
+def _clean(field: FieldDef, value: Any) -> Any:
     if isinstance(field, ScaleField):
         number = _as_int(value)
         if not field.min <= number <= field.max:
-            raise _Invalid(_("Choose a number from %(min)s to %(max)s.", min=field.min, max=field.max))
+            raise _Invalid(
+                _("Choose a number from %(min)s to %(max)s.", min=field.min, max=field.max)
+            )
         return number
     if isinstance(field, LikertField | SingleChoiceField):
         if not isinstance(value, str | int) or isinstance(value, bool):
@@ -140,16 +168,41 @@ def _clean(field: FieldDef, value: Any) -> Any:  # noqa: C901 - one branch per f
     if isinstance(field, ShortTextField | LongTextField):
         if not isinstance(value, str):
             raise _Invalid(_("Expected text."))
-        text = value.strip()
+        text = _check_encodable(value.strip())
         if len(text) > field.max_length:
             raise _Invalid(_("Please keep this under %(max)s characters.", max=field.max_length))
         return text
     if isinstance(field, VoiceField):
-        # The voice note itself is uploaded separately; the answer holds its id.
-        if not isinstance(value, str) or len(value) > 64:
-            raise _Invalid(_("This voice note could not be found."))
-        return value
+        return _clean_voice_id(value)
     raise _Invalid(_("This field cannot be answered."))
+
+
+# "Speak instead of typing": a short or long text field may carry a voice note in a
+# companion answer "<key>:voice". A colon can never be part of a field key, so the
+# companion cannot collide with a real field; a spoken answer satisfies a required field.
+VOICE_COMPANION_SUFFIX = ":voice"
+
+
+def voice_companion(key: str) -> str:
+    return key + VOICE_COMPANION_SUFFIX
+
+
+def _spoken_companions(fields: list[FieldDef], answers: dict[str, Any]) -> dict[str, Any]:
+    found = {}
+    for field in fields:
+        if isinstance(field, ShortTextField | LongTextField):
+            value = answers.get(voice_companion(field.key))
+            if not _is_empty(value):
+                found[voice_companion(field.key)] = value
+    return found
+
+
+def _clean_voice_id(value: Any) -> str:
+    # The voice note itself is uploaded separately; the answer holds its id, and the
+    # entries service checks that the note exists and is the client's own.
+    if not isinstance(value, str) or len(value) > 64 or _encodable(value) != value:
+        raise _Invalid(_("This voice note could not be found."))
+    return value
 
 
 def _clean_number(field: NumberField, value: Any) -> float | int:
@@ -157,7 +210,8 @@ def _clean_number(field: NumberField, value: Any) -> float | int:
         raise _Invalid(_("Expected a number."))
     try:
         number = float(value.strip().replace(",", ".")) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        # OverflowError: JSON integers have no size limit, floats do.
         raise _Invalid(_("Expected a number.")) from None
     if not math.isfinite(number):
         raise _Invalid(_("Expected a number."))
