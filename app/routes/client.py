@@ -16,6 +16,7 @@ from app.deps import CurrentClient, CurrentDevice, SessionDep
 from app.models import EntryCreate, EntryUpdate, RecordTemplate, TemplateVersion, Visibility
 from app.models.fields import FieldDef
 from app.services import assignments, clients, device_sessions, entries, templates
+from app.services.answers import VOICE_COMPANION_SUFFIX
 from app.services.errors import Invalid, NotFound
 from app.views import entry_views, is_library_version, tr
 from app.web import redirect, render
@@ -31,7 +32,7 @@ def today_page(request: Request, session: SessionDep, client: CurrentClient) -> 
     return render(
         request,
         "pages/c_today.html",
-        {"client": client, "tasks": tasks, "recent": entry_views(session, recent), "library": library, "tr": tr},
+        {"client": client, "tasks": tasks, "recent": entry_views(session, recent), "library": library},
         block="content",
     )
 
@@ -153,6 +154,11 @@ def answers_from_form(fields: list[FieldDef], form: FormData) -> dict[str, Any]:
             single = form.get(name)
             if single is not None and str(single).strip() != "":
                 answers[field.key] = str(single)
+        if field.type in ("short_text", "long_text"):
+            # "Speak instead of typing": the voice note answering this text field, if any.
+            spoken = form.get(f"{name}{VOICE_COMPANION_SUFFIX}")
+            if isinstance(spoken, str) and spoken.strip():
+                answers[f"{field.key}{VOICE_COMPANION_SUFFIX}"] = spoken
     return answers
 
 
