@@ -64,7 +64,17 @@ def versions_by_id(session: Session, *, ids: set[uuid.UUID]) -> dict[uuid.UUID, 
 
 
 def fields_of(version: TemplateVersion) -> list[FieldDef]:
-    return parse_fields(version.fields)
+    # Versions never change once written, so their parsed fields can be kept.
+    cached = _PARSED.get(version.id)
+    if cached is None:
+        cached = parse_fields(version.fields)
+        if len(_PARSED) > 4096:
+            _PARSED.clear()
+        _PARSED[version.id] = cached
+    return cached
+
+
+_PARSED: dict[uuid.UUID, list[FieldDef]] = {}
 
 
 def _checked_fields(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
