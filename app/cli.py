@@ -124,6 +124,24 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
 
 
+def _register_reminders(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from app.dispatch.commands import register
+
+    register(sub)
+
+
+EXTENSIONS.append(_register_reminders)
+
+
+def _register_backups(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from app.backup_commands import register
+
+    register(sub)
+
+
+EXTENSIONS.append(_register_backups)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)

@@ -8,6 +8,7 @@ so they cannot be forged cross-site and skip the check.
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.exceptions import HTTPException
 
 from app import i18n
 from app.deps import bearer_token
@@ -33,6 +34,8 @@ async def csrf_protect(request: Request) -> None:
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             try:
                 form = await request.form()
+            except HTTPException:  # e.g. the body is over the size limit: say so (413)
+                raise
             except Exception:  # a malformed body is a bad request, not a CSRF pass
                 raise CsrfFailed(i18n.gettext("This form could not be read.")) from None
             value = form.get(FIELD, "")

@@ -71,7 +71,32 @@ def get_current_client(request: Request, session: SessionDep, device: DeviceDep)
     if client is None:
         raise NotSignedIn(SessionKind.client)
     request.state.viewer = client
+    if client.pin_hash:
+        _check_pin_lock(request, session, client, device)
     return client
+
+
+class Locked(Exception):
+    """The client set an app PIN and this device sat idle: pages ask for it, the API answers 423."""
+
+
+def _open_while_locked(request: Request) -> bool:
+    path, method = request.url.path, request.method
+    if path == "/c/unlock":
+        return True
+    # Offline sync keeps working behind the lock: creating reveals nothing already stored.
+    return method in ("POST", "PUT") and (path == "/api/v1/entries" or path.startswith("/api/v1/voice"))
+
+
+def _check_pin_lock(request: Request, session: Session, client: Client, device: DeviceSession) -> None:
+    from app.services import pins
+
+    settings: Settings = request.app.state.settings
+    if pins.is_locked(client=client, device=device, idle_hours=settings.pin_idle_hours):
+        if not _open_while_locked(request):
+            raise Locked()
+    elif request.url.path != "/c/unlock":
+        pins.touch(session, device=device)
 
 
 CurrentTherapist = Annotated[Therapist, Depends(get_current_therapist)]

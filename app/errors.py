@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from app import i18n
 from app.csrf import CsrfFailed
-from app.deps import NotSignedIn
+from app.deps import Locked, NotSignedIn
 from app.models import SessionKind
 from app.services.errors import ServiceError, TooManyAttempts
 from app.web import is_htmx, redirect, render
@@ -71,6 +71,12 @@ def install(app: FastAPI) -> None:
             return problem(request, 401, i18n.gettext("Please sign in."))
         target = "/signin" if exc.kind == SessionKind.therapist else "/join"
         return redirect(request, target)
+
+    @app.exception_handler(Locked)
+    async def _locked(request: Request, exc: Locked) -> Response:
+        if wants_json(request):
+            return problem(request, 423, i18n.gettext("Between is locked on this device. Unlock it with your PIN."))
+        return redirect(request, "/c/unlock")
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,8 +14,22 @@ from sqlmodel import Session
 from app import errors
 from app.csrf import csrf_protect
 from app.db import build_engine
+from app.limits import rate_limits
 from app.middleware import RequestContextMiddleware
-from app.routes import api, auth, client, health, pages, therapist
+from app.routes import (
+    api,
+    api_therapist,
+    auth,
+    client,
+    health,
+    insights,
+    pages,
+    privacy,
+    pwa,
+    templates,
+    therapist,
+    voice,
+)
 from app.services import library
 from app.settings import Settings, get_settings
 from app.staticfiles import STATIC_DIR, HashedStaticFiles
@@ -34,17 +49,19 @@ def create_app(
             library.sync(session)
             session.commit()
         for hook in app.state.startup_hooks:
-            hook(app)
+            if inspect.isawaitable(started := hook(app)):
+                await started
         yield
         for hook in app.state.shutdown_hooks:
-            hook(app)
+            if inspect.isawaitable(stopped := hook(app)):
+                await stopped
 
     app = FastAPI(
         title="Between",
         version="1.0",
         summary="Self-records between psychotherapy sessions.",
         lifespan=lifespan,
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(csrf_protect), Depends(rate_limits)],
         docs_url="/api/docs",
         redoc_url=None,
     )
@@ -58,9 +75,23 @@ def create_app(
         RequestContextMiddleware,
         secure_cookies=settings.secure_cookies,
         max_body=settings.max_request_bytes,
+        body_limits={voice.UPLOAD_PATH: settings.voice_max_bytes + voice.MULTIPART_OVERHEAD},
     )
+    if run_dispatcher:
+        from app.dispatch.dispatcher import install as install_dispatcher
+
+        install_dispatcher(app)
     errors.install(app)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, auth, pages, therapist, client, api):
+    for module in (health, auth, pages, templates, therapist, client, api):
         app.include_router(module.router)
+    for extra in (insights.therapist_router, insights.client_router):
+        app.include_router(extra)
+    app.include_router(api_therapist.router)
+    app.include_router(voice.router)
+    app.include_router(pwa.router)
+    app.state.startup_hooks.append(voice.sweep_on_start)
+    app.include_router(api_therapist.client_router)
+    for router in (privacy.client_router, privacy.therapist_router):
+        app.include_router(router)
     return app

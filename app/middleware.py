@@ -6,6 +6,7 @@ import secrets
 
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
@@ -33,10 +34,14 @@ CSP = "; ".join(
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware): sets language and CSRF token, adds headers."""
 
-    def __init__(self, app: ASGIApp, *, secure_cookies: bool, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, secure_cookies: bool, max_body: int, body_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.secure_cookies = secure_cookies
         self.max_body = max_body
+        # Exact paths allowed a larger body than max_body (voice note uploads).
+        self.body_limits = body_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,13 +56,28 @@ class RequestContextMiddleware:
         token = existing if existing and len(existing) >= 32 else secrets.token_urlsafe(32)
         scope["state"]["csrf_token"] = token
 
+        limit = self.body_limits.get(scope["path"], self.max_body)
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > self.max_body:
+        if length and length.isdigit() and int(length) > limit:
             await _too_large(send)
             return
+        # A body sent in chunks (no Content-Length) is counted as it arrives.
+        received = 0
+        started = False
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge()
+            return message
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("Content-Security-Policy", CSP)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -76,7 +96,18 @@ class RequestContextMiddleware:
                     headers.append("Set-Cookie", f"{CSRF_COOKIE}={token}; {flags}")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive_limited, send_with_headers)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _too_large(send)
+
+
+class _BodyTooLarge(HTTPException):
+    # An HTTPException, so the routes' body parsing passes it on as a 413 instead of a 400.
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail=i18n.gettext("This request is too large."))
 
 
 async def _too_large(send: Send) -> None:

@@ -12,12 +12,15 @@ from app import i18n
 from app.models import Entry, RecordTemplate, TemplateVersion
 from app.models.fields import FieldDef, parse_fields
 from app.services import templates
+from app.services.answers import voice_companion
 
 
 @dataclass(frozen=True)
 class AnswerView:
     label: str
     value: str
+    # A voice answer (or a text field answered by voice): where its audio plays from.
+    audio: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,18 @@ def is_library_version(session: Session, version: TemplateVersion) -> bool:
 def describe(fields: list[FieldDef], answers: dict[str, Any], *, library: bool) -> list[AnswerView]:
     out = []
     for field in fields:
-        if field.key not in answers:
-            continue
-        out.append(AnswerView(label=tr(field.label, library=library), value=_value(field, answers[field.key], library)))
+        label = tr(field.label, library=library)
+        if field.key in answers:
+            audio = _audio_url(answers[field.key]) if field.type == "voice" else ""
+            out.append(AnswerView(label=label, value=_value(field, answers[field.key], library), audio=audio))
+        spoken = answers.get(voice_companion(field.key)) if field.type in ("short_text", "long_text") else None
+        if isinstance(spoken, str):
+            out.append(AnswerView(label=label, value=i18n.gettext("Voice note"), audio=_audio_url(spoken)))
     return out
+
+
+def _audio_url(note_id: Any) -> str:
+    return f"/api/v1/voice-notes/{note_id}" if isinstance(note_id, str) and note_id else ""
 
 
 def _value(field: FieldDef, value: Any, library: bool) -> str:

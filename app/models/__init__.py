@@ -1,22 +1,41 @@
 """All tables, imported in one place so metadata and Alembic see every one."""
 
+from app.models.appointment import (
+    Appointment,
+    AppointmentForClient,
+    AppointmentPublic,
+    ClientZoneChange,
+    Repeat,
+)
 from app.models.assignment import Assignment, AssignmentCreate, AssignmentPublic, Frequency
 from app.models.audit import AuditEvent
 from app.models.client import Client, ClientPublic
 from app.models.device_session import DeviceSession, SessionKind
 from app.models.entry import Entry, EntryCreate, EntryPublic, EntryUpdate, Visibility
 from app.models.invite import Invite
+from app.models.push import PushSubscription
 from app.models.rate_limit import RateLimitCounter
+from app.models.reminder import (
+    OccurrenceKind,
+    OccurrenceStatus,
+    Reminder,
+    ReminderOccurrence,
+)
 from app.models.template import RecordTemplate, TemplateVersion
 from app.models.therapist import Therapist, TherapistCreate, TherapistPublic
+from app.models.voice_note import VoiceNote, VoiceNotePublic
 
 __all__ = [
+    "Appointment",
+    "AppointmentForClient",
+    "AppointmentPublic",
     "Assignment",
     "AssignmentCreate",
     "AssignmentPublic",
     "AuditEvent",
     "Client",
     "ClientPublic",
+    "ClientZoneChange",
     "DeviceSession",
     "Entry",
     "EntryCreate",
@@ -24,12 +43,20 @@ __all__ = [
     "EntryUpdate",
     "Frequency",
     "Invite",
+    "OccurrenceKind",
+    "OccurrenceStatus",
+    "PushSubscription",
     "RateLimitCounter",
     "RecordTemplate",
+    "Reminder",
+    "ReminderOccurrence",
+    "Repeat",
     "SessionKind",
     "TemplateVersion",
     "Therapist",
     "TherapistCreate",
     "TherapistPublic",
     "Visibility",
+    "VoiceNote",
+    "VoiceNotePublic",
 ]

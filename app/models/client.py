@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time
 
+from sqlalchemy import false
 from sqlmodel import Column, Field, SQLModel, Time
 
 from app.models.types import UTCDateTime, utcnow
@@ -23,6 +24,11 @@ class Client(ClientBase, table=True):
     email: str | None = Field(default=None, max_length=254)
     pin_hash: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # Reminders: the client's own switches.
+    reminders_paused: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    email_fallback: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Opt-in: name the record in notification text (shown on the lock screen).
+    lock_screen_detail: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ClientPublic(ClientBase):

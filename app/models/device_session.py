@@ -29,3 +29,6 @@ class DeviceSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Last use while unlocked (the client's optional app PIN). A new session starts unlocked:
+    # it was just opened by an invitation or a password.
+    unlocked_at: datetime | None = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=True))

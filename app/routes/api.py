@@ -22,10 +22,15 @@ class Problem(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body could not be read (not valid JSON or form data)"},
     401: {"model": Problem, "description": "Not signed in"},
     403: {"model": Problem, "description": "CSRF token missing or wrong"},
     404: {"model": Problem, "description": "Not found, or not yours"},
+    413: {"model": Problem, "description": "The request body is too large"},
     422: {"model": Problem, "description": "Invalid input"},
+    423: {"model": Problem, "description": "Locked: the client's app PIN must be entered on this device"},
+    429: {"model": Problem, "description": "Too many requests: wait for Retry-After seconds"},
+    503: {"model": Problem, "description": "The database is briefly unavailable: retry after Retry-After seconds"},
 }
 
 

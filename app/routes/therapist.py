@@ -22,8 +22,13 @@ router = APIRouter(prefix="/t", include_in_schema=False)
 
 @router.get("")
 def clients_page(request: Request, session: SessionDep, therapist: CurrentTherapist) -> Response:
-    rows = clients.list_for_therapist(session, therapist_id=therapist.id)
-    return render(request, "pages/t_clients.html", {"clients": rows}, block="content")
+    from app.routes.insights import when
+    from app.services import caseload
+    from app.services.account_deletion import departures
+
+    rows = caseload.build(session, therapist=therapist)
+    context = {"rows": rows, "when": when, "departures": departures(session, therapist_id=therapist.id)}
+    return render(request, "pages/t_caseload.html", context, block="content")
 
 
 @router.get("/clients/new")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.models.assignment import Frequency
 from app.services.days import local_day
@@ -51,7 +52,7 @@ class DayState(StrEnum):
 DONE_STATES = frozenset({DayState.done, DayState.nothing_to_report})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntryFact:
     occurred_at: datetime
     logged_at: datetime
@@ -118,7 +119,7 @@ class Rate:
         return min(1.0, self.done / self.expected)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Day:
     day: date
     state: DayState
@@ -141,6 +142,7 @@ class Adherence:
     today: date
     first_day: date
     last_day: date
+    window_from: date | None  # set when only entries from this day on were considered
     days: list[Day]
     expected: int
     done: int  # includes nothing-to-report
@@ -197,6 +199,8 @@ class DayClock:
         self.changes = normalize_zones(zones)
         self.starts = [change.effective_from for change in self.changes]
         self.boundary = boundary
+        self._infos = [ZoneInfo(change.timezone) for change in self.changes]
+        self._shift = timedelta(hours=boundary.hour, minutes=boundary.minute)
 
     def zone_at(self, instant: datetime) -> str:
         # Before the first recorded change, the first known zone applies.
@@ -204,13 +208,21 @@ class DayClock:
         return self.changes[max(index, 0)].timezone
 
     def day_of(self, instant: datetime) -> date:
-        return local_day(instant, timezone=self.zone_at(instant), boundary=self.boundary)
+        """Same as days.local_day in the zone of that instant (inlined: it runs once per entry)."""
+        if len(self._infos) == 1:
+            zone = self._infos[0]
+        else:
+            zone = self._infos[max(bisect.bisect_right(self.starts, instant) - 1, 0)]
+        return (instant.astimezone(zone).replace(tzinfo=None) - self._shift).date()
 
     def lived_days(self, start: datetime, stop: datetime) -> set[date]:
         """Every local day the client lived through in [start, stop]."""
         days: set[date] = set()
         if stop < start:
             return days
+        if len(self.changes) == 1:
+            first, last = self.day_of(start), self.day_of(stop)
+            return {first + timedelta(days=offset) for offset in range((last - first).days + 1)}
         spans: list[tuple[datetime, datetime, str]] = []
         for index, change in enumerate(self.changes):
             span_start = start if index == 0 else max(change.effective_from, start)
@@ -231,7 +243,7 @@ class DayClock:
 # -- occasions ----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Occasion:
     due: date
     days: list[date]
@@ -257,21 +269,23 @@ class _Occasion:
 
 
 def _occasions(
-    schedule: Schedule, *, first_day: date, last_day: date, lived: set[date]
+    schedule: Schedule, *, first_day: date, last_day: date, lived: set[date], from_day: date
 ) -> list[_Occasion]:
+    """Occasions from the first day on; with a later `from_day`, only those wholly after it."""
     out: list[_Occasion] = []
     span = (last_day - first_day).days
+    skip = max(0, (from_day - first_day).days)
     if span < 0:
         return out
     if schedule.frequency is Frequency.weekly:
-        for week_start in range(0, span + 1, 7):
+        for week_start in range(-(-skip // 7) * 7, span + 1, 7):
             window = [first_day + timedelta(days=week_start + offset) for offset in range(7)]
             if any(day in lived for day in window if day <= last_day):
                 out.append(_Occasion(due=window[-1], days=window, target=1))
         return out
     chosen = schedule.weekdays if schedule.frequency is Frequency.weekdays else ALL_WEEKDAYS
     weekdays = set(chosen)
-    for offset in range(span + 1):
+    for offset in range(skip, span + 1):
         day = first_day + timedelta(days=offset)
         if day in lived and day.isoweekday() in weekdays:
             out.append(_Occasion(due=day, days=[day], target=schedule.target))
@@ -292,12 +306,18 @@ def compute(
     end: datetime | None = None,
     since: datetime | None = None,
     through: date | None = None,
+    window_start: datetime | None = None,
     backfill_after: timedelta = BACKFILL_AFTER,
+    with_delays: bool = True,
+    with_days: bool = True,
 ) -> Adherence:
     """Adherence of one assignment from `start` (its creation) to `now` (or `end`, if it ended).
 
     `since` (the last session) gives `Adherence.since`; `through` extends the day
-    list past today with "future" days (for calendars).
+    list past today with "future" days (for calendars). With `window_start`, only
+    entries from then on were loaded: occasions that began earlier are left out
+    (and `Adherence.window_from` says so), so streaks read "at least".
+    `with_delays` / `with_days` off leave `delays` / `days` empty (a caseload needs neither).
     """
     facts = list(entries)
     clock = DayClock(zones, boundary)
@@ -307,9 +327,13 @@ def compute(
         stop = start
     first_day = clock.day_of(start)
     last_day = max(first_day, clock.day_of(stop))
-    lived = clock.lived_days(start, stop)
+    window_from: date | None = None
+    if window_start is not None and window_start > start:
+        window_from = min(clock.day_of(window_start), last_day)
+    from_day = window_from or first_day
+    lived = clock.lived_days(max(start, window_start or start), stop)
 
-    occasions = _occasions(schedule, first_day=first_day, last_day=last_day, lived=lived)
+    occasions = _occasions(schedule, first_day=first_day, last_day=last_day, lived=lived, from_day=from_day)
     by_day: dict[date, _Occasion] = {}
     for occasion in occasions:
         for day in occasion.days:
@@ -319,7 +343,7 @@ def compute(
     nothing_days: dict[date, int] = {}
     for fact in facts:
         day = clock.day_of(fact.occurred_at)
-        if day < first_day or day > last_day:
+        if day < from_day or day > last_day:
             continue
         counts[day] = counts.get(day, 0) + 1
         if fact.nothing_to_report:
@@ -358,42 +382,57 @@ def compute(
         score = score * multiplier + occasion.value * (1.0 - multiplier)
     score = min(1.0, max(0.0, score))
 
+    # A week done early counts in the window where it was done.
+    effective = [(min(item.due, last_day), item.satisfied) for item in counted]
+
     def rate(from_day: date) -> Rate:
-        # A week done early counts in the window where it was done.
-        window = [item for item in counted if from_day <= min(item.due, last_day) <= today]
-        return Rate(done=sum(1 for occasion in window if occasion.satisfied), expected=len(window))
+        done_ = expected_ = 0
+        for day, satisfied in effective:
+            if from_day <= day <= today:
+                expected_ += 1
+                done_ += satisfied
+        return Rate(done=done_, expected=expected_)
 
     since_rate = rate(clock.day_of(since)) if since is not None else None
 
-    days = _day_states(
-        schedule,
-        occasions=occasions,
-        counts=counts,
-        nothing_days=nothing_days,
-        lived=lived,
-        first_day=first_day,
-        last_day=last_day,
-        today=today,
-        through=max(through or last_day, last_day),
+    days = (
+        []
+        if not with_days
+        else _day_states(
+            schedule,
+            occasions=occasions,
+            counts=counts,
+            nothing_days=nothing_days,
+            lived=lived,
+            first_day=from_day,
+            last_day=last_day,
+            today=today,
+            through=max(through or last_day, last_day),
+        )
     )
 
-    delays = [
-        EntryDelay(
-            key=fact.key,
-            occurred_at=fact.occurred_at,
-            logged_at=fact.logged_at,
-            delay=fact.logged_at - fact.occurred_at,
-            prompt_delay=None if fact.prompted_at is None else fact.logged_at - fact.prompted_at,
-            backfilled=fact.logged_at - fact.occurred_at >= backfill_after,
-        )
-        for fact in sorted(facts, key=lambda item: item.occurred_at)
-    ]
+    delays = (
+        []
+        if not with_delays
+        else [
+            EntryDelay(
+                key=fact.key,
+                occurred_at=fact.occurred_at,
+                logged_at=fact.logged_at,
+                delay=fact.logged_at - fact.occurred_at,
+                prompt_delay=None if fact.prompted_at is None else fact.logged_at - fact.prompted_at,
+                backfilled=fact.logged_at - fact.occurred_at >= backfill_after,
+            )
+            for fact in sorted(facts, key=lambda item: item.occurred_at)
+        ]
+    )
     positive = sorted(max(item.delay, timedelta(0)) for item in delays)
 
     return Adherence(
         today=today,
         first_day=first_day,
         last_day=last_day,
+        window_from=window_from,
         days=days,
         expected=len(counted),
         done=done,
@@ -426,16 +465,13 @@ def _day_states(
     today: date,
     through: date,
 ) -> list[Day]:
-    by_day: dict[date, _Occasion] = {}
-    for occasion in occasions:
-        for day in occasion.days:
-            by_day[day] = occasion
+    by_day: dict[date, _Occasion] = {day: item for item in occasions for day in item.days}
     weekly = schedule.frequency is Frequency.weekly
     out: list[Day] = []
     for offset in range((through - first_day).days + 1):
         day = first_day + timedelta(days=offset)
         count = counts.get(day, 0)
-        occasion: _Occasion | None = by_day.get(day)
+        occasion = by_day.get(day)
         if day > last_day:
             state = DayState.future if day > today else DayState.not_expected
             out.append(Day(day, state, 0, False))
@@ -446,8 +482,10 @@ def _day_states(
         if count:
             only_nothing = nothing_days.get(day, 0) == count
             if occasion is not None and not weekly and not occasion.satisfied:
-                state = DayState.partial if occasion.counted else (
-                    DayState.expected if day == today else DayState.not_expected
+                state = (
+                    DayState.partial
+                    if occasion.counted
+                    else (DayState.expected if day == today else DayState.not_expected)
                 )
             else:
                 state = DayState.nothing_to_report if only_nothing else DayState.done
@@ -466,9 +504,6 @@ def _day_states(
                 state = DayState.missed if day == occasion.due else DayState.not_expected
             out.append(Day(day, state, 0, day == occasion.due))
             continue
-        if occasion.counted:
-            state = DayState.missed
-        else:
-            state = DayState.expected if day == today else DayState.not_expected
-        out.append(Day(day, state, 0, True))
+        open_state = DayState.expected if day == today else DayState.not_expected
+        out.append(Day(day, DayState.missed if occasion.counted else open_state, 0, True))
     return out

@@ -114,9 +114,7 @@ def _clean(field: FieldDef, value: Any) -> Any:
     if isinstance(field, ScaleField):
         number = _as_int(value)
         if not field.min <= number <= field.max:
-            raise _Invalid(
-                _("Choose a number from %(min)s to %(max)s.", min=field.min, max=field.max)
-            )
+            raise _Invalid(_("Choose a number from %(min)s to %(max)s.", min=field.min, max=field.max))
         return number
     if isinstance(field, LikertField | SingleChoiceField):
         if not isinstance(value, str | int) or isinstance(value, bool):

@@ -13,11 +13,7 @@ from app.services.timeutil import valid_timezone
 
 
 def list_for_therapist(session: Session, *, therapist_id: uuid.UUID) -> list[Client]:
-    statement = (
-        select(Client)
-        .where(Client.therapist_id == therapist_id)
-        .order_by(col(Client.display_name))
-    )
+    statement = select(Client).where(Client.therapist_id == therapist_id).order_by(col(Client.display_name))
     return list(session.exec(statement))
 
 
@@ -48,9 +44,13 @@ def update_preferences(
 ) -> Client:
     if timezone is not None:
         try:
-            client.timezone = valid_timezone(timezone)
+            zone = valid_timezone(timezone)
         except ValueError:
             raise Invalid(_("Unknown time zone.")) from None
+        from app.services import zone_history
+
+        zone_history.record_change(session, client=client, timezone=zone)
+        client.timezone = zone
     if locale is not None:
         from app.i18n import SUPPORTED_LOCALES
 

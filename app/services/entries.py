@@ -24,7 +24,7 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import scoring
+from app.services import scoring, voice_notes
 from app.services.answers import AnswerError, validate_answers
 from app.services.errors import Conflict, Gone, Invalid, NotFound
 from app.services.templates import fields_of
@@ -58,6 +58,9 @@ def create(session: Session, *, client: Client, data: EntryCreate) -> Saved:
     existing = session.get(Entry, data.id)
     if existing is not None:
         return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
+    notes = voice_notes.check_answers(
+        session, client=client, fields=fields_of(version), answers=answers, entry_id=data.id
+    )
     entry = Entry(
         id=data.id,
         client_id=client.id,
@@ -83,6 +86,7 @@ def create(session: Session, *, client: Client, data: EntryCreate) -> Saved:
         if existing is None:
             raise
         return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
+    voice_notes.attach(session, notes=notes, entry_id=entry.id)
     return Saved(entry, created=True)
 
 
@@ -103,6 +107,10 @@ def update(session: Session, *, client: Client, entry_id: uuid.UUID, data: Entry
     nothing = entry.nothing_to_report if data.nothing_to_report is None else data.nothing_to_report
     answers = entry.answers if data.answers is None else data.answers
     entry.answers = _checked_answers(version, answers, nothing_to_report=nothing)
+    notes = voice_notes.check_answers(
+        session, client=client, fields=fields_of(version), answers=entry.answers, entry_id=entry.id
+    )
+    voice_notes.attach(session, notes=notes, entry_id=entry.id)
     entry.nothing_to_report = nothing
     if data.visibility is not None:
         entry.visibility = data.visibility
@@ -126,6 +134,7 @@ def update(session: Session, *, client: Client, entry_id: uuid.UUID, data: Entry
 def delete(session: Session, *, client: Client, entry_id: uuid.UUID) -> None:
     """Wipe the content but keep the id, so a replayed offline sync is told it is gone."""
     entry = get_own(session, client=client, entry_id=entry_id)
+    voice_notes.forget_entry(session, entry_id=entry.id)
     entry.answers = {}
     entry.score = None
     entry.deleted_at = utcnow()

@@ -56,11 +56,7 @@ def _stored(session: Session) -> dict[str, tuple[RecordTemplate, TemplateVersion
         )
         .where(col(RecordTemplate.slug).is_not(None))
     )
-    return {
-        template.slug: (template, version)
-        for template, version in session.exec(statement)
-        if template.slug
-    }
+    return {template.slug: (template, version) for template, version in session.exec(statement) if template.slug}
 
 
 def _content_of(version: TemplateVersion) -> dict[str, Any]:

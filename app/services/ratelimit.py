@@ -36,6 +36,17 @@ def hit(session: Session, *, key: str, limit: int, window_seconds: int) -> int |
     return None
 
 
+def peek(session: Session, *, key: str, limit: int, window_seconds: int) -> int | None:
+    """Seconds to wait if `limit` attempts are already used up in this window, without counting one."""
+    counter = session.get(RateLimitCounter, key)
+    if counter is None:
+        return None
+    elapsed = utcnow() - counter.window_start
+    if elapsed >= timedelta(seconds=window_seconds) or counter.count < limit:
+        return None
+    return max(1, int(window_seconds - elapsed.total_seconds()))
+
+
 def reset(session: Session, *, key: str) -> None:
     counter = session.get(RateLimitCounter, key)
     if counter is not None:

@@ -52,12 +52,21 @@ def _world(session: Session) -> World:
     from app.services import device_sessions
 
     device, _token = device_sessions.start(session, kind=SessionKind.client, client_id=client_a.id, days=1)
+    from datetime import timedelta
+
+    from app.models.types import utcnow
+    from app.services import appointments
+
+    [appointment] = appointments.schedule(
+        session, therapist=therapist_a, client_id=client_a.id, starts_at=utcnow() + timedelta(days=2), timezone="UTC"
+    )
     session.commit()
     ids = {
         "client_id": str(client_a.id),
         "entry_id": str(shared.id),
         "assignment_id": str(assignment.id),
         "device_id": str(device.id),
+        "appointment_id": str(appointment.id),
         "template_id": str(template_a.id),
         "token": "not-a-real-invite-token",
     }
@@ -65,7 +74,10 @@ def _world(session: Session) -> World:
 
 
 # Extra path parameters named by later parts map to objects of client A / therapist A here.
-EXTRA_PARAMS: dict[str, str] = {}
+EXTRA_PARAMS: dict[str, str] = {
+    # Voice notes: who may play one is tested with real recordings in tests/routes/test_voice_notes.py.
+    "note_id": str(uuid.uuid4()),
+}
 
 # Routes anyone may call (they hold no one's data).
 PUBLIC = {
@@ -81,6 +93,7 @@ PUBLIC = {
     "/api/docs",
     "/docs/oauth2-redirect",
     "/sw.js",
+    "/sw-offline.js",
     "/manifest.webmanifest",
     "/offline",
 }
@@ -198,4 +211,36 @@ def test_client_api_is_scoped_to_the_client(app, session) -> None:
         json={"id": world.ids["entry_id"], "assignment_id": str(uuid.uuid4()), "answers": {"mood": 1}},
     )
     assert steal_id.status_code == 404
+    other.close()
+
+
+# The therapist's exports, named here so that losing one of them fails loudly.
+THERAPIST_EXPORTS = ("/export.csv", "/report", "/export.fhir.json")
+
+
+def test_therapist_exports_never_hold_private_entries(app, session) -> None:
+    world = _world(session)
+    routes = {path for _method, path in _routes(app)}
+    desk = signed_in(browser(app), session, world.therapist_a)
+    for suffix in THERAPIST_EXPORTS:
+        assert f"/t/clients/{{client_id}}{suffix}" in routes, suffix
+        response = desk.get(f"/t/clients/{world.ids['client_id']}{suffix}")
+        assert response.status_code == 200, suffix
+        assert SHARED in response.text, suffix
+        assert SECRET not in response.text, suffix
+    desk.close()
+
+
+def test_client_data_rights_routes_act_only_on_the_caller(app, session) -> None:
+    world = _world(session)
+    other = signed_in(browser(app), session, world.client_b)
+    download = other.get("/c/export.zip")
+    assert download.status_code == 200
+    assert SECRET.encode() not in download.content and SHARED.encode() not in download.content
+    assert CLIENT_NAME not in other.get("/c/privacy").text
+    # Deleting is for one's own account, and only after confirming.
+    assert other.post("/c/delete-account", data={}).status_code == 422
+    other.post("/c/delete-account", data={"confirm": "yes"})
+    session.expire_all()
+    assert len(session.exec(select(Entry)).all()) == 2
     other.close()

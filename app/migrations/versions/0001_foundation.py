@@ -239,3 +239,6 @@ def downgrade() -> None:
 
     op.drop_table('audit_event')
     # ### end Alembic commands ###
+    # PostgreSQL keeps enum types after their tables are dropped; SQLite has none.
+    for name in ('visibility', 'sessionkind', 'frequency'):
+        sa.Enum(name=name).drop(op.get_bind(), checkfirst=True)

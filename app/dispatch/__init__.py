@@ -1,0 +1,1 @@
+"""Reminder delivery: the schedule, the dispatcher, Web Push and email."""

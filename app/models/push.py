@@ -1,0 +1,37 @@
+"""A browser's Web Push subscription (one per device of a client)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Column, Field, SQLModel
+
+from app.models.types import UTCDateTime, utcnow
+
+
+class PushSubscription(SQLModel, table=True):
+    __tablename__ = "push_subscription"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(foreign_key="client.id", index=True, ondelete="CASCADE")
+    endpoint: str = Field(max_length=2048, unique=True)
+    p256dh: str = Field(max_length=128)
+    auth: str = Field(max_length=64)
+    # A short device label ("Safari on iPhone") shown in delivery health; not the full UA string.
+    user_agent: str = Field(default="", max_length=120)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    last_success_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    last_failure_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    last_error: str | None = Field(default=None, max_length=64)
+    # Set when the push service answered 404/410: the browser dropped the subscription.
+    expired_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    failures: int = 0

@@ -1,0 +1,452 @@
+"""JSON API for the therapist: caseload, adherence per client and assignment, the brief, sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from app import i18n
+from app.deps import CurrentClient, CurrentTherapist, SessionDep
+from app.i18n import _
+from app.models import AppointmentForClient, AppointmentPublic, Repeat
+from app.models.types import utcnow
+from app.routes.api import ERRORS
+from app.services import adherence as engine
+from app.services import appointments, audit, brief, caseload, clients, zone_history
+from app.services.adherence_data import adherence_of, assigned, facts
+from app.services.errors import Invalid
+
+router = APIRouter(prefix="/api/v1/therapist", tags=["therapist"])
+client_router = APIRouter(prefix="/api/v1", tags=["client"])
+
+
+class RatePublic(BaseModel):
+    done: int
+    expected: int
+    value: float | None = Field(description="done / expected in [0, 1]; null when nothing was due")
+
+
+class DayPublic(BaseModel):
+    day: date
+    state: engine.DayState
+    count: int
+    expected: bool
+
+
+class AdherencePublic(BaseModel):
+    assignment_id: uuid.UUID
+    title: str
+    frequency: str
+    times_per_day: int
+    weekdays: list[int]
+    first_day: date
+    last_day: date
+    window_from: date | None = Field(
+        description="Set when only entries from this day on were read (streaks read 'at least')"
+    )
+    expected: int
+    done: int
+    nothing_to_report: int
+    missed: int
+    pending: bool
+    current_streak: int
+    longest_streak: int
+    overall: RatePublic
+    since_last_session: RatePublic | None
+    last_7_days: RatePublic
+    last_28_days: RatePublic
+    score: float = Field(ge=0, le=1, description="Habit strength (Loop Habit Tracker formula)")
+    backfilled: int
+    median_delay_minutes: float | None
+    days: list[DayPublic] | None = None
+
+
+class SessionBrief(BaseModel):
+    id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+
+
+class CaseloadRowPublic(BaseModel):
+    client_id: uuid.UUID
+    display_name: str
+    timezone: str
+    standing: caseload.Standing
+    next_session: SessionBrief | None
+    last_session: SessionBrief | None
+    completion_since_last_session: RatePublic
+    best_current_streak: int
+    last_entry_at: datetime | None
+    delivery: caseload.Delivery
+    last_delivered_at: datetime | None
+    risk: bool
+    records: list[AdherencePublic]
+
+
+class ClientAdherencePublic(BaseModel):
+    client_id: uuid.UUID
+    since_last_session: datetime | None
+    records: list[AdherencePublic]
+
+
+class PointPublic(BaseModel):
+    day: date
+    value: float
+    count: int
+
+
+class SeriesPublic(BaseModel):
+    key: str
+    label: str
+    low: float
+    high: float
+    severity: str | None = None
+    points: list[PointPublic]
+
+
+class AgendaItem(BaseModel):
+    entry_id: uuid.UUID
+    assignment_id: uuid.UUID
+    title: str
+    occurred_at: datetime
+    answers: dict[str, Any]
+
+
+class BackfillItem(BaseModel):
+    entry_id: uuid.UUID
+    title: str
+    occurred_at: datetime
+    logged_at: datetime
+    delay_hours: float
+
+
+class RiskPublic(BaseModel):
+    kind: str
+    occurred_at: datetime
+    entry_id: uuid.UUID
+
+
+class BriefPublic(BaseModel):
+    client_id: uuid.UUID
+    session: AppointmentPublic | None
+    previous_session: SessionBrief | None
+    since: datetime
+    as_of: datetime
+    records: list[AdherencePublic]
+    trends: list[SeriesPublic]
+    questionnaires: list[SeriesPublic]
+    risks: list[RiskPublic]
+    agenda: list[AgendaItem]
+    backfilled: list[BackfillItem]
+
+
+class SessionCreate(BaseModel):
+    starts_at: datetime = Field(description="With an offset, e.g. 2026-05-04T09:00:00+02:00")
+    timezone: str = Field(max_length=64)
+    duration_minutes: int = Field(default=50, ge=5, le=480)
+    repeat: Repeat = Repeat.none
+
+
+class SessionMove(BaseModel):
+    starts_at: datetime
+    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+
+
+class NotesUpdate(BaseModel):
+    notes: str = Field(max_length=20000)
+
+
+def _rate(rate: engine.Rate) -> RatePublic:
+    return RatePublic(done=rate.done, expected=rate.expected, value=rate.value)
+
+
+def _adherence(item: Any, result: engine.Adherence, *, with_days: bool) -> AdherencePublic:
+    assignment = item.assignment
+    median = result.median_delay
+    return AdherencePublic(
+        assignment_id=assignment.id,
+        title=item.title,
+        frequency=str(assignment.frequency),
+        times_per_day=assignment.times_per_day,
+        weekdays=list(assignment.weekdays),
+        first_day=result.first_day,
+        last_day=result.last_day,
+        window_from=result.window_from,
+        expected=result.expected,
+        done=result.done,
+        nothing_to_report=result.nothing_to_report,
+        missed=result.missed,
+        pending=result.pending,
+        current_streak=result.current_streak,
+        longest_streak=result.longest_streak,
+        overall=_rate(result.overall),
+        since_last_session=_rate(result.since) if result.since is not None else None,
+        last_7_days=_rate(result.last_7),
+        last_28_days=_rate(result.last_28),
+        score=round(result.score, 4),
+        backfilled=result.backfilled,
+        median_delay_minutes=None if median is None else round(median.total_seconds() / 60, 1),
+        days=[DayPublic(day=d.day, state=d.state, count=d.count, expected=d.expected) for d in result.days]
+        if with_days
+        else None,
+    )
+
+
+def _session(item: Any) -> SessionBrief | None:
+    if item is None:
+        return None
+    return SessionBrief(id=item.id, starts_at=item.starts_at, ends_at=item.ends_at, timezone=item.timezone)
+
+
+def _appointment(item: Any) -> AppointmentPublic:
+    return AppointmentPublic(
+        id=item.id,
+        client_id=item.client_id,
+        starts_at=item.starts_at,
+        ends_at=item.ends_at,
+        timezone=item.timezone,
+        duration_minutes=item.duration_minutes,
+        repeat=Repeat(item.repeat),
+        series_id=item.series_id,
+        cancelled_at=item.cancelled_at,
+        notes=item.notes,
+    )
+
+
+@router.get(
+    "/caseload",
+    response_model=list[CaseloadRowPublic],
+    responses=ERRORS,
+    summary="My clients, sorted by next session, with adherence over the recent window",
+)
+def get_caseload(session: SessionDep, therapist: CurrentTherapist) -> Any:
+    rows = caseload.build(session, therapist=therapist)
+    return [
+        CaseloadRowPublic(
+            client_id=row.client.id,
+            display_name=row.client.display_name,
+            timezone=row.client.timezone,
+            standing=row.standing,
+            next_session=_session(row.next_session),
+            last_session=_session(row.last_session),
+            completion_since_last_session=_rate(row.completion),
+            best_current_streak=row.best_streak,
+            last_entry_at=row.last_entry_at,
+            delivery=row.delivery.state,
+            last_delivered_at=row.delivery.last_delivered_at,
+            risk=row.risk,
+            records=[_adherence(record.item, record.adherence, with_days=False) for record in row.records],
+        )
+        for row in rows
+    ]
+
+
+@router.get(
+    "/clients/{client_id}/adherence",
+    response_model=ClientAdherencePublic,
+    responses=ERRORS,
+    summary="Adherence of one client per assignment, over its whole history, with per-day states",
+)
+def get_adherence(client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Any:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    around = appointments.around_one(session, client_id=client.id)
+    zones = zone_history.history(session, client=client)
+    records = assigned(session, client_ids=[client.id])[client.id]
+    by_assignment = facts(session, client_ids=[client.id])
+    audit.record(
+        session,
+        actor_kind="therapist",
+        actor_id=therapist.id,
+        action="adherence.read",
+        client_id=client.id,
+    )
+    session.commit()
+    now = utcnow()
+    return ClientAdherencePublic(
+        client_id=client.id,
+        since_last_session=around.since,
+        records=[
+            _adherence(
+                item,
+                adherence_of(
+                    item,
+                    client=client,
+                    zones=zones,
+                    entries=by_assignment.get(item.assignment.id, []),
+                    now=now,
+                    since=around.since,
+                ),
+                with_days=True,
+            )
+            for item in records
+        ],
+    )
+
+
+def _series(items: list[brief.Series]) -> list[SeriesPublic]:
+    return [
+        SeriesPublic(
+            key=s.key,
+            label=i18n.gettext(s.label),
+            low=s.low,
+            high=s.high,
+            severity=s.band,
+            points=[PointPublic(day=p.day, value=round(p.value, 2), count=p.count) for p in s.points],
+        )
+        for s in items
+    ]
+
+
+@router.get(
+    "/clients/{client_id}/brief",
+    response_model=BriefPublic,
+    responses=ERRORS,
+    summary="The pre-session brief (shared entries only; private ones only count as done)",
+)
+def get_brief(
+    client_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    session_id: Annotated[uuid.UUID | None, Query(alias="session")] = None,
+) -> Any:
+    data = brief.build(session, therapist=therapist, client_id=client_id, appointment_id=session_id)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="brief.read", client_id=client_id)
+    session.commit()
+    return BriefPublic(
+        client_id=data.client.id,
+        session=_appointment(data.appointment) if data.appointment else None,
+        previous_session=_session(data.previous),
+        since=data.since,
+        as_of=data.as_of,
+        records=[_adherence(r.item, r.adherence, with_days=True) for r in data.records],
+        trends=_series(data.trends),
+        questionnaires=_series(data.questionnaires),
+        risks=[RiskPublic(kind=r.kind, occurred_at=r.occurred_at, entry_id=r.entry_id) for r in data.risks],
+        agenda=[
+            AgendaItem(
+                entry_id=row.id,
+                assignment_id=row.assignment_id,
+                title=data.titles.get(row.assignment_id, ""),
+                occurred_at=row.occurred_at,
+                answers=row.answers,
+            )
+            for row in data.agenda
+        ],
+        backfilled=[
+            BackfillItem(
+                entry_id=item.entry.id,
+                title=item.title,
+                occurred_at=item.entry.occurred_at,
+                logged_at=item.entry.logged_at,
+                delay_hours=round(item.delay.total_seconds() / 3600, 1),
+            )
+            for item in data.backfilled
+        ],
+    )
+
+
+@router.get(
+    "/clients/{client_id}/sessions",
+    response_model=list[AppointmentPublic],
+    responses=ERRORS,
+    summary="A client's sessions (cancelled ones included)",
+)
+def list_sessions(client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Any:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    rows = appointments.for_client(session, client_id=client.id, include_cancelled=True)
+    return [_appointment(row) for row in rows]
+
+
+@router.post(
+    "/clients/{client_id}/sessions",
+    response_model=list[AppointmentPublic],
+    status_code=201,
+    responses=ERRORS,
+    summary="Schedule a session (weekly/biweekly repeats are created for the next 26 weeks)",
+)
+def create_session(client_id: uuid.UUID, data: SessionCreate, session: SessionDep, therapist: CurrentTherapist) -> Any:
+    if data.starts_at.tzinfo is None:
+        raise Invalid(_("The session needs a time zone."), errors={"starts_at": _("Add a UTC offset.")})
+    created = appointments.schedule(
+        session,
+        therapist=therapist,
+        client_id=client_id,
+        starts_at=data.starts_at,
+        timezone=data.timezone,
+        duration_minutes=data.duration_minutes,
+        repeat=data.repeat,
+    )
+    session.commit()
+    return [_appointment(row) for row in created]
+
+
+@router.patch(
+    "/sessions/{appointment_id}",
+    response_model=AppointmentPublic,
+    responses=ERRORS,
+    summary="Move one session",
+)
+def move_session(appointment_id: uuid.UUID, data: SessionMove, session: SessionDep, therapist: CurrentTherapist) -> Any:
+    moved = appointments.move(
+        session,
+        therapist=therapist,
+        appointment_id=appointment_id,
+        starts_at=data.starts_at,
+        duration_minutes=data.duration_minutes,
+    )
+    session.commit()
+    return _appointment(moved)
+
+
+@router.delete(
+    "/sessions/{appointment_id}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Cancel a session (following=true: and every later one of its series)",
+)
+def cancel_session(
+    appointment_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    following: bool = False,
+) -> Response:
+    appointments.cancel(session, therapist=therapist, appointment_id=appointment_id, following=following)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.put(
+    "/sessions/{appointment_id}/notes",
+    response_model=AppointmentPublic,
+    responses=ERRORS,
+    summary="Replace my notes for a session (never shown to the client)",
+)
+def put_notes(appointment_id: uuid.UUID, data: NotesUpdate, session: SessionDep, therapist: CurrentTherapist) -> Any:
+    saved = appointments.save_notes(session, therapist=therapist, appointment_id=appointment_id, notes=data.notes)
+    session.commit()
+    return _appointment(saved)
+
+
+@client_router.get(
+    "/sessions/upcoming",
+    response_model=list[AppointmentForClient],
+    responses=ERRORS,
+    summary="My next sessions (when, never the therapist's notes)",
+)
+def my_upcoming_sessions(session: SessionDep, client: CurrentClient) -> Any:
+    rows = appointments.upcoming_for_client(session, client_id=client.id, limit=10)
+    return [
+        AppointmentForClient(
+            id=row.id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            timezone=row.timezone,
+            duration_minutes=row.duration_minutes,
+        )
+        for row in rows
+    ]

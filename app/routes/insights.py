@@ -1,0 +1,251 @@
+"""Sessions, the pre-session brief and the client's own progress page."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import Response
+
+from app import charts, i18n
+from app.deps import CurrentClient, CurrentTherapist, SessionDep
+from app.models import Appointment, Repeat
+from app.services import appointments, audit, brief, clients
+from app.services.errors import Invalid
+from app.views import entry_views
+from app.web import redirect, render, wants_fragment
+
+therapist_router = APIRouter(prefix="/t", include_in_schema=False)
+client_router = APIRouter(prefix="/c", include_in_schema=False)
+
+
+def when(instant: datetime | None, zone: str = "UTC", pattern: str = "EEE d MMM, HH:mm") -> str:
+    """An instant as wall-clock time in a zone, in the page's language."""
+    if instant is None:
+        return ""
+    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=i18n.get_locale())
+
+
+def _helpers() -> dict[str, Any]:
+    return {
+        "when": when,
+        "state_label": charts.state_label,
+        "short_date": charts.short_date,
+        "long_date": charts.long_date,
+        "weekday_names_short": charts.weekday_names(),
+    }
+
+
+# -- the pre-session brief --------------------------------------------------------------------
+
+
+@therapist_router.get("/clients/{client_id}/brief")
+def brief_page(
+    request: Request,
+    client_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    session_id: Annotated[uuid.UUID | None, Query(alias="session")] = None,
+) -> Response:
+    data = brief.build(session, therapist=therapist, client_id=client_id, appointment_id=session_id)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="brief.read", client_id=client_id)
+    session.commit()
+    first, last = data.first_day, data.last_day
+    heatmaps = [
+        (record, charts.calendar(record.adherence.days, first_day=first, last_day=last)) for record in data.records
+    ]
+    trend_first = min((p.day for s in data.trends + data.questionnaires for p in s.points), default=first)
+    trend_first = min(trend_first, first)
+    trend_charts = [
+        charts.line_chart(s, first_day=trend_first, last_day=last, chart_id=f"trend-{s.key}") for s in data.trends
+    ]
+    score_charts = [
+        (s, charts.line_chart(s, first_day=trend_first, last_day=last, chart_id=f"score-{s.key}"))
+        for s in data.questionnaires
+    ]
+    context = {
+        "brief": data,
+        "client": data.client,
+        "heatmaps": heatmaps,
+        "trend_charts": trend_charts,
+        "score_charts": score_charts,
+        "agenda": entry_views(session, data.agenda),
+        **_helpers(),
+    }
+    return render(request, "pages/t_brief.html", context, block="content")
+
+
+@therapist_router.post("/sessions/{appointment_id}/notes")
+def save_notes(
+    request: Request,
+    appointment_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    notes: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    appointment = appointments.save_notes(session, therapist=therapist, appointment_id=appointment_id, notes=notes)
+    session.commit()
+    if not wants_fragment(request):
+        return redirect(request, f"/t/clients/{appointment.client_id}/brief?session={appointment.id}")
+    return render(
+        request,
+        "pages/t_brief_notes.html",
+        {"appointment": appointment, "saved": True, **_helpers()},
+        block="notes",
+    )
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def _sessions_context(session: SessionDep, client_id: uuid.UUID, therapist: Any) -> dict[str, Any]:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    return {
+        "client": client,
+        "upcoming": appointments.upcoming_for_client(session, client_id=client.id, limit=30),
+        "recent": appointments.recent_for_client(session, client_id=client.id, limit=10),
+        "repeats": list(Repeat),
+        "errors": {},
+        "values": {"timezone": client.timezone, "duration_minutes": "50", "repeat": "none"},
+        **_helpers(),
+    }
+
+
+@therapist_router.get("/clients/{client_id}/sessions")
+def sessions_page(request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
+    context = _sessions_context(session, client_id, therapist)
+    return render(request, "pages/t_sessions.html", context, block="content")
+
+
+def _parse_start(day: str, at: str, zone: str) -> datetime:
+    errors = {}
+    try:
+        parsed_day = date.fromisoformat(day.strip())
+    except ValueError:
+        errors["date"] = i18n.gettext("Pick a date.")
+    try:
+        parsed_time = time.fromisoformat(at.strip())
+    except ValueError:
+        errors["time"] = i18n.gettext("Pick a time like 09:30.")
+    if errors:
+        raise Invalid(i18n.gettext("Please check the date and time."), errors=errors)
+    return appointments.local_start(parsed_day, parsed_time, timezone=zone.strip())
+
+
+def _duration(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid(
+            i18n.gettext("A session lasts between 5 minutes and 8 hours."),
+            errors={"duration_minutes": i18n.gettext("Between 5 and 480 minutes.")},
+        ) from None
+
+
+@therapist_router.post("/clients/{client_id}/sessions")
+def schedule_session(
+    request: Request,
+    client_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    day: Annotated[str, Form(alias="date", max_length=10)] = "",
+    at: Annotated[str, Form(alias="time", max_length=8)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "UTC",
+    duration_minutes: Annotated[str, Form(max_length=4)] = "50",
+    repeat: Annotated[str, Form(max_length=16)] = "none",
+) -> Response:
+    context = _sessions_context(session, client_id, therapist)
+    try:
+        starts_at = _parse_start(day, at, timezone)
+        appointments.schedule(
+            session,
+            therapist=therapist,
+            client_id=client_id,
+            starts_at=starts_at,
+            timezone=timezone.strip(),
+            duration_minutes=_duration(duration_minutes),
+            repeat=repeat,
+        )
+    except Invalid as error:
+        session.rollback()
+        context["errors"] = {"form": error.message, **error.errors}
+        context["values"] = {
+            "date": day,
+            "time": at,
+            "timezone": timezone,
+            "duration_minutes": duration_minutes,
+            "repeat": repeat,
+        }
+        return render(request, "pages/t_sessions.html", context, status_code=422)
+    session.commit()
+    return redirect(request, f"/t/clients/{client_id}/sessions")
+
+
+@therapist_router.post("/sessions/{appointment_id}/move")
+def move_session(
+    request: Request,
+    appointment_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    day: Annotated[str, Form(alias="date", max_length=10)] = "",
+    at: Annotated[str, Form(alias="time", max_length=8)] = "",
+) -> Response:
+    appointment: Appointment = appointments.get_for_therapist(
+        session, therapist=therapist, appointment_id=appointment_id
+    )
+    starts_at = _parse_start(day, at, appointment.timezone)
+    appointments.move(session, therapist=therapist, appointment_id=appointment_id, starts_at=starts_at)
+    session.commit()
+    return redirect(request, f"/t/clients/{appointment.client_id}/sessions")
+
+
+@therapist_router.post("/sessions/{appointment_id}/cancel")
+def cancel_session(
+    request: Request,
+    appointment_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    following: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    cancelled = appointments.cancel(
+        session,
+        therapist=therapist,
+        appointment_id=appointment_id,
+        following=following in ("1", "true", "on", "yes"),
+    )
+    session.commit()
+    return redirect(request, f"/t/clients/{cancelled[0].client_id}/sessions")
+
+
+# -- the client's own progress ------------------------------------------------------------------
+
+
+@client_router.get("/progress")
+def progress_page(request: Request, session: SessionDep, client: CurrentClient) -> Response:
+    data = brief.progress(session, client=client)
+    first = min((p.day for s in data.trends + data.questionnaires for p in s.points), default=data.today)
+    charts_ = [
+        charts.line_chart(s, first_day=first, last_day=data.today, chart_id=f"mine-{s.key}")
+        for s in data.trends + data.questionnaires
+    ]
+    from datetime import timedelta
+
+    week_start = data.today - timedelta(days=27)
+    context = {
+        "progress": data,
+        "client": client,
+        "charts": charts_,
+        "calendars": [
+            (
+                record,
+                charts.calendar(record.adherence.days, first_day=week_start, last_day=data.today),
+            )
+            for record in data.records
+        ],
+        **_helpers(),
+    }
+    return render(request, "pages/c_progress.html", context, block="content")

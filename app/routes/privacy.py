@@ -1,0 +1,218 @@
+"""Data rights and privacy: exports, account deletion, the access log, the app PIN, sign out everywhere."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import StreamingResponse
+from starlette.responses import Response
+
+from app import i18n
+from app.deps import CurrentClient, CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
+from app.services import account_deletion, audit, clients, device_sessions, exports, fhir, pins
+from app.services.errors import Invalid, TooManyAttempts
+from app.web import clear_session_cookie, redirect, render
+
+client_router = APIRouter(prefix="/c", include_in_schema=False)
+therapist_router = APIRouter(prefix="/t", include_in_schema=False)
+
+
+def _download(body: str | bytes, *, media_type: str, filename: str) -> Response:
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# ---------------------------------------------------------------------------
+# The client's own data
+
+
+@client_router.get("/export")
+def export_page(request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient) -> Response:
+    summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
+    return render(request, "pages/c_export.html", {"client": client, "summary": summary})
+
+
+@client_router.get("/export.zip")
+def export_zip(request: Request, settings: SettingsDep, client: CurrentClient) -> Response:
+    stream = exports.stream_client_archive(
+        engine=request.app.state.engine, client_id=client.id, locale=i18n.get_locale(), upload_dir=settings.upload_dir
+    )
+    filename = exports.archive_name(prefix="between-my-data")
+    return StreamingResponse(
+        stream, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@client_router.get("/privacy")
+def privacy_page(request: Request, session: SessionDep, client: CurrentClient) -> Response:
+    log = exports.access_log(session, client_id=client.id, limit=200)
+    return render(request, "pages/c_privacy.html", {"client": client, "log": log}, block="content")
+
+
+@client_router.get("/delete-account")
+def delete_account_page(
+    request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient
+) -> Response:
+    summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
+    return render(request, "pages/c_delete_account.html", {"client": client, "summary": summary, "error": None})
+
+
+@client_router.post("/delete-account")
+def delete_account(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: CurrentClient,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if confirm != "yes":
+        summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
+        message = i18n.gettext("To delete your account, tick the box to confirm. Nothing has been deleted.")
+        return render(
+            request, "pages/c_delete_account.html", {"client": client, "summary": summary, "error": message},
+            status_code=422,
+        )
+    account_deletion.delete_client(session, client=client, upload_dir=settings.upload_dir)
+    session.commit()
+    request.state.viewer = None
+    response = render(request, "pages/goodbye.html")
+    clear_session_cookie(request, response)
+    return response
+
+
+@client_router.post("/signout-everywhere")
+def client_signout_everywhere(request: Request, session: SessionDep, client: CurrentClient) -> Response:
+    device_sessions.revoke_all(session, client_id=client.id)
+    session.commit()
+    response = redirect(request, "/join")
+    clear_session_cookie(request, response)
+    return response
+
+
+@client_router.get("/pin")
+def pin_page(request: Request, client: CurrentClient, settings: SettingsDep) -> Response:
+    return render(request, "pages/c_pin.html", {"client": client, "errors": {}, "idle_hours": settings.pin_idle_hours})
+
+
+@client_router.post("/pin")
+def set_pin(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: CurrentClient,
+    device: CurrentDevice,
+    pin: Annotated[str, Form(max_length=20)] = "",
+    confirm: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    try:
+        pins.set_pin(session, client=client, device=device, pin=pin, confirm=confirm)
+    except Invalid as error:
+        session.rollback()
+        errors = error.errors or {"pin": error.message}
+        return render(
+            request, "pages/c_pin.html",
+            {"client": client, "errors": errors, "idle_hours": settings.pin_idle_hours}, status_code=422,
+        )
+    session.commit()
+    return redirect(request, "/c/settings")
+
+
+@client_router.post("/pin/clear")
+def clear_pin(request: Request, session: SessionDep, client: CurrentClient) -> Response:
+    pins.clear_pin(session, client=client)
+    session.commit()
+    return redirect(request, "/c/settings")
+
+
+@client_router.get("/unlock")
+def unlock_page(request: Request, client: CurrentClient) -> Response:
+    if not client.pin_hash:
+        return redirect(request, "/c")
+    return render(request, "pages/c_unlock.html", {"error": None})
+
+
+@client_router.post("/unlock")
+def unlock(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: CurrentClient,
+    device: CurrentDevice,
+    pin: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    if not client.pin_hash:
+        return redirect(request, "/c")
+    try:
+        opened = pins.unlock(
+            session, client=client, device=device, pin=pin,
+            max_attempts=settings.pin_max_attempts, window_seconds=settings.pin_window_seconds,
+        )
+    except TooManyAttempts:
+        # The lockout must still count the try that caused it.
+        session.commit()
+        raise
+    session.commit()
+    if opened:
+        return redirect(request, "/c")
+    return render(
+        request, "pages/c_unlock.html",
+        {"error": i18n.gettext("That PIN did not match. Please try again.")}, status_code=400,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The therapist's exports: shared records only, every one audited
+
+
+@therapist_router.get("/clients/{client_id}/export")
+def therapist_export_page(
+    request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist
+) -> Response:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    return render(request, "pages/t_export.html", {"client": client}, block="content")
+
+
+def _audited(session, therapist, client, action: str) -> None:  # type: ignore[no-untyped-def]
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action=action, client_id=client.id)
+
+
+@therapist_router.get("/clients/{client_id}/export.csv")
+def therapist_export_csv(
+    request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist
+) -> Response:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    body = exports.therapist_csv(session, therapist=therapist, client=client)
+    _audited(session, therapist, client, "export.csv")
+    session.commit()
+    filename = exports.archive_name(prefix="between-shared-records", extension="csv")
+    return _download(body, media_type="text/csv; charset=utf-8", filename=filename)
+
+
+@therapist_router.get("/clients/{client_id}/report")
+def therapist_report(
+    request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist
+) -> Response:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    report = exports.report(session, therapist=therapist, client=client)
+    _audited(session, therapist, client, "export.report")
+    session.commit()
+    return render(request, "pages/t_report.html", {"report": report})
+
+
+@therapist_router.get("/clients/{client_id}/export.fhir.json")
+def therapist_export_fhir(
+    request: Request, client_id: uuid.UUID, session: SessionDep, settings: SettingsDep, therapist: CurrentTherapist
+) -> Response:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    bundle = fhir.bundle(session, therapist=therapist, client=client, base_url=settings.base_url)
+    _audited(session, therapist, client, "export.fhir")
+    session.commit()
+    body = json.dumps(bundle, ensure_ascii=False, indent=1)
+    filename = exports.archive_name(prefix="between-shared-records", extension="fhir.json")
+    return _download(body, media_type=fhir.MEDIA_TYPE, filename=filename)

@@ -1,0 +1,458 @@
+"""Sessions (appointments): scheduling, repeats, moving, cancelling, and "since the last session".
+
+A repeating session is stored as its occurrences, materialised for a bounded
+horizon and sharing a series id; each keeps the agreed wall-clock time in its
+zone, so a 09:00 session stays at 09:00 across DST.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.i18n import _
+from app.models import Appointment, Client, Repeat, Therapist
+from app.models.types import utcnow
+from app.services.errors import Invalid, NotFound
+from app.services.timeutil import valid_timezone
+
+# Repeats are materialised this far ahead (26 weekly or 13 fortnightly sessions).
+HORIZON = timedelta(weeks=26)
+MAX_DURATION = 480
+MIN_DURATION = 5
+# Sessions never last longer than this, so "still running" needs only a bounded look back.
+_LONGEST = timedelta(minutes=MAX_DURATION)
+_STEP = {Repeat.weekly: timedelta(weeks=1), Repeat.biweekly: timedelta(weeks=2)}
+
+
+@dataclass(frozen=True)
+class Around:
+    """A client's sessions around an instant: the last one that ended and the next (or current)."""
+
+    last: Appointment | None
+    next: Appointment | None
+
+    @property
+    def since(self) -> datetime | None:
+        """Where "since the last session" starts."""
+        return self.last.starts_at if self.last is not None else None
+
+
+# -- validation helpers ------------------------------------------------------------------------
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(valid_timezone(name))
+    except ValueError:
+        raise Invalid(_("Unknown time zone."), errors={"timezone": _("Unknown time zone.")}) from None
+
+
+def local_start(day: date, at: time, *, timezone: str) -> datetime:
+    """The UTC instant of a wall-clock time; a time the clocks skip over is refused."""
+    zone = _zone(timezone)
+    local = datetime.combine(day, at).replace(tzinfo=zone)
+    instant = local.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise Invalid(
+            _("The clocks change at that time on that day. Please choose another time."),
+            errors={"time": _("This time does not exist on that day.")},
+        )
+    return instant
+
+
+def _duration(minutes: int) -> int:
+    if not MIN_DURATION <= minutes <= MAX_DURATION:
+        raise Invalid(
+            _("A session lasts between 5 minutes and 8 hours."),
+            errors={"duration_minutes": _("Between 5 and 480 minutes.")},
+        )
+    return minutes
+
+
+def _client_of(session: Session, *, therapist: Therapist, client_id: uuid.UUID) -> Client:
+    client = session.get(Client, client_id)
+    if client is None or client.therapist_id != therapist.id:
+        raise NotFound(_("No such client."))
+    return client
+
+
+def _occurrences(starts_at: datetime, *, timezone: str, repeat: Repeat, now: datetime) -> list[datetime]:
+    if repeat is Repeat.none:
+        return [starts_at]
+    zone = _zone(timezone)
+    wall = starts_at.astimezone(zone).replace(tzinfo=None)
+    step = _STEP[repeat]
+    out = []
+    k = 0
+    while True:
+        local = wall + step * k
+        instant = local.replace(tzinfo=zone).astimezone(UTC)
+        if instant > max(now, starts_at) + HORIZON:
+            break
+        out.append(instant)
+        k += 1
+    return out
+
+
+def _overlapping(
+    session: Session,
+    *,
+    therapist_id: uuid.UUID,
+    slots: list[tuple[datetime, datetime]],
+    ignore: set[uuid.UUID] | None = None,
+) -> Appointment | None:
+    """The therapist's first live session that overlaps any of the slots, in one query."""
+    if not slots:
+        return None
+    low = min(start for start, _end in slots) - _LONGEST
+    high = max(end for _start, end in slots)
+    statement = select(Appointment).where(
+        Appointment.therapist_id == therapist_id,
+        col(Appointment.cancelled_at).is_(None),
+        Appointment.starts_at >= low,
+        Appointment.starts_at < high,
+    )
+    candidates = [row for row in session.exec(statement) if row.id not in (ignore or set())]
+    for start, end in slots:
+        for row in candidates:
+            if row.starts_at < end and start < row.ends_at:
+                return row
+    return None
+
+
+def _overlap_error(other: Appointment, *, timezone: str) -> Invalid:
+    when = other.starts_at.astimezone(_zone(timezone)).strftime("%Y-%m-%d %H:%M")
+    return Invalid(
+        _("This overlaps another session (%(when)s). Please choose another time.", when=when),
+        errors={"starts_at": _("Overlaps another session.")},
+    )
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def schedule(
+    session: Session,
+    *,
+    therapist: Therapist,
+    client_id: uuid.UUID,
+    starts_at: datetime,
+    timezone: str,
+    duration_minutes: int = 50,
+    repeat: Repeat | str = Repeat.none,
+    now: datetime | None = None,
+) -> list[Appointment]:
+    """Schedule a session (and its repeats). All occurrences are checked before any is stored."""
+    now = now or utcnow()
+    client = _client_of(session, therapist=therapist, client_id=client_id)
+    _zone(timezone)
+    try:
+        repeat = Repeat(repeat)
+    except ValueError:
+        raise Invalid(_("Choose how the session repeats.")) from None
+    if starts_at.tzinfo is None:
+        raise Invalid(_("The session needs a time zone."))
+    duration = _duration(duration_minutes)
+    if starts_at < now:
+        raise Invalid(
+            _("That time has already passed. Please choose a time in the future."),
+            errors={"starts_at": _("In the past.")},
+        )
+    starts = _occurrences(starts_at.astimezone(UTC), timezone=timezone, repeat=repeat, now=now)
+    length = timedelta(minutes=duration)
+    slots = [(start, start + length) for start in starts]
+    clash = _overlapping(session, therapist_id=therapist.id, slots=slots)
+    if clash is not None:
+        raise _overlap_error(clash, timezone=timezone)
+    series_id = uuid.uuid4() if repeat is not Repeat.none else None
+    created = [
+        Appointment(
+            client_id=client.id,
+            therapist_id=therapist.id,
+            starts_at=start,
+            timezone=timezone,
+            duration_minutes=duration,
+            repeat=repeat.value,
+            series_id=series_id,
+            created_at=now,
+            updated_at=now,
+        )
+        for start in starts
+    ]
+    session.add_all(created)
+    session.flush()
+    return created
+
+
+def get_for_therapist(session: Session, *, therapist: Therapist, appointment_id: uuid.UUID) -> Appointment:
+    appointment = session.get(Appointment, appointment_id)
+    # Another therapist's session is answered exactly like a missing one.
+    if appointment is None or appointment.therapist_id != therapist.id:
+        raise NotFound(_("No such session."))
+    client = session.get(Client, appointment.client_id)
+    if client is None or client.therapist_id != therapist.id:
+        raise NotFound(_("No such session."))
+    return appointment
+
+
+def move(
+    session: Session,
+    *,
+    therapist: Therapist,
+    appointment_id: uuid.UUID,
+    starts_at: datetime,
+    timezone: str | None = None,
+    duration_minutes: int | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move one session (one occurrence of a series; the others stay)."""
+    now = now or utcnow()
+    appointment = get_for_therapist(session, therapist=therapist, appointment_id=appointment_id)
+    if appointment.cancelled:
+        raise Invalid(_("This session was cancelled. Schedule a new one instead."))
+    if appointment.starts_at < now:
+        raise Invalid(_("This session has already taken place."))
+    zone = timezone or appointment.timezone
+    _zone(zone)
+    if starts_at.tzinfo is None:
+        raise Invalid(_("The session needs a time zone."))
+    if starts_at < now:
+        raise Invalid(
+            _("That time has already passed. Please choose a time in the future."),
+            errors={"starts_at": _("In the past.")},
+        )
+    duration = _duration(duration_minutes or appointment.duration_minutes)
+    slot = (starts_at, starts_at + timedelta(minutes=duration))
+    clash = _overlapping(session, therapist_id=therapist.id, slots=[slot], ignore={appointment.id})
+    if clash is not None:
+        raise _overlap_error(clash, timezone=zone)
+    appointment.starts_at = starts_at.astimezone(UTC)
+    appointment.timezone = zone
+    appointment.duration_minutes = duration
+    appointment.updated_at = now
+    session.add(appointment)
+    session.flush()
+    return appointment
+
+
+def cancel(
+    session: Session,
+    *,
+    therapist: Therapist,
+    appointment_id: uuid.UUID,
+    following: bool = False,
+    now: datetime | None = None,
+) -> list[Appointment]:
+    """Cancel a session; with `following`, also every later session of its series."""
+    now = now or utcnow()
+    appointment = get_for_therapist(session, therapist=therapist, appointment_id=appointment_id)
+    if appointment.cancelled:
+        return [appointment]
+    if appointment.starts_at < now:
+        raise Invalid(_("This session has already taken place."))
+    targets = [appointment]
+    if following and appointment.series_id is not None:
+        targets += list(
+            session.exec(
+                select(Appointment).where(
+                    Appointment.series_id == appointment.series_id,
+                    Appointment.therapist_id == therapist.id,
+                    Appointment.starts_at > appointment.starts_at,
+                    col(Appointment.cancelled_at).is_(None),
+                )
+            )
+        )
+    for item in targets:
+        item.cancelled_at = now
+        item.updated_at = now
+        session.add(item)
+    session.flush()
+    return targets
+
+
+def save_notes(session: Session, *, therapist: Therapist, appointment_id: uuid.UUID, notes: str) -> Appointment:
+    appointment = get_for_therapist(session, therapist=therapist, appointment_id=appointment_id)
+    if len(notes) > 20000:
+        raise Invalid(_("Notes are limited to 20,000 characters."), errors={"notes": _("Too long.")})
+    appointment.notes = notes
+    appointment.updated_at = utcnow()
+    session.add(appointment)
+    session.flush()
+    return appointment
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+
+def for_client(
+    session: Session, *, client_id: uuid.UUID, include_cancelled: bool = False, limit: int = 200
+) -> list[Appointment]:
+    statement = select(Appointment).where(Appointment.client_id == client_id)
+    if not include_cancelled:
+        statement = statement.where(col(Appointment.cancelled_at).is_(None))
+    return list(session.exec(statement.order_by(col(Appointment.starts_at)).limit(limit)))
+
+
+def upcoming_for_client(
+    session: Session, *, client_id: uuid.UUID, now: datetime | None = None, limit: int = 10
+) -> list[Appointment]:
+    now = now or utcnow()
+    statement = (
+        select(Appointment)
+        .where(
+            Appointment.client_id == client_id,
+            col(Appointment.cancelled_at).is_(None),
+            Appointment.starts_at > now - _LONGEST,
+        )
+        .order_by(col(Appointment.starts_at))
+        .limit(limit + 2)
+    )
+    return [row for row in session.exec(statement) if row.ends_at > now][:limit]
+
+
+def recent_for_client(
+    session: Session, *, client_id: uuid.UUID, now: datetime | None = None, limit: int = 10
+) -> list[Appointment]:
+    now = now or utcnow()
+    statement = (
+        select(Appointment)
+        .where(Appointment.client_id == client_id, Appointment.starts_at < now)
+        .order_by(col(Appointment.starts_at).desc())
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def around(
+    session: Session,
+    *,
+    client_ids: Iterable[uuid.UUID],
+    now: datetime | None = None,
+    lookback: timedelta | None = None,
+) -> dict[uuid.UUID, Around]:
+    """Last and next session of many clients in two queries, whatever their number.
+
+    With `lookback`, a last session longer ago than that is not looked for.
+    """
+    now = now or utcnow()
+    ids = list(client_ids)
+    out = {client_id: Around(last=None, next=None) for client_id in ids}
+    if not ids:
+        return out
+    after = now - lookback if lookback is not None else None
+    last = _ranked(session, ids=ids, before=now, after=after, descending=True)
+    upcoming = _ranked(session, ids=ids, after=now - _LONGEST, descending=False)
+    for client_id in ids:
+        # A session still running is the "next" one (the one the brief is for), not the last.
+        previous = next((row for row in last.get(client_id, []) if row.ends_at <= now), None)
+        coming = next((row for row in upcoming.get(client_id, []) if row.ends_at > now), None)
+        out[client_id] = Around(last=previous, next=coming)
+    return out
+
+
+def _ranked(
+    session: Session,
+    *,
+    ids: list[uuid.UUID],
+    before: datetime | None = None,
+    after: datetime | None = None,
+    descending: bool,
+    per_client: int = 3,
+) -> dict[uuid.UUID, list[Appointment]]:
+    order = col(Appointment.starts_at).desc() if descending else col(Appointment.starts_at)
+    rank = func.row_number().over(partition_by=col(Appointment.client_id), order_by=order).label("rank")
+    inner = select(col(Appointment.id), rank).where(
+        col(Appointment.client_id).in_(ids), col(Appointment.cancelled_at).is_(None)
+    )
+    if before is not None:
+        inner = inner.where(Appointment.starts_at < before)
+    if after is not None:
+        inner = inner.where(Appointment.starts_at > after)
+    ranked = inner.subquery()
+    statement = (
+        select(Appointment)
+        .join(ranked, col(Appointment.id) == ranked.c.id)
+        .where(ranked.c.rank <= per_client)
+        .order_by(order)
+    )
+    out: dict[uuid.UUID, list[Appointment]] = {}
+    for row in session.exec(statement):
+        out.setdefault(row.client_id, []).append(row)
+    return out
+
+
+def around_one(session: Session, *, client_id: uuid.UUID, now: datetime | None = None) -> Around:
+    return around(session, client_ids=[client_id], now=now)[client_id]
+
+
+def previous_of(session: Session, *, appointment: Appointment) -> Appointment | None:
+    """The session before this one (not cancelled): where its "since the last session" starts."""
+    statement = (
+        select(Appointment)
+        .where(
+            Appointment.client_id == appointment.client_id,
+            col(Appointment.cancelled_at).is_(None),
+            Appointment.starts_at < appointment.starts_at,
+            Appointment.id != appointment.id,
+        )
+        .order_by(col(Appointment.starts_at).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def extend_series(session: Session, *, now: datetime | None = None) -> int:
+    """Keep every live series materialised up to the horizon. Returns how many were added."""
+    now = now or utcnow()
+    latest = (
+        select(Appointment.series_id, func.max(Appointment.starts_at).label("latest"))
+        .where(col(Appointment.series_id).is_not(None))
+        .group_by(col(Appointment.series_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Appointment)
+        .join(
+            latest,
+            (col(Appointment.series_id) == latest.c.series_id) & (col(Appointment.starts_at) == latest.c.latest),
+        )
+        .where(col(Appointment.cancelled_at).is_(None))
+    ).all()
+    added = 0
+    for last in rows:
+        repeat = Repeat(last.repeat)
+        if repeat is Repeat.none:
+            continue
+        zone = _zone(last.timezone)
+        wall = last.starts_at.astimezone(zone).replace(tzinfo=None)
+        step = _STEP[repeat]
+        k = 1
+        while True:
+            start = (wall + step * k).replace(tzinfo=zone).astimezone(UTC)
+            if start > now + HORIZON:
+                break
+            k += 1
+            slot = (start, start + timedelta(minutes=last.duration_minutes))
+            if _overlapping(session, therapist_id=last.therapist_id, slots=[slot]) is not None:
+                continue  # another session took that slot: skip this one occurrence
+            session.add(
+                Appointment(
+                    client_id=last.client_id,
+                    therapist_id=last.therapist_id,
+                    starts_at=start,
+                    timezone=last.timezone,
+                    duration_minutes=last.duration_minutes,
+                    repeat=last.repeat,
+                    series_id=last.series_id,
+                )
+            )
+            session.flush()
+            added += 1
+    return added

@@ -1,0 +1,410 @@
+"""The therapist's pre-session brief, and the client's own progress page.
+
+The brief reads adherence from every entry (private ones count as done) but
+content (answers, scores, agenda, back-filled entries) only from entries the
+client shared. The client's own progress uses all of their entries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.i18n import N_, _
+from app.library import KEY_SCALES
+from app.models import (
+    Appointment,
+    Client,
+    Entry,
+    OccurrenceStatus,
+    Reminder,
+    ReminderOccurrence,
+    TemplateVersion,
+    Therapist,
+    Visibility,
+)
+from app.models.types import utcnow
+from app.services import appointments, clients, scoring, templates, zone_history
+from app.services.adherence import Adherence, DayClock, EntryFact, ZoneChange
+from app.services.adherence_data import Assigned, adherence_of, assigned
+from app.services.errors import NotFound
+
+# Scales that make a trend line, whatever form they come from.
+TREND_KEYS = ("mood", "intensity", "quality", "suds_peak")
+TREND_LABELS = {
+    "mood": N_("Mood"),
+    "intensity": N_("Urge intensity"),
+    "quality": N_("Sleep quality"),
+    "suds_peak": N_("Peak distress (SUDS)"),
+}
+QUESTIONNAIRE_LABELS = {"phq9": N_("PHQ-9 (depression)"), "gad7": N_("GAD-7 (anxiety)")}
+# Trends look back at least this far, so a week between sessions still shows a direction.
+TREND_SPAN = timedelta(days=56)
+# Without any session yet, "since the last session" means this far back.
+DEFAULT_SPAN = timedelta(days=14)
+# A prompt this long before an entry may still be the one that prompted it.
+PROMPT_REACH = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class RecordBrief:
+    item: Assigned
+    adherence: Adherence
+
+    @property
+    def title(self) -> str:
+        return self.item.title
+
+
+@dataclass(frozen=True)
+class Point:
+    day: date
+    value: float
+    count: int = 1
+
+
+@dataclass
+class Series:
+    key: str
+    label: str
+    low: float
+    high: float
+    points: list[Point] = field(default_factory=list)
+    # Questionnaires only: the rule and its band of the latest score.
+    rule: str | None = None
+
+    @property
+    def latest(self) -> Point | None:
+        return self.points[-1] if self.points else None
+
+    @property
+    def band(self) -> str | None:
+        if self.rule is None or self.latest is None:
+            return None
+        return scoring.severity(self.rule, round(self.latest.value))
+
+    @property
+    def bands(self) -> tuple[tuple[int, int, str], ...]:
+        return scoring.SEVERITY_BANDS.get(self.rule or "", ())
+
+
+@dataclass(frozen=True)
+class RiskFlag:
+    occurred_at: datetime
+    kind: str
+    entry_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Backfill:
+    entry: Entry
+    title: str
+    delay: timedelta
+
+
+@dataclass
+class Brief:
+    client: Client
+    appointment: Appointment | None
+    previous: Appointment | None
+    since: datetime
+    as_of: datetime
+    first_day: date
+    last_day: date
+    records: list[RecordBrief]
+    trends: list[Series]
+    questionnaires: list[Series]
+    risks: list[RiskFlag]
+    agenda: list[Entry]
+    backfilled: list[Backfill]
+    upcoming: list[Appointment]
+    titles: dict[uuid.UUID, str]
+
+    @property
+    def has_risk(self) -> bool:
+        return bool(self.risks)
+
+
+def _zones_and_clock(session: Session, client: Client) -> tuple[list[ZoneChange], DayClock]:
+    zones = zone_history.history(session, client=client)
+    return zones, DayClock(zones, client.day_boundary)
+
+
+def _entries(session: Session, *, client: Client, since: datetime | None = None) -> list[Entry]:
+    statement = select(Entry).where(Entry.client_id == client.id, col(Entry.deleted_at).is_(None))
+    if since is not None:
+        statement = statement.where(Entry.occurred_at >= since)
+    return list(session.exec(statement.order_by(col(Entry.occurred_at))))
+
+
+def _prompts(session: Session, *, client: Client, since: datetime) -> dict[uuid.UUID, list[datetime]]:
+    """When reminders reached the client, by assignment (for "logged - prompt" delays)."""
+    statement = (
+        select(Reminder.assignment_id, ReminderOccurrence.sent_at)
+        .join(Reminder, col(Reminder.id) == ReminderOccurrence.reminder_id)
+        .where(
+            ReminderOccurrence.client_id == client.id,
+            ReminderOccurrence.due_at >= since - PROMPT_REACH,
+            col(ReminderOccurrence.sent_at).is_not(None),
+            col(ReminderOccurrence.status).in_(
+                [OccurrenceStatus.sent, OccurrenceStatus.retried_sent, OccurrenceStatus.email]
+            ),
+        )
+    )
+    out: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    for assignment_id, sent_at in session.execute(statement):
+        out[assignment_id].append(sent_at)
+    for times in out.values():
+        times.sort()
+    return out
+
+
+def _prompt_for(entry: Entry, prompts: list[datetime]) -> datetime | None:
+    best = None
+    for sent in prompts:
+        if sent > entry.logged_at:
+            break
+        if entry.logged_at - sent <= PROMPT_REACH:
+            best = sent
+    return best
+
+
+def _facts(rows: list[Entry], prompts: dict[uuid.UUID, list[datetime]]) -> dict[uuid.UUID, list[EntryFact]]:
+    out: dict[uuid.UUID, list[EntryFact]] = defaultdict(list)
+    for row in rows:
+        out[row.assignment_id].append(
+            EntryFact(
+                occurred_at=row.occurred_at,
+                logged_at=row.logged_at,
+                nothing_to_report=row.nothing_to_report,
+                prompted_at=_prompt_for(row, prompts.get(row.assignment_id, [])),
+                key=row.id,
+            )
+        )
+    return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _series(
+    rows: list[Entry],
+    *,
+    records: list[Assigned],
+    versions: dict[uuid.UUID, TemplateVersion],
+    clock: DayClock,
+    from_: datetime,
+) -> tuple[list[Series], list[Series]]:
+    """Daily means of the key scales, and questionnaire totals, from the given entries."""
+    by_assignment = {item.assignment.id: item for item in records}
+    scale_values: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
+    scale_range: dict[str, tuple[float, float]] = {}
+    questionnaire_values: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        if row.occurred_at < from_ or row.nothing_to_report:
+            continue
+        day = clock.day_of(row.occurred_at)
+        version = versions.get(row.template_version_id)
+        rule = version.scoring if version is not None else None
+        if rule in QUESTIONNAIRE_LABELS and row.score is not None:
+            questionnaire_values[rule][day].append(float(row.score))
+            continue
+        item = by_assignment.get(row.assignment_id)
+        slug = item.template.slug if item is not None else None
+        keys = [KEY_SCALES[slug]] if slug in KEY_SCALES else list(TREND_KEYS)
+        for key in keys:
+            value = _number(row.answers.get(key))
+            if value is None:
+                continue
+            scale_values[key][day].append(value)
+            if key not in scale_range and version is not None:
+                scale_range[key] = _field_range(version.fields, key)
+    trends = []
+    for key in TREND_KEYS:
+        if key not in scale_values:
+            continue
+        low, high = scale_range.get(key, (0.0, 10.0))
+        points = [
+            Point(day, sum(values) / len(values), len(values)) for day, values in sorted(scale_values[key].items())
+        ]
+        trends.append(Series(key=key, label=TREND_LABELS[key], low=low, high=high, points=points))
+    questionnaires = []
+    for rule, label in QUESTIONNAIRE_LABELS.items():
+        if rule not in questionnaire_values:
+            continue
+        points = [Point(day, max(values), len(values)) for day, values in sorted(questionnaire_values[rule].items())]
+        questionnaires.append(
+            Series(
+                key=rule,
+                label=label,
+                low=0,
+                high=float(scoring.max_score(rule) or 27),
+                points=points,
+                rule=rule,
+            )
+        )
+    return trends, questionnaires
+
+
+def _field_range(fields: list[dict[str, Any]], key: str) -> tuple[float, float]:
+    for spec in fields:
+        if spec.get("key") == key:
+            low = _number(spec.get("min"))
+            high = _number(spec.get("max"))
+            if low is not None and high is not None and high > low:
+                return low, high
+    return 0.0, 10.0
+
+
+def _versions(session: Session, rows: list[Entry]) -> dict[uuid.UUID, TemplateVersion]:
+    return templates.versions_by_id(session, ids={row.template_version_id for row in rows})
+
+
+def build(
+    session: Session,
+    *,
+    therapist: Therapist,
+    client_id: uuid.UUID,
+    appointment_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Brief:
+    now = now or utcnow()
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    if appointment_id is not None:
+        appointment: Appointment | None = appointments.get_for_therapist(
+            session, therapist=therapist, appointment_id=appointment_id
+        )
+        assert appointment is not None
+        if appointment.client_id != client.id:
+            raise NotFound(_("No such session."))
+        previous = appointments.previous_of(session, appointment=appointment)
+        as_of = min(now, appointment.starts_at)
+    else:
+        around = appointments.around_one(session, client_id=client.id, now=now)
+        appointment, previous, as_of = around.next, around.last, now
+    zones, clock = _zones_and_clock(session, client)
+    since = previous.starts_at if previous is not None else as_of - DEFAULT_SPAN
+    records = assigned(session, client_ids=[client.id], ended_after=since)[client.id]
+    start = min((item.assignment.created_at for item in records), default=since)
+    rows = [row for row in _entries(session, client=client, since=start) if row.occurred_at <= as_of]
+    prompts = _prompts(session, client=client, since=since)
+    by_assignment = _facts(rows, prompts)
+    through = appointment.starts_at if appointment is not None else as_of
+    briefs = [
+        RecordBrief(
+            item=item,
+            adherence=adherence_of(
+                item,
+                client=client,
+                zones=zones,
+                entries=by_assignment.get(item.assignment.id, []),
+                now=as_of,
+                since=since,
+                through=max(through, as_of),
+            ),
+        )
+        for item in records
+    ]
+    # From here on, only what the client shared.
+    shared = [row for row in rows if row.visibility != Visibility.private]
+    versions = _versions(session, shared)
+    trend_from = min(since, as_of - TREND_SPAN)
+    trends, questionnaires = _series(shared, records=records, versions=versions, clock=clock, from_=trend_from)
+    titles = {item.assignment.id: item.title for item in records}
+    risks = []
+    for row in shared:
+        if row.occurred_at < since:
+            continue
+        version = versions.get(row.template_version_id)
+        for flag in scoring.risk_flags(version.scoring if version else None, row.answers):
+            risks.append(RiskFlag(occurred_at=row.occurred_at, kind=flag, entry_id=row.id))
+    agenda = [row for row in shared if row.visibility == Visibility.discuss and row.occurred_at >= since]
+    backfilled = []
+    threshold = timedelta(hours=12)
+    for row in shared:
+        if row.occurred_at >= since and row.logged_at - row.occurred_at >= threshold:
+            title = titles.get(row.assignment_id, "")
+            backfilled.append(Backfill(entry=row, title=title, delay=row.logged_at - row.occurred_at))
+    upcoming = appointments.upcoming_for_client(session, client_id=client.id, now=now, limit=4)
+    return Brief(
+        client=client,
+        appointment=appointment,
+        previous=previous,
+        since=since,
+        as_of=as_of,
+        first_day=clock.day_of(since),
+        last_day=clock.day_of(max(through, as_of)),
+        records=briefs,
+        trends=trends,
+        questionnaires=questionnaires,
+        risks=risks,
+        agenda=agenda,
+        backfilled=backfilled,
+        upcoming=upcoming,
+        titles=titles,
+    )
+
+
+@dataclass
+class Progress:
+    client: Client
+    records: list[RecordBrief]
+    trends: list[Series]
+    questionnaires: list[Series]
+    next_session: Appointment | None
+    today: date
+
+
+def progress(session: Session, *, client: Client, now: datetime | None = None) -> Progress:
+    """The client's own view: all of their entries, private ones included."""
+    now = now or utcnow()
+    zones, clock = _zones_and_clock(session, client)
+    records = assigned(session, client_ids=[client.id])[client.id]
+    start = min((item.assignment.created_at for item in records), default=now - TREND_SPAN)
+    rows = _entries(session, client=client, since=min(start, now - TREND_SPAN))
+    by_assignment = _facts(rows, {})
+    around = appointments.around_one(session, client_id=client.id, now=now)
+    briefs = [
+        RecordBrief(
+            item=item,
+            adherence=adherence_of(
+                item,
+                client=client,
+                zones=zones,
+                entries=by_assignment.get(item.assignment.id, []),
+                now=now,
+                since=around.since,
+            ),
+        )
+        for item in records
+    ]
+    trends, questionnaires = _series(
+        rows,
+        records=records,
+        versions=_versions(session, rows),
+        clock=clock,
+        from_=now - TREND_SPAN,
+    )
+    return Progress(
+        client=client,
+        records=briefs,
+        trends=trends,
+        questionnaires=questionnaires,
+        next_session=around.next,
+        today=clock.day_of(now),
+    )

@@ -1,0 +1,288 @@
+"""The therapist's caseload: every client at a glance, sorted by next session.
+
+Built with a fixed number of queries whatever the number of clients or entries:
+clients (with their last entry), assignments, zone histories, sessions before and
+after now, recent entry times, recent questionnaire risk answers, push devices
+and last deliveries. Adherence is computed in Python over a recent window.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.i18n import N_
+from app.models import (
+    Appointment,
+    Client,
+    Entry,
+    OccurrenceStatus,
+    PushSubscription,
+    ReminderOccurrence,
+    TemplateVersion,
+    Therapist,
+    Visibility,
+)
+from app.models.types import utcnow
+from app.services import appointments, scoring, zone_history
+from app.services.adherence import Adherence, Rate
+from app.services.adherence_data import Assigned, adherence_of, assigned, recent_times
+
+# Entries older than this are not read for the caseload: streaks longer than it read "at least".
+WINDOW = timedelta(days=28)
+# ... unless the last session was longer ago (then back to it, up to this far).
+LONGEST_WINDOW = timedelta(days=120)
+
+
+class Standing(StrEnum):
+    """How the records went since the last session, told apart at a glance."""
+
+    steady = "steady"
+    patchy = "patchy"
+    quiet = "quiet"
+    new = "new"
+
+
+STANDING_LABELS = {
+    Standing.steady: N_("On track"),
+    Standing.patchy: N_("Some days"),
+    Standing.quiet: N_("Quiet lately"),
+    Standing.new: N_("Nothing expected yet"),
+}
+
+
+class Delivery(StrEnum):
+    ok = "ok"
+    no_device = "no_device"
+    expired = "expired"
+    failing = "failing"
+    paused = "paused"
+
+
+DELIVERY_LABELS = {
+    Delivery.ok: N_("Reminders arriving"),
+    Delivery.no_device: N_("No device set up for reminders"),
+    Delivery.expired: N_("Reminder subscription expired"),
+    Delivery.failing: N_("Reminders failing lately"),
+    Delivery.paused: N_("Reminders paused by the client"),
+}
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    state: Delivery
+    last_delivered_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return DELIVERY_LABELS[self.state]
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    item: Assigned
+    adherence: Adherence
+
+    @property
+    def streak_at_least(self) -> bool:
+        """True when the streak reaches back to the start of the window read."""
+        a = self.adherence
+        return a.window_from is not None and a.current_streak > 0 and a.current_streak == a.expected
+
+
+@dataclass
+class CaseloadRow:
+    client: Client
+    next_session: Appointment | None
+    last_session: Appointment | None
+    records: list[RecordSummary]
+    completion: Rate  # since the last session (or over the window, without one)
+    last_entry_at: datetime | None
+    delivery: DeliverySummary
+    risk: bool
+    risk_at: datetime | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def standing(self) -> Standing:
+        value = self.completion.value
+        if value is None:
+            return Standing.new
+        if value >= 0.8:
+            return Standing.steady
+        if value >= 0.4:
+            return Standing.patchy
+        return Standing.quiet
+
+    @property
+    def standing_label(self) -> str:
+        return STANDING_LABELS[self.standing]
+
+    @property
+    def best_streak(self) -> int:
+        return max((record.adherence.current_streak for record in self.records), default=0)
+
+
+def build(session: Session, *, therapist: Therapist, now: datetime | None = None) -> list[CaseloadRow]:
+    now = now or utcnow()
+    last_entry = (
+        select(func.max(Entry.occurred_at))
+        .where(Entry.client_id == Client.id, col(Entry.deleted_at).is_(None))
+        .correlate(Client)
+        .scalar_subquery()
+    )
+    pairs = list(
+        session.execute(
+            select(Client, last_entry).where(Client.therapist_id == therapist.id).order_by(col(Client.display_name))
+        ).all()
+    )
+    clients = [row[0] for row in pairs]
+    last_entries: dict[uuid.UUID, datetime | None] = {row[0].id: row[1] for row in pairs}
+    if not clients:
+        return []
+    ids = [client.id for client in clients]
+    # SQLite hands aggregates back as text; normalise through the column type.
+    last_entries = {key: _as_utc(value) for key, value in last_entries.items()}
+
+    sessions = appointments.around(session, client_ids=ids, now=now, lookback=LONGEST_WINDOW)
+    zones = zone_history.histories(session, clients=clients)
+    records = assigned(session, client_ids=ids)
+
+    default_start = now - WINDOW
+    window_starts: dict[uuid.UUID, datetime] = {}
+    for client in clients:
+        since = sessions[client.id].since
+        start = default_start if since is None else min(default_start, since)
+        window_starts[client.id] = max(start, now - LONGEST_WINDOW)
+    earliest = min(window_starts.values())
+    recent = recent_times(session, client_ids=ids, since=earliest)
+    risks = _risk_answers(session, client_ids=ids, since=earliest)
+    delivery = _delivery(session, clients=clients, now=now)
+
+    rows = []
+    for client in clients:
+        around = sessions[client.id]
+        window_start = window_starts[client.id]
+        summaries = []
+        for item in records[client.id]:
+            entries = [fact for fact in recent.get(item.assignment.id, []) if fact.occurred_at >= window_start]
+            summaries.append(
+                RecordSummary(
+                    item=item,
+                    adherence=adherence_of(
+                        item,
+                        client=client,
+                        zones=zones[client.id],
+                        entries=entries,
+                        now=now,
+                        since=around.since,
+                        window_start=window_start,
+                        with_delays=False,
+                        with_days=False,
+                    ),
+                )
+            )
+        rates = [(s.adherence.since if s.adherence.since is not None else s.adherence.last_28) for s in summaries]
+        completion = Rate(done=sum(rate.done for rate in rates), expected=sum(rate.expected for rate in rates))
+        risk_since = around.since or window_start
+        flagged = [at for at, cid in risks if cid == client.id and at >= risk_since]
+        rows.append(
+            CaseloadRow(
+                client=client,
+                next_session=around.next,
+                last_session=around.last,
+                records=summaries,
+                completion=completion,
+                last_entry_at=last_entries.get(client.id),
+                delivery=delivery[client.id],
+                risk=bool(flagged),
+                risk_at=max(flagged) if flagged else None,
+            )
+        )
+    far = now + timedelta(days=36500)
+    rows.sort(
+        key=lambda row: (
+            row.next_session.starts_at if row.next_session else far,
+            row.client.display_name.lower(),
+        )
+    )
+    return rows
+
+
+def _as_utc(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _risk_answers(
+    session: Session, *, client_ids: list[uuid.UUID], since: datetime
+) -> list[tuple[datetime, uuid.UUID]]:
+    """Shared PHQ-9 answers with item 9 above 0 (private entries are never read)."""
+    statement = (
+        select(Entry.client_id, Entry.occurred_at, Entry.answers, TemplateVersion.scoring)
+        .join(TemplateVersion, col(TemplateVersion.id) == Entry.template_version_id)
+        .where(
+            col(Entry.client_id).in_(client_ids),
+            col(Entry.deleted_at).is_(None),
+            Entry.visibility != Visibility.private,
+            Entry.occurred_at >= since,
+            col(TemplateVersion.scoring).in_(["phq9"]),
+        )
+    )
+    out = []
+    for client_id, occurred_at, answers, rule in session.execute(statement):
+        if scoring.risk_flags(rule, answers or {}):
+            out.append((occurred_at, client_id))
+    return out
+
+
+_DELIVERED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent, OccurrenceStatus.email)
+
+
+def _delivery(session: Session, *, clients: list[Client], now: datetime) -> dict[uuid.UUID, DeliverySummary]:
+    """A one-word delivery health per client, in two queries for the whole caseload."""
+    ids = [client.id for client in clients]
+    devices: dict[uuid.UUID, list[PushSubscription]] = {client_id: [] for client_id in ids}
+    for subscription in session.exec(select(PushSubscription).where(col(PushSubscription.client_id).in_(ids))):
+        devices[subscription.client_id].append(subscription)
+    delivered = {
+        client_id: _as_utc(at)
+        for client_id, at in session.execute(
+            select(ReminderOccurrence.client_id, func.max(ReminderOccurrence.sent_at))
+            .where(
+                col(ReminderOccurrence.client_id).in_(ids),
+                col(ReminderOccurrence.status).in_(_DELIVERED),
+                ReminderOccurrence.due_at >= now - timedelta(days=60),
+            )
+            .group_by(col(ReminderOccurrence.client_id))
+        )
+    }
+    out = {}
+    for client in clients:
+        mine = devices[client.id]
+        live = [device for device in mine if device.expired_at is None]
+        last_push = max((d.last_success_at for d in mine if d.last_success_at), default=None)
+        last = delivered.get(client.id)
+        if last_push is not None and (last is None or last_push > last):
+            last = last_push
+        if client.reminders_paused:
+            state = Delivery.paused
+        elif not mine:
+            state = Delivery.no_device
+        elif not live:
+            state = Delivery.expired
+        elif all(device.failures for device in live):
+            state = Delivery.failing
+        else:
+            state = Delivery.ok
+        out[client.id] = DeliverySummary(state=state, last_delivered_at=last)
+    return out

@@ -1,0 +1,549 @@
+"""Exports: everything of a client's, for the client; shared records only, for the therapist.
+
+The client's archive is a zip of JSON and CSV that is written while it is sent:
+the first bytes leave at once and the browser shows the download growing, so a
+large archive (years of entries, voice notes) shows honest progress without a
+job table. The therapist's exports read *shared* and *discuss* entries only;
+private entries are filtered in the query itself, never afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, col, select
+
+from app import i18n
+from app.i18n import _
+from app.models import (
+    Appointment,
+    Assignment,
+    AuditEvent,
+    Client,
+    DeviceSession,
+    Entry,
+    RecordTemplate,
+    Reminder,
+    TemplateVersion,
+    Therapist,
+    Visibility,
+)
+from app.models.types import utcnow
+from app.services import scoring, voice_files
+from app.services.errors import NotFound
+from app.views import describe, tr
+
+# Entries are read in pages so a long history never sits in memory at once.
+_PAGE = 500
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    entries: int
+    private_entries: int
+    assignments: int
+    voice_notes: int
+    access_events: int
+
+
+def client_summary(session: Session, *, client: Client, upload_dir: Path | None) -> ClientSummary:
+    """What the client's download will hold, shown before it starts."""
+    live = (Entry.client_id == client.id, col(Entry.deleted_at).is_(None))
+    total = session.exec(select(func.count()).select_from(Entry).where(*live)).one()
+    private = session.exec(
+        select(func.count()).select_from(Entry).where(*live, Entry.visibility == Visibility.private)
+    ).one()
+    assigned = session.exec(select(func.count()).select_from(Assignment).where(Assignment.client_id == client.id)).one()
+    reads = session.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.client_id == client.id)).one()
+    return ClientSummary(
+        entries=int(total),
+        private_entries=int(private),
+        assignments=int(assigned),
+        voice_notes=len(voice_files.for_client(session, client_id=client.id, root=upload_dir)),
+        access_events=int(reads),
+    )
+
+
+def archive_name(*, prefix: str, extension: str = "zip", today: date | None = None) -> str:
+    # No names in file names: downloads folders are synced and shared.
+    return f"{prefix}-{(today or utcnow().date()).isoformat()}.{extension}"
+
+
+# ---------------------------------------------------------------------------
+# The client's own archive
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only stream zipfile writes into; what it wrote is taken out in chunks.
+
+    It cannot seek, so zipfile writes data descriptors after each member instead
+    of going back to patch headers: the archive can be sent as it is made.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._chunks.append(chunk)
+        return len(chunk)
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def stream_client_archive(
+    *, engine: Engine, client_id: uuid.UUID, locale: str, upload_dir: Path | None
+) -> Iterator[bytes]:
+    """Yield a zip of everything of the client's: profile, assignments, all entries
+    (private ones included: they are the client's own), devices, reminders, sessions,
+    the log of who read their records, and voice notes when there are any.
+
+    It opens its own database session: it runs after the request's session is gone.
+    """
+    pipe = _Pipe()
+    with Session(engine) as session, zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+        client = session.get(Client, client_id)
+        if client is None:
+            return
+        parts: list[tuple[str, Callable[[], Iterable[tuple[str, bytes | Path]]]]] = [
+            ("readme", lambda: [("README.txt", _readme(locale).encode())]),
+            ("profile", lambda: _profile_files(session, client)),
+            ("assignments", lambda: _assignment_files(session, client)),
+            ("devices", lambda: _device_files(session, client)),
+            ("reminders", lambda: _reminder_files(session, client)),
+            ("sessions", lambda: _session_files(session, client)),
+            ("access", lambda: _access_files(session, client, locale)),
+        ]
+        for _name, build in parts:
+            with i18n.using_locale(locale):
+                files = list(build())
+            for name, content in files:
+                _add(archive, name, content)
+            yield pipe.take()
+        # Entries go out page by page, so the download grows while they are read. Two
+        # passes (one per file) because a zip is written one member at a time.
+        with archive.open("entries.jsonl", mode="w") as jsonl:
+            for records in _entry_record_pages(session, client.id, locale):
+                for record in records:
+                    jsonl.write((json.dumps(record, ensure_ascii=False, default=_json_default) + "\n").encode())
+                yield pipe.take()
+        with archive.open("entries.csv", mode="w") as raw_csv:
+            text_csv = io.TextIOWrapper(raw_csv, encoding="utf-8", newline="")
+            writer = csv.writer(text_csv)
+            writer.writerow(ENTRY_CSV_HEADER)
+            for records in _entry_record_pages(session, client.id, locale):
+                for record in records:
+                    writer.writerows(_csv_rows(record))
+                text_csv.flush()
+                yield pipe.take()
+            text_csv.flush()
+            text_csv.detach()
+        for note in voice_files.for_client(session, client_id=client.id, root=upload_dir):
+            if note.path.is_file():
+                # Audio is already compressed: stored as it is.
+                archive.write(note.path, f"voice_notes/{note.name}", compress_type=zipfile.ZIP_STORED)
+                yield pipe.take()
+    yield pipe.take()
+
+
+def _entry_record_pages(session: Session, client_id: uuid.UUID, locale: str) -> Iterator[list[dict[str, Any]]]:
+    for page in _entry_pages(session, client_id=client_id, shared_only=False):
+        with i18n.using_locale(locale):
+            records = _entry_records(session, page)
+        yield records
+
+
+def _add(archive: zipfile.ZipFile, name: str, content: bytes | Path) -> None:
+    if isinstance(content, Path):
+        archive.write(content, name)
+    else:
+        archive.writestr(name, content)
+
+
+def _readme(locale: str) -> str:
+    with i18n.using_locale(locale):
+        lines = [
+            _(
+                "Everything Between keeps about you, downloaded on %(date)s.",
+                date=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+            ),
+            "",
+            _("profile.json: your name or alias, time zone and settings."),
+            _("assignments.json and assignments.csv: the records you were asked to keep."),
+            _("entries.jsonl and entries.csv: every entry you wrote, private ones included, with all answers."),
+            _("devices.json and devices.csv: the phones and browsers signed in to your account."),
+            _("reminders.json: your reminder times."),
+            _("sessions.json: the session dates your therapist entered (not their notes)."),
+            _("access_log.json and access_log.csv: when your therapist read or downloaded your shared records."),
+            _("voice_notes/: your voice notes, if you recorded any."),
+            "",
+            _("Times are in UTC. The CSV files open in any spreadsheet."),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not serialisable: {type(value).__name__}")
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default).encode()
+
+
+def _csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(
+            [
+                "" if value is None else _json_default(value) if isinstance(value, datetime | uuid.UUID) else value
+                for value in row
+            ]
+        )
+    return buffer.getvalue().encode()
+
+
+def _dump(model: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude=exclude or set())
+
+
+def _profile_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    profile = _dump(client, exclude={"pin_hash", "therapist_id"})
+    profile["app_pin_set"] = client.pin_hash is not None
+    therapist = session.get(Therapist, client.therapist_id) if client.therapist_id else None
+    profile["therapist"] = {"name": therapist.display_name} if therapist else None
+    return [("profile.json", _json(profile))]
+
+
+def _assignment_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    rows = list(
+        session.exec(select(Assignment).where(Assignment.client_id == client.id).order_by(col(Assignment.created_at)))
+    )
+    titles = _template_titles(session, {row.template_id for row in rows})
+    records = [{**_dump(row, exclude={"therapist_id"}), "record": titles.get(row.template_id, "")} for row in rows]
+    header = ["id", "record", "frequency", "times_per_day", "weekdays", "instructions", "created_at", "ended_at"]
+    table = [
+        [
+            r["id"],
+            r["record"],
+            r["frequency"],
+            r["times_per_day"],
+            " ".join(map(str, r["weekdays"])),
+            r["instructions"],
+            r["created_at"],
+            r["ended_at"],
+        ]
+        for r in records
+    ]
+    return [("assignments.json", _json(records)), ("assignments.csv", _csv(header, table))]
+
+
+def _template_titles(session: Session, template_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    titles = {}
+    for template_id in template_ids:
+        template = session.get(RecordTemplate, template_id)
+        if template is None:
+            continue
+        version = session.exec(
+            select(TemplateVersion).where(
+                TemplateVersion.template_id == template.id, TemplateVersion.number == template.current_version
+            )
+        ).first()
+        if version is not None:
+            titles[template_id] = tr(version.title, library=template.is_library)
+    return titles
+
+
+def _device_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    rows = list(
+        session.exec(
+            select(DeviceSession).where(DeviceSession.client_id == client.id).order_by(col(DeviceSession.created_at))
+        )
+    )
+    # The token hash is a credential, not information about the person: never exported.
+    records = [_dump(row, exclude={"token_hash", "therapist_id", "client_id"}) for row in rows]
+    header = ["id", "label", "created_at", "last_seen_at", "expires_at", "revoked_at"]
+    return [
+        ("devices.json", _json(records)),
+        ("devices.csv", _csv(header, [[r.get(key) for key in header] for r in records])),
+    ]
+
+
+def _reminder_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    rows = list(session.exec(select(Reminder).where(Reminder.client_id == client.id)))
+    return [("reminders.json", _json([_dump(row, exclude={"client_id"}) for row in rows]))]
+
+
+def _session_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    rows = list(
+        session.exec(select(Appointment).where(Appointment.client_id == client.id).order_by(col(Appointment.starts_at)))
+    )
+    # The therapist's notes are the therapist's own working notes, not the client's data.
+    keep = ["id", "starts_at", "timezone", "duration_minutes", "repeat", "cancelled_at"]
+    return [("sessions.json", _json([{key: getattr(row, key) for key in keep} for row in rows]))]
+
+
+@dataclass(frozen=True)
+class AccessView:
+    at: datetime
+    who: str
+    what: str
+
+
+def access_log(session: Session, *, client_id: uuid.UUID, limit: int | None = None) -> list[AccessView]:
+    """Who read or exported the client's records, newest first, in words."""
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.client_id == client_id, AuditEvent.actor_kind == "therapist")
+        .order_by(col(AuditEvent.at).desc())
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    events = list(session.exec(statement))
+    names: dict[uuid.UUID | None, str] = {}
+    for event in events:
+        if event.actor_id not in names:
+            therapist = session.get(Therapist, event.actor_id) if event.actor_id else None
+            names[event.actor_id] = therapist.display_name if therapist else _("A therapist who no longer uses Between")
+    return [AccessView(at=event.at, who=names[event.actor_id], what=describe_action(event.action)) for event in events]
+
+
+# Audit actions as the client reads them. Actions others add fall back to a plain phrase.
+_ACTIONS = {
+    "entries.read": i18n.N_("read your shared entries"),
+    "brief.read": i18n.N_("read the summary prepared before your session"),
+    "adherence.read": i18n.N_("looked at how often you filled in your records"),
+    "voice_note.played": i18n.N_("listened to one of your shared voice notes"),
+    "export.csv": i18n.N_("downloaded your shared entries as a spreadsheet (CSV)"),
+    "export.report": i18n.N_("opened a printable report of your shared entries"),
+    "export.fhir": i18n.N_("exported your shared entries for a health record system (FHIR)"),
+}
+
+
+def describe_action(action: str) -> str:
+    return _(_ACTIONS[action]) if action in _ACTIONS else _("looked at your records")
+
+
+def _access_files(session: Session, client: Client, locale: str) -> list[tuple[str, bytes | Path]]:
+    rows = access_log(session, client_id=client.id)
+    records = [{"at": row.at, "who": row.who, "what": row.what} for row in rows]
+    return [
+        ("access_log.json", _json(records)),
+        ("access_log.csv", _csv(["at", "who", "what"], [[r["at"], r["who"], r["what"]] for r in records])),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Entries, shared by both kinds of export
+
+
+ENTRY_CSV_HEADER = [
+    "entry_id",
+    "record",
+    "form_version",
+    "occurred_at",
+    "logged_at",
+    "visibility",
+    "nothing_to_report",
+    "score",
+    "question_key",
+    "question",
+    "answer",
+    "raw_answer",
+]
+
+
+def _entry_pages(session: Session, *, client_id: uuid.UUID, shared_only: bool) -> Iterator[list[Entry]]:
+    """Entries oldest first, in pages (keyset on occurred_at, id: stable under concurrent writes)."""
+    last: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        statement = select(Entry).where(Entry.client_id == client_id, col(Entry.deleted_at).is_(None))
+        if shared_only:
+            statement = statement.where(Entry.visibility != Visibility.private)
+        if last is not None:
+            statement = statement.where(
+                (col(Entry.occurred_at) > last[0]) | ((col(Entry.occurred_at) == last[0]) & (col(Entry.id) > last[1]))
+            )
+        page = list(session.exec(statement.order_by(col(Entry.occurred_at), col(Entry.id)).limit(_PAGE)))
+        if not page:
+            return
+        yield page
+        last = (page[-1].occurred_at, page[-1].id)
+
+
+@dataclass
+class _VersionInfo:
+    version: TemplateVersion
+    library: bool
+    title: str
+
+
+def _versions(
+    session: Session, entries: list[Entry], cache: dict[uuid.UUID, _VersionInfo] | None = None
+) -> dict[uuid.UUID, _VersionInfo]:
+    cache = {} if cache is None else cache
+    for entry in entries:
+        if entry.template_version_id in cache:
+            continue
+        version = session.get(TemplateVersion, entry.template_version_id)
+        assert version is not None
+        template = session.get(RecordTemplate, version.template_id)
+        library = bool(template and template.is_library)
+        cache[version.id] = _VersionInfo(version=version, library=library, title=tr(version.title, library=library))
+    return cache
+
+
+def _entry_records(session: Session, entries: list[Entry]) -> list[dict[str, Any]]:
+    from app.services.templates import fields_of
+
+    infos = _versions(session, entries)
+    records = []
+    for entry in entries:
+        info = infos[entry.template_version_id]
+        fields = fields_of(info.version)
+        labelled = describe(fields, entry.answers, library=info.library)
+        by_key = {f.key: view for f, view in zip([f for f in fields if f.key in entry.answers], labelled, strict=True)}
+        records.append(
+            {
+                "id": entry.id,
+                "record": info.title,
+                "form_version": info.version.number,
+                "occurred_at": entry.occurred_at,
+                "logged_at": entry.logged_at,
+                "updated_at": entry.updated_at,
+                "visibility": str(entry.visibility),
+                "nothing_to_report": entry.nothing_to_report,
+                "score": entry.score,
+                "answers": [
+                    {"key": key, "question": by_key[key].label, "answer": by_key[key].value, "raw": entry.answers[key]}
+                    for key in by_key
+                ],
+            }
+        )
+    return records
+
+
+def _csv_rows(record: dict[str, Any]) -> list[list[Any]]:
+    """One row per answer (a long table: every record type fits the same columns)."""
+    base = [
+        str(record["id"]),
+        record["record"],
+        record["form_version"],
+        _json_default(record["occurred_at"]),
+        _json_default(record["logged_at"]),
+        record["visibility"],
+        "yes" if record["nothing_to_report"] else "no",
+        "" if record["score"] is None else record["score"],
+    ]
+    if not record["answers"]:
+        return [[*base, "", "", "", ""]]
+    return [
+        [
+            *base,
+            answer["key"],
+            answer["question"],
+            answer["answer"],
+            answer["raw"] if isinstance(answer["raw"], str) else json.dumps(answer["raw"], ensure_ascii=False),
+        ]
+        for answer in record["answers"]
+    ]
+
+
+# ---------------------------------------------------------------------------
+# The therapist's exports: shared records only
+
+
+def _own_client(session: Session, *, therapist: Therapist, client_id: uuid.UUID) -> Client:
+    client = session.get(Client, client_id)
+    if client is None or client.therapist_id != therapist.id:
+        raise NotFound(_("No such client."))
+    return client
+
+
+def shared_entries(session: Session, *, therapist: Therapist, client: Client) -> list[Entry]:
+    """Every shared and discuss-in-session entry, oldest first. Never a private one."""
+    _own_client(session, therapist=therapist, client_id=client.id)
+    rows: list[Entry] = []
+    for page in _entry_pages(session, client_id=client.id, shared_only=True):
+        rows.extend(page)
+    return rows
+
+
+def therapist_csv(session: Session, *, therapist: Therapist, client: Client) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ENTRY_CSV_HEADER)
+    for record in _entry_records(session, shared_entries(session, therapist=therapist, client=client)):
+        writer.writerows(_csv_rows(record))
+    return buffer.getvalue()
+
+
+@dataclass
+class ReportSection:
+    title: str
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    max_score: int | None = None
+    scored: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    client: Client
+    therapist: Therapist
+    generated_at: datetime
+    first: datetime | None
+    last: datetime | None
+    count: int
+    sections: list[ReportSection]
+
+
+def report(session: Session, *, therapist: Therapist, client: Client) -> Report:
+    """The printable report: shared entries grouped by record type, scores with their bands."""
+    rows = shared_entries(session, therapist=therapist, client=client)
+    infos = _versions(session, rows)
+    sections: dict[uuid.UUID, ReportSection] = {}
+    for record, entry in zip(_entry_records(session, rows), rows, strict=True):
+        info = infos[entry.template_version_id]
+        section = sections.setdefault(
+            info.version.template_id,
+            ReportSection(
+                title=info.title,
+                max_score=scoring.max_score(info.version.scoring),
+                scored=info.version.scoring is not None,
+            ),
+        )
+        band = scoring.severity(info.version.scoring, entry.score)
+        record["band"] = _(band) if band else None
+        section.entries.append(record)
+    return Report(
+        client=client,
+        therapist=therapist,
+        generated_at=utcnow(),
+        first=rows[0].occurred_at if rows else None,
+        last=rows[-1].occurred_at if rows else None,
+        count=len(rows),
+        sections=sorted(sections.values(), key=lambda s: s.title.casefold()),
+    )

@@ -1,0 +1,98 @@
+"""The client's optional app PIN: a lock on the phone's pages after it sat unused.
+
+The PIN guards against someone who picks up an unlocked phone, not against the
+server: it is hashed with argon2 like a password. A device asks for it once it
+has been idle longer than `idle_hours`; wrong tries are counted per client (on
+every device together) and lock the PIN for a while.
+A forgotten PIN is not a dead end: a new invitation from the therapist signs a
+phone in afresh (new device sessions start unlocked), and the PIN can then be
+changed or removed in the settings.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from app.i18n import _
+from app.models import Client, DeviceSession
+from app.models.types import utcnow
+from app.security import hash_password, verify_password
+from app.services import ratelimit
+from app.services.errors import Invalid, TooManyAttempts
+
+PIN = re.compile(r"^[0-9]{4,8}$")
+# Writing the unlock time on every request would turn page views into writes.
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+def set_pin(session: Session, *, client: Client, device: DeviceSession, pin: str, confirm: str) -> None:
+    pin, confirm = pin.strip(), confirm.strip()
+    if not PIN.match(pin):
+        raise Invalid(_("Choose a PIN of 4 to 8 digits."), errors={"pin": _("Use 4 to 8 digits.")})
+    if pin != confirm:
+        raise Invalid(_("The two PINs are not the same."), errors={"confirm": _("Type the same PIN again.")})
+    client.pin_hash = hash_password(pin)
+    session.add(client)
+    # The device that set it is, by definition, in the right hands right now.
+    mark_unlocked(session, device=device)
+
+
+def clear_pin(session: Session, *, client: Client) -> None:
+    client.pin_hash = None
+    session.add(client)
+
+
+def is_locked(*, client: Client, device: DeviceSession, idle_hours: float) -> bool:
+    if not client.pin_hash:
+        return False
+    unlocked_at = device.unlocked_at
+    return unlocked_at is None or utcnow() - unlocked_at > timedelta(hours=idle_hours)
+
+
+def touch(session: Session, *, device: DeviceSession) -> None:
+    """Note that an unlocked device is in use, so the idle clock starts again."""
+    if device.unlocked_at is None or utcnow() - device.unlocked_at > _TOUCH_EVERY:
+        mark_unlocked(session, device=device)
+        session.commit()
+
+
+def mark_unlocked(session: Session, *, device: DeviceSession) -> None:
+    device.unlocked_at = utcnow()
+    session.add(device)
+
+
+def attempt_key(client: Client) -> str:
+    return f"pin:{client.id}"
+
+
+def unlock(
+    session: Session, *, client: Client, device: DeviceSession, pin: str, max_attempts: int, window_seconds: int
+) -> bool:
+    """Check a PIN. True unlocks the device; False is a wrong PIN; raises after too many tries.
+
+    The caller commits either way, so that wrong tries are counted.
+    """
+    key = attempt_key(client)
+    waiting = ratelimit.peek(session, key=key, limit=max_attempts, window_seconds=window_seconds)
+    if waiting:
+        raise TooManyAttempts(_locked_message(waiting), retry_after=waiting)
+    if client.pin_hash and verify_password(client.pin_hash, pin.strip()[:20]):
+        ratelimit.reset(session, key=key)
+        mark_unlocked(session, device=device)
+        return True
+    waiting = ratelimit.hit(session, key=key, limit=max_attempts - 1, window_seconds=window_seconds)
+    if waiting:
+        raise TooManyAttempts(_locked_message(waiting), retry_after=waiting)
+    return False
+
+
+def _locked_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return _(
+        "That was too many tries, so the PIN is paused for %(minutes)s minutes to keep your records safe. "
+        "You can try again after that, or ask your therapist for a new invitation to sign in afresh.",
+        minutes=minutes,
+    )

@@ -1,0 +1,255 @@
+"""Voice notes: accepting a recording, deciding who may hear it, tying it to an entry.
+
+The audio is a file under `upload_dir/voice/`, named by the note's id (a UUID, so
+never a path a client chose); the database row says whose it is and which entry
+answers with it. The phone may choose the id (offline, the entry names the note
+before either is uploaded), so an upload is idempotent on it like an entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import secrets
+import struct
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select
+
+from app.i18n import _
+from app.models import Client, Entry, Therapist, Visibility, VoiceNote
+from app.models.fields import FieldDef, LongTextField, ShortTextField, VoiceField
+from app.models.types import utcnow
+from app.services.answers import voice_companion
+from app.services.errors import Conflict, Invalid, NotFound, ServiceError
+
+# Recordings nobody's entry answers with (the entry was rejected, the phone gave up)
+# are removed after this long.
+UNATTACHED_GRACE = timedelta(days=2)
+# Browsers measure a recording's length a little generously.
+_SECONDS_TOLERANCE = 2.0
+
+
+class TooLarge(ServiceError):
+    status_code = 413
+
+
+class NotAudio(ServiceError):
+    status_code = 415
+
+
+@dataclass(frozen=True)
+class Stored:
+    note: VoiceNote
+    created: bool
+
+
+def sniff(head: bytes) -> str | None:
+    """The audio container from its magic number; the request's Content-Type is not trusted."""
+    if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:64]:
+        return "audio/webm"  # Chromium and Firefox MediaRecorder
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head[4:8] == b"ftyp":
+        return "audio/mp4"  # Safari MediaRecorder
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "audio/wav"
+    return None
+
+
+def wav_seconds(data: bytes) -> float | None:
+    """A WAV file states its own length; other containers are measured by the recorder."""
+    offset, byte_rate, size = 12, 0, None
+    while offset + 8 <= len(data):
+        chunk, length = data[offset : offset + 4], struct.unpack("<I", data[offset + 4 : offset + 8])[0]
+        if chunk == b"fmt " and length >= 12:
+            byte_rate = struct.unpack("<I", data[offset + 16 : offset + 20])[0]
+        elif chunk == b"data":
+            size = min(length, len(data) - offset - 8)
+            break
+        offset += 8 + length + (length & 1)
+    if not byte_rate or size is None:
+        return None
+    return size / byte_rate
+
+
+def voice_dir(upload_dir: Path) -> Path:
+    return upload_dir / "voice"
+
+
+def file_of(upload_dir: Path, note: VoiceNote) -> Path:
+    return voice_dir(upload_dir) / note.id.hex
+
+
+def store(
+    session: Session,
+    *,
+    client: Client,
+    data: bytes,
+    upload_dir: Path,
+    max_bytes: int,
+    max_seconds: int,
+    note_id: uuid.UUID | None = None,
+    claimed_seconds: float | None = None,
+) -> Stored:
+    """Keep a recording once; the same id and bytes again return the stored note."""
+    if not data:
+        raise Invalid(_("This recording is empty. Please record again."))
+    if len(data) > max_bytes:
+        raise TooLarge(_("This recording is too large. Please keep it shorter."))
+    content_type = sniff(data[:64])
+    if content_type is None:
+        raise NotAudio(_("This file is not a recording Between can play. Please record again."))
+    seconds = wav_seconds(data) if content_type == "audio/wav" else None
+    if seconds is None and claimed_seconds is not None and math.isfinite(claimed_seconds) and claimed_seconds >= 0:
+        seconds = round(claimed_seconds, 1)
+    if seconds is not None and seconds > max_seconds + _SECONDS_TOLERANCE:
+        raise Invalid(
+            _(
+                "This recording is longer than %(minutes)s minutes. Please keep it shorter.",
+                minutes=max(1, max_seconds // 60),
+            )
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    note_id = note_id or uuid.uuid4()
+    existing = session.get(VoiceNote, note_id)
+    if existing is not None:
+        return Stored(_same_or_conflict(existing, client=client, digest=digest), created=False)
+
+    folder = voice_dir(upload_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name and moved into place only once the row is ours,
+    # so a racing upload with other bytes can never overwrite the stored recording.
+    partial = folder / f".{secrets.token_hex(8)}.part"
+    partial.write_bytes(data)
+    partial.chmod(0o600)
+    note = VoiceNote(
+        id=note_id, client_id=client.id, content_type=content_type, bytes=len(data), seconds=seconds, sha256=digest
+    )
+    try:
+        with session.begin_nested():
+            session.add(note)
+    except IntegrityError:
+        partial.unlink(missing_ok=True)
+        session.expunge(note)
+        existing = session.get(VoiceNote, note_id, populate_existing=True)
+        if existing is None:
+            raise
+        return Stored(_same_or_conflict(existing, client=client, digest=digest), created=False)
+    os.replace(partial, file_of(upload_dir, note))
+    return Stored(note, created=True)
+
+
+def _same_or_conflict(existing: VoiceNote, *, client: Client, digest: str) -> VoiceNote:
+    if existing.client_id != client.id:
+        raise Conflict(_("This voice note id is already taken. Please record again."))
+    if existing.sha256 != digest:
+        raise Conflict(_("A different recording was already sent with this id."))
+    return existing
+
+
+def readable(
+    session: Session, *, note_id: uuid.UUID, client: Client | None = None, therapist: Therapist | None = None
+) -> VoiceNote:
+    """The note, for its client or, when the entry it answers is shared, their therapist; else 404."""
+    note = session.get(VoiceNote, note_id)
+    if note is None:
+        raise NotFound(_("No such voice note."))
+    if client is not None and note.client_id == client.id:
+        return note
+    if therapist is not None and note.entry_id is not None:
+        owner = session.get(Client, note.client_id)
+        entry = session.get(Entry, note.entry_id)
+        if (
+            owner is not None
+            and owner.therapist_id == therapist.id
+            and entry is not None
+            and entry.client_id == owner.id
+            and entry.deleted_at is None
+            and entry.visibility != Visibility.private
+        ):
+            return note
+    raise NotFound(_("No such voice note."))
+
+
+def spoken_answers(fields: list[FieldDef], answers: dict[str, Any]) -> dict[str, str]:
+    """Answer key -> voice note id, for voice fields and text fields answered by voice."""
+    found = {}
+    for field in fields:
+        if isinstance(field, VoiceField) and isinstance(answers.get(field.key), str):
+            found[field.key] = answers[field.key]
+        if isinstance(field, ShortTextField | LongTextField):
+            key = voice_companion(field.key)
+            if isinstance(answers.get(key), str):
+                found[key] = answers[key]
+    return found
+
+
+def check_answers(
+    session: Session, *, client: Client, fields: list[FieldDef], answers: dict[str, Any], entry_id: uuid.UUID
+) -> list[VoiceNote]:
+    """The notes the answers name, each the client's own and free for this entry; else Invalid."""
+    limits = {field.key: field.max_seconds for field in fields if isinstance(field, VoiceField)}
+    errors: dict[str, str] = {}
+    notes = []
+    for key, raw in spoken_answers(fields, answers).items():
+        try:
+            note = session.get(VoiceNote, uuid.UUID(raw))
+        except ValueError:
+            note = None
+        if note is None or note.client_id != client.id or note.entry_id not in (None, entry_id):
+            errors[key] = _("This voice note could not be found. Please record it again.")
+            continue
+        limit = limits.get(key)
+        if limit is not None and note.seconds is not None and note.seconds > limit + _SECONDS_TOLERANCE:
+            errors[key] = _("This recording is longer than %(seconds)s seconds.", seconds=limit)
+            continue
+        notes.append(note)
+    if errors:
+        raise Invalid(_("Some answers need another look."), errors=errors)
+    return notes
+
+
+def attach(session: Session, *, notes: list[VoiceNote], entry_id: uuid.UUID) -> None:
+    """Tie the notes to their entry; notes the entry no longer answers with are let go."""
+    kept = {note.id for note in notes}
+    for note in session.exec(select(VoiceNote).where(VoiceNote.entry_id == entry_id)):
+        if note.id not in kept:
+            note.entry_id = None
+            session.add(note)
+    for note in notes:
+        note.entry_id = entry_id
+        session.add(note)
+
+
+def forget_entry(session: Session, *, entry_id: uuid.UUID) -> None:
+    """A deleted entry's recordings go with it; their files are removed by `sweep`."""
+    session.exec(delete(VoiceNote).where(col(VoiceNote.entry_id) == entry_id))  # type: ignore[call-overload]
+
+
+def sweep(session: Session, *, upload_dir: Path) -> int:
+    """Remove recordings no entry answers with any more, and files without a row. Returns files removed."""
+    cutoff = utcnow() - UNATTACHED_GRACE
+    session.exec(  # type: ignore[call-overload]
+        delete(VoiceNote).where(col(VoiceNote.entry_id).is_(None), col(VoiceNote.created_at) < cutoff)
+    )
+    folder = voice_dir(upload_dir)
+    if not folder.is_dir():
+        return 0
+    known = {note_id.hex for note_id in session.exec(select(VoiceNote.id))}
+    removed = 0
+    for path in folder.iterdir():
+        # A ".part" file may belong to an upload happening right now: only old ones go.
+        stale_partial = path.name.endswith(".part") and path.stat().st_mtime < cutoff.timestamp()
+        if (not path.name.endswith(".part") and path.name not in known) or stale_partial:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed

@@ -1,0 +1,60 @@
+"""What a person does in the phone app, as reusable steps for browser tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.browser.live import LiveServer
+from tests.browser.people import Person
+
+# Generous: waiting for a condition, never asserting how long something took.
+WAIT_MS = 30_000
+
+
+def wait_until(page: Any, script: str, arg: Any = None, *, timeout_ms: int = WAIT_MS) -> Any:
+    """Poll a page expression until it is truthy (wait_for_function evaluates strings, which the CSP forbids)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_ms} ms: {script}")
+        page.wait_for_timeout(100)
+
+
+def open_app(context: Any, server: LiveServer, person: Person) -> Any:
+    """Sign the client in, open Today and wait until the app works offline."""
+    server.sign_in(context, person.client)
+    page = context.new_page()
+    page.goto("/c")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    paths = [person.record_path(slug) for slug in person.assignments]
+    wait_until(
+        page,
+        """paths => caches.open("between-pages").then(cache =>
+             Promise.all(paths.map(path => cache.match(path))).then(hits => hits.every(Boolean)))""",
+        ["/c", *paths],
+    )
+    return page
+
+
+def save_mood(page: Any, person: Person, mood: int, *, reload: bool = True) -> None:
+    """Fill in the mood log and save it; waits until the phone says where the entry is."""
+    if reload:
+        page.goto(person.record_path("mood_log"))
+    page.locator(f'label.pill:has(input[name="a.mood"][value="{mood}"])').click()
+    page.locator("form[data-record-form] button.big").click()
+
+
+def wait_queued(page: Any) -> None:
+    page.wait_for_selector("[data-outbox-status][data-kind=waiting]", timeout=WAIT_MS)
+
+
+def outbox(page: Any) -> list[dict[str, Any]]:
+    return page.evaluate("BetweenOutbox.list()")  # type: ignore[no-any-return]
+
+
+def wait_outbox_empty(page: Any) -> None:
+    wait_until(page, "BetweenOutbox.list().then(items => items.length === 0)", timeout_ms=WAIT_MS * 2)

@@ -1,0 +1,254 @@
+"""Peers for the dispatcher tests: the npm web-push-testing push service, a fault-injecting
+loopback push endpoint, and helpers that build clients with reminders and devices."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.dispatch.dispatcher import Dispatcher, TickStats
+from app.dispatch.vapid import VapidKeys
+from app.models import Assignment, Client, Reminder
+from app.services import reminders
+from app.settings import Settings
+from tests.factories import make_assignment, make_client
+
+ROOT = Path(__file__).resolve().parents[2]
+PUSH_PEER = ROOT / "node_modules" / "web-push-testing" / "src" / "bin" / "server.js"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Any, *, what: str, limit: float = 60.0, every: float = 0.05) -> None:
+    """Poll until `predicate()` is true; fails (with `what`) only if it never becomes true."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting: {what}")
+        time.sleep(every)
+
+
+@pytest.fixture
+def dispatch_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "vapid_subject": "mailto:tests@example.org",
+            "push_timeout_seconds": 2.0,
+            "push_retry_base_seconds": 10.0,
+            "reminder_grace_seconds": 1800,
+            "dispatch_lease_seconds": 60,
+        }
+    )
+
+
+@pytest.fixture
+def vapid_keys(dispatch_settings: Settings) -> VapidKeys:
+    return VapidKeys.load(dispatch_settings)
+
+
+@pytest.fixture
+def dispatcher(engine: Engine, dispatch_settings: Settings, vapid_keys: VapidKeys) -> Dispatcher:
+    return Dispatcher(engine=engine, settings=dispatch_settings, keys=vapid_keys)
+
+
+def dispatch(dispatcher: Dispatcher, now: datetime) -> TickStats:
+    """One dispatcher round at the clock `now`, on a fresh event loop."""
+
+    async def round_() -> TickStats:
+        try:
+            return await dispatcher.run_once(now=now)
+        finally:
+            await dispatcher.aclose()
+
+    return asyncio.run(round_())
+
+
+# --- the npm push service peer -------------------------------------------------------------------
+
+
+@dataclass
+class PushPeer:
+    url: str
+
+    def subscribe(self, application_server_key: str) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/subscribe",
+            json={"userVisibleOnly": "true", "applicationServerKey": application_server_key},
+        )
+        response.raise_for_status()
+        return dict(response.json()["data"])
+
+    def messages(self, client_hash: str) -> list[str]:
+        response = httpx.post(f"{self.url}/get-notifications", json={"clientHash": client_hash})
+        response.raise_for_status()
+        return list(response.json()["data"]["messages"])
+
+    def expire(self, client_hash: str) -> None:
+        httpx.post(f"{self.url}/expire-subscription/{client_hash}").raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def push_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PushPeer]:
+    node = shutil.which("node")
+    if node is None or not PUSH_PEER.exists():
+        pytest.fail("the web-push-testing peer needs node and `npm ci` (node_modules/web-push-testing)")
+    port = free_port()
+    log = tmp_path_factory.mktemp("push-peer") / "server.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen([node, str(PUSH_PEER), str(port)], stdout=output, stderr=subprocess.STDOUT)
+    peer = PushPeer(f"http://localhost:{port}")
+
+    def ready() -> bool:
+        try:
+            return httpx.post(f"{peer.url}/status").status_code == 200
+        except httpx.TransportError:
+            assert process.poll() is None, log.read_text()
+            return False
+
+    wait_until(ready, what="web-push-testing to listen", limit=30)
+    yield peer
+    process.terminate()
+    process.wait(10)
+
+
+# --- a loopback push endpoint that does what each test tells it ----------------------------------
+
+
+@dataclass
+class Sink:
+    """A minimal HTTP push endpoint. `script` maps a path to a list of (status, headers, delay)
+    answers, used in order (the last one repeats); unscripted paths answer 201 at once."""
+
+    port: int = 0
+    script: dict[str, list[tuple[int, dict[str, str], float]]] = field(default_factory=dict)
+    received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    topics: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def hits(self, path: str) -> int:
+        with self.lock:
+            return sum(1 for item in self.received if item[0] == path)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                _method, path, _version = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                with self.lock:
+                    index = sum(1 for item in self.received if item[0] == path)
+                    self.received.append((path, headers, body))
+                    if "topic" in headers:
+                        self.topics[headers["topic"]] += 1
+                answers = self.script.get(path) or [(201, {}, 0.0)]
+                status, extra, delay = answers[min(index, len(answers) - 1)]
+                if delay:
+                    await asyncio.sleep(delay)
+                reply = f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\n"
+                reply += "".join(f"{name}: {value}\r\n" for name, value in extra.items())
+                writer.write((reply + "\r\n").encode())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    state = Sink()
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(state._handle, "127.0.0.1", 0)
+        state.port = server.sockets[0].getsockname()[1]
+        started.set()
+        async with server:
+            with contextlib.suppress(asyncio.CancelledError):
+                await server.serve_forever()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    started.wait(10)
+    yield state
+    for task in asyncio.all_tasks(loop):
+        loop.call_soon_threadsafe(task.cancel)
+    thread.join(5)
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def device_keys() -> tuple[str, str]:
+    """A browser-like subscription key pair (p256dh, auth), base64url."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    raw = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    encode = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()  # noqa: E731
+    return encode(raw), encode(os.urandom(16))
+
+
+def subscription_json(endpoint: str, keys: tuple[str, str] | None = None) -> dict[str, Any]:
+    p256dh, auth = keys or device_keys()
+    return {"endpoint": endpoint, "expirationTime": None, "keys": {"p256dh": p256dh, "auth": auth}}
+
+
+def client_with_reminder(
+    session: Session,
+    *,
+    timezone: str = "UTC",
+    times: tuple[str, ...] = ("09:00",),
+    now: datetime,
+    **options: Any,
+) -> tuple[Client, Assignment, Reminder]:
+    client = make_client(session, timezone=timezone)
+    assignment = make_assignment(session, client=client)
+    reminder = reminders.save(
+        session,
+        client=client,
+        assignment_id=assignment.id,
+        data=reminders.ReminderInput(times=times, **options),
+        now=now,
+    )
+    session.commit()
+    return client, assignment, reminder
+
+
+def due_now(reminder: Reminder) -> datetime:
+    """A clock a few seconds after the reminder's next due instant."""
+    assert reminder.next_due_at is not None
+    return reminder.next_due_at + timedelta(seconds=5)
