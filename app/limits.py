@@ -1,16 +1,18 @@
 """Rate limits on API writes and uploads, applied to every route from one place.
 
 A global dependency rather than one per route, so a write route or an upload
-added later is limited the day it exists. Counters live in the database (every
-replica shares them) and are counted in their own short transaction, so a
-request that later fails still counts. Sign-in, invites and PIN tries have their
-own, stricter limits next to the code that checks them.
+added later is limited the day it exists. These limits only keep one device (or
+address) from flooding the server, so they are counted in this process's memory
+(`ratelimit.LocalLimiter`): no database write per request, and a request that
+later fails still counts. They are per process: behind N server processes a
+device may send up to N times the limit. Sign-in, invites and PIN tries guard
+accounts and have their own, stricter limits in the database, next to the code
+that checks them.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
-from sqlmodel import Session
+from fastapi import FastAPI, Request
 
 from app import i18n
 from app.deps import bearer_token
@@ -34,7 +36,16 @@ def _who(request: Request) -> str:
     return "ip:" + (request.client.host if request.client else "unknown")
 
 
-def rate_limits(request: Request) -> None:
+def limiter_of(app: FastAPI) -> ratelimit.LocalLimiter:
+    """The app's own counters (each app, e.g. each test's, starts from zero)."""
+    limiter: ratelimit.LocalLimiter | None = getattr(app.state, "write_limiter", None)
+    if limiter is None:
+        limiter = app.state.write_limiter = ratelimit.LocalLimiter()
+    return limiter
+
+
+# `async`: it touches no database and never blocks, so it skips the thread pool.
+async def rate_limits(request: Request) -> None:
     if request.method not in _WRITES:
         return
     settings: Settings = request.app.state.settings
@@ -46,12 +57,8 @@ def rate_limits(request: Request) -> None:
     if not limits:
         return
     who = _who(request)
-    with Session(request.app.state.engine) as session:
-        waits = [
-            ratelimit.hit(session, key=f"{name}:{who}", limit=limit, window_seconds=window)
-            for name, limit, window in limits
-        ]
-        session.commit()
+    limiter = limiter_of(request.app)
+    waits = [limiter.hit(f"{name}:{who}", limit=limit, window_seconds=window) for name, limit, window in limits]
     wait = max((value for value in waits if value), default=None)
     if wait:
         raise TooManyAttempts(

@@ -72,9 +72,12 @@ def _gzipped(response: Response, path: str, scope: Scope) -> Response:
         or "gzip" not in Headers(scope=scope).get("accept-encoding", "")
     ):
         return response
-    compressed = _compress(STATIC_DIR / path)
-    if compressed is None:
+    file = STATIC_DIR / path
+    try:
+        stat = file.stat()
+    except OSError:
         return response
+    compressed = _compress(file, stat.st_mtime_ns, stat.st_size)
     headers = {
         key: value
         for key, value in response.headers.items()
@@ -91,10 +94,7 @@ def _gzipped(response: Response, path: str, scope: Scope) -> Response:
 
 
 @lru_cache(maxsize=256)
-def _compress(path: Path) -> bytes | None:
-    # Static files never change while the process runs (their hashes are computed once),
-    # so each is compressed once, at the highest level.
-    try:
-        return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
-    except OSError:
-        return None
+def _compress(path: Path, mtime_ns: int, size: int) -> bytes:
+    # Compressed once per version of a file, at the highest level; keyed by its modification
+    # time and size so an edited file (in development) is never served stale.
+    return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)

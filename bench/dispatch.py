@@ -184,7 +184,7 @@ def run() -> dict[str, Any]:
                 due_at += timedelta(minutes=1)  # leave time to seed
             seed_due_reminders(engine, count=COUNT, due_at=due_at, sink_base=sink.base)
             stats = asyncio.run(_dispatch(engine, settings, sink, due_at))
-        O = ReminderOccurrence.__table__  # type: ignore[attr-defined]  # noqa: N806, E741
+        O = ReminderOccurrence.__table__  # type: ignore[attr-defined]  # noqa: E741
         with engine.connect() as connection:
             statuses = dict(connection.execute(select(O.c.status, func.count()).group_by(O.c.status)).all())
             occurrence_ids = {row[0].hex for row in connection.execute(select(O.c.id))}
@@ -194,7 +194,7 @@ def run() -> dict[str, Any]:
         _drop_database(name)
 
     topics: dict[str, int] = {t: n for t, n in stats["topics"].items() if t}
-    received = [t for t in stats["times"]]
+    received = list(stats["times"])
     due = due_at.timestamp()
     lateness = [max(0.0, moment - due) for moment in received if moment]
     delivered = set(topics) & occurrence_ids

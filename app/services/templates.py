@@ -67,11 +67,24 @@ def fields_of(version: TemplateVersion) -> list[FieldDef]:
     # Versions never change once written, so their parsed fields can be kept.
     cached = _PARSED.get(version.id)
     if cached is None:
-        cached = parse_fields(version.fields)
-        if len(_PARSED) > 4096:
-            _PARSED.clear()
-        _PARSED[version.id] = cached
+        cached = _remember(version.id, parse_fields(version.fields))
     return cached
+
+
+def fields_by_id(session: Session, *, version_id: uuid.UUID) -> list[FieldDef]:
+    """Like `fields_of` for a version known by id: read from the database only the first time."""
+    cached = _PARSED.get(version_id)
+    if cached is None:
+        raw = session.exec(select(TemplateVersion.fields).where(TemplateVersion.id == version_id)).one()
+        cached = _remember(version_id, parse_fields(raw))
+    return cached
+
+
+def _remember(version_id: uuid.UUID, fields: list[FieldDef]) -> list[FieldDef]:
+    if len(_PARSED) > 4096:
+        _PARSED.clear()
+    _PARSED[version_id] = fields
+    return fields
 
 
 _PARSED: dict[uuid.UUID, list[FieldDef]] = {}

@@ -8,7 +8,7 @@ from typing import Any
 from app.services import entries
 from tests.browser.live import LiveServer
 from tests.browser.people import client_with_records
-from tests.browser.steps import WAIT_MS, open_app, outbox, save_mood, wait_outbox_empty, wait_queued
+from tests.browser.steps import WAIT_MS, open_app, outbox, save_mood, wait_outbox_empty, wait_queued, wait_until
 
 COUNT = 20
 
@@ -123,3 +123,29 @@ def test_a_form_that_changed_while_the_entry_waited_is_explained(phone_context: 
     page.wait_for_selector("[data-outbox-item].rejected", timeout=WAIT_MS)
     assert "form has changed" in page.inner_text("[data-outbox-item]")
     assert live_server.entry_count(person.client) == 0
+
+
+def test_a_service_worker_update_while_entries_wait_loses_nothing(phone_context: Any, live_server: LiveServer) -> None:
+    person = client_with_records(live_server, "mood_log")
+    page = open_app(phone_context, live_server, person)
+    old_shell = [name for name in page.evaluate("caches.keys()") if name.startswith("between-shell-")]
+    phone_context.set_offline(True)
+    for mood in (3, 5, 8):
+        save_mood(page, person, mood)
+        wait_queued(page)
+
+    # A deploy: the imported offline script's bytes change, so the browser installs a new worker.
+    def deployed(route: Any) -> None:
+        response = route.fetch()
+        body = response.text().replace('"version": "', '"version": "deployed-', 1)
+        route.fulfill(response=response, body=body)
+
+    phone_context.route("**/sw-offline.js", deployed)
+    phone_context.set_offline(False)
+    phone_context.set_offline(True)  # the update check needs the network; the entries stay behind
+    phone_context.set_offline(False)
+    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+    wait_until(page, "caches.keys().then(names => names.some(name => name.startsWith('between-shell-deployed-')))")
+    wait_until(page, "old => caches.keys().then(names => !names.includes(old))", old_shell[0])
+    wait_outbox_empty(page)
+    assert live_server.entry_count(person.client) == 3

@@ -4,8 +4,8 @@ loopback push endpoint, and helpers that build clients with reminders and device
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import os
 import shutil
 import socket

@@ -9,7 +9,8 @@ import os
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, time as clock
+from datetime import datetime
+from datetime import time as clock
 from typing import Any
 
 from sqlalchemy import insert
@@ -56,7 +57,12 @@ def seed_due_reminders(engine: Engine, *, count: int, due_at: datetime, sink_bas
              "last_failure_at": None, "last_error": None, "expired_at": None, "failures": 0}
         )  # fmt: skip
     with engine.begin() as connection:
-        for model, rows in ((Client, clients), (Assignment, assignments), (Reminder, reminders), (PushSubscription, devices)):
+        for model, rows in (
+            (Client, clients),
+            (Assignment, assignments),
+            (Reminder, reminders),
+            (PushSubscription, devices),
+        ):
             for start in range(0, len(rows), 1000):
                 connection.execute(insert(model.__table__), rows[start : start + 1000])  # type: ignore[attr-defined]
     return [row["id"] for row in reminders]
@@ -93,8 +99,10 @@ class _SinkProtocol(asyncio.Protocol):
                 return
             self.buffer = self.buffer[end + 4 + length :]
             if head.startswith("GET /stats"):
-                body = json.dumps({"topics": self.state["topics"], "first": self.state["first"], "last": self.state["last"],
-                                   "times": self.state["times"]}).encode()  # fmt: skip
+                state = self.state
+                body = json.dumps(
+                    {"topics": state["topics"], "first": state["first"], "last": state["last"], "times": state["times"]}
+                ).encode()
                 assert self.transport is not None
                 self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
                 continue
@@ -140,7 +148,9 @@ class SinkProcess:
     def __init__(self, port: int, *, delay: float = 0.0) -> None:
         self.port = port
         ready = multiprocessing.get_context("spawn").Event()
-        self.process = multiprocessing.get_context("spawn").Process(target=_serve, args=(port, delay, ready), daemon=True)
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=_serve, args=(port, delay, ready), daemon=True
+        )
         self.process.start()
         if not ready.wait(30):
             raise RuntimeError("push sink did not start")

@@ -42,7 +42,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, server: Any, smtp_session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, smtp_session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -99,15 +99,22 @@ def test_503_until_the_grace_period_ends_is_missed(
         now = occurrence.next_attempt_at
     assert occurrence.status is OccurrenceStatus.missed
     assert occurrence.last_error == "http_503"
-    assert 2 <= occurrence.attempts  # retried with backoff, then gave up at the end of the grace period
+    assert occurrence.attempts >= 2  # retried with backoff, then gave up at the end of the grace period
     assert now <= reminder.next_due_at + timedelta(seconds=dispatch_settings.reminder_grace_seconds)  # type: ignore[operator]
 
 
 def test_email_fallback_after_the_grace_period(
-    session: Session, sink: Sink, engine: Engine, dispatch_settings: Settings, vapid_keys: VapidKeys, smtp: tuple[_Inbox, int]
+    session: Session,
+    sink: Sink,
+    engine: Engine,
+    dispatch_settings: Settings,
+    vapid_keys: VapidKeys,
+    smtp: tuple[_Inbox, int],
 ) -> None:
     inbox, port = smtp
-    settings = dispatch_settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"})
+    settings = dispatch_settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+    )
     dispatcher = Dispatcher(engine=engine, settings=settings, keys=vapid_keys)
     client, assignment, reminder = client_with_reminder(session, now=START)
     client.email = "client@example.org"
@@ -132,7 +139,9 @@ def test_no_device_and_email_opt_in_sends_email_at_once(
     session: Session, engine: Engine, dispatch_settings: Settings, vapid_keys: VapidKeys, smtp: tuple[_Inbox, int]
 ) -> None:
     inbox, port = smtp
-    settings = dispatch_settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"})
+    settings = dispatch_settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+    )
     client, _a, reminder = client_with_reminder(session, now=START)
     client.email = "owl@example.org"
     client.email_fallback = True
@@ -280,7 +289,9 @@ def test_a_client_who_moves_zone_is_reminded_at_the_new_local_time(
     assert reminder.next_due_at == datetime(2026, 5, 5, 3, 30, tzinfo=UTC)  # 09:00 in Kolkata
 
 
-def test_snooze_fires_once_more(session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings) -> None:
+def test_snooze_fires_once_more(
+    session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
     client, _a, reminder = client_with_reminder(session, now=START)
     _device(session, client, sink, "phone", dispatch_settings)
     now = due_now(reminder)

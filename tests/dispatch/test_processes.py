@@ -74,7 +74,9 @@ def test_two_dispatchers_5000_due_at_once_each_sent_exactly_once(
     count = 5000
     sink = SinkProcess(free_port())
     try:
-        reminder_ids = seed_due_reminders(engine, count=count, due_at=utcnow().replace(microsecond=0), sink_base=sink.base)
+        reminder_ids = seed_due_reminders(
+            engine, count=count, due_at=utcnow().replace(microsecond=0), sink_base=sink.base
+        )
         env = dispatcher_env(url, str(tmp_path), dispatch_batch=500)
         processes = [_dispatcher(env, tmp_path / f"dispatcher-{n}.log") for n in (1, 2)]
         try:
@@ -152,10 +154,17 @@ def test_second_dispatcher_on_sqlite_refuses_with_a_clear_message(tmp_path: Path
     env = dispatcher_env(url, str(tmp_path))
     first = _dispatcher(env, tmp_path / "first.log")
     try:
-        wait_until(lambda: (tmp_path / "dispatcher.lock").exists() and "pid" in (tmp_path / "dispatcher.lock").read_text(),
-                   what="the first dispatcher to hold the lock", limit=60)  # fmt: skip
+        lock = tmp_path / "dispatcher.lock"
+        wait_until(
+            lambda: lock.exists() and "pid" in lock.read_text(), what="the first dispatcher to hold the lock", limit=60
+        )
         second = subprocess.run(
-            [sys.executable, "-m", "app.cli", "dispatcher"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "app.cli", "dispatcher"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     finally:
         _stop([first])

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.vapid import VapidKeys
-from app.models import OccurrenceStatus, PushSubscription, ReminderOccurrence
+from app.models import OccurrenceStatus, ReminderOccurrence
 from app.services import reminders
 from app.settings import Settings
 from tests.dispatch.conftest import PushPeer, client_with_reminder, dispatch, due_now

@@ -36,7 +36,10 @@ def _unchanged(session: Session, reminder: Reminder) -> None:
         ({"quiet_start": "22:00", "quiet_end": "22:00"}, "quiet_end"),
         ({"random_count": 3, "random_start": "18:00", "random_end": "09:00"}, "random_end"),
         ({"random_count": 3}, "random_end"),
-        ({"random_count": 5, "random_start": "09:00", "random_end": "10:00", "random_min_gap_minutes": 60}, "random_count"),
+        (
+            {"random_count": 5, "random_start": "09:00", "random_end": "10:00", "random_min_gap_minutes": 60},
+            "random_count",
+        ),
         ({"random_count": "many"}, "random_count"),
         ({"times": [f"{h:02d}:00" for h in range(13)]}, "times"),
     ],
@@ -45,7 +48,9 @@ def test_bad_reminder_settings_are_refused(session: Session, changes: dict, fiel
     client, assignment, reminder = client_with_reminder(session, now=START)
     data = {"times": ["09:00"], **changes}
     with pytest.raises(Invalid) as raised:
-        reminders.save(session, client=client, assignment_id=assignment.id, data=reminders.ReminderInput(**data), now=START)
+        reminders.save(
+            session, client=client, assignment_id=assignment.id, data=reminders.ReminderInput(**data), now=START
+        )
     assert field in raised.value.errors
     assert raised.value.status_code == 422
     session.rollback()
@@ -75,7 +80,10 @@ def test_someone_elses_assignment_or_reminder(session: Session) -> None:
         reminders.snooze(session, client=client, reminder_id=uuid.uuid4(), minutes=15, now=START)
     with pytest.raises(NotFound):
         reminders.save(
-            session, client=stranger, assignment_id=reminder.assignment_id, data=reminders.ReminderInput(times=["10:00"])
+            session,
+            client=stranger,
+            assignment_id=reminder.assignment_id,
+            data=reminders.ReminderInput(times=["10:00"]),
         )
     with pytest.raises(Invalid):
         reminders.snooze(session, client=client, reminder_id=reminder.id, minutes=45, now=START)
@@ -87,7 +95,10 @@ def test_someone_elses_assignment_or_reminder(session: Session) -> None:
 def test_snooze_token_is_bound_to_its_client_and_expires() -> None:
     client_id, reminder_id = uuid.uuid4(), uuid.uuid4()
     token = reminders.snooze_token(secret="s" * 40, client_id=client_id, reminder_id=reminder_id, expires=START)
-    assert reminders.read_snooze_token(secret="s" * 40, token=token, now=START - timedelta(seconds=1)) == (client_id, reminder_id)
+    assert reminders.read_snooze_token(secret="s" * 40, token=token, now=START - timedelta(seconds=1)) == (
+        client_id,
+        reminder_id,
+    )
     with pytest.raises(NotFound):
         reminders.read_snooze_token(secret="other" * 10, token=token, now=START - timedelta(seconds=1))
     with pytest.raises(NotFound):
@@ -117,17 +128,29 @@ def test_malformed_subscriptions_are_refused(session: Session, settings: Setting
 def test_plain_http_endpoints_only_on_loopback_outside_production(session: Session, settings: Settings) -> None:
     client = make_client(session)
     with pytest.raises(Invalid, match="secure"):
-        reminders.add_subscription(session, client=client, data=subscription_json("http://push.example.org/x"), settings=settings)
+        reminders.add_subscription(
+            session, client=client, data=subscription_json("http://push.example.org/x"), settings=settings
+        )
     production = settings.model_copy(update={"environment": Environment.production})
     with pytest.raises(Invalid, match="secure"):
-        reminders.add_subscription(session, client=client, data=subscription_json("http://127.0.0.1:9/x"), settings=production)
+        reminders.add_subscription(
+            session, client=client, data=subscription_json("http://127.0.0.1:9/x"), settings=production
+        )
     assert session.exec(select(PushSubscription)).all() == []
-    added = reminders.add_subscription(session, client=client, data=subscription_json("http://127.0.0.1:9/x"), settings=settings)
+    added = reminders.add_subscription(
+        session, client=client, data=subscription_json("http://127.0.0.1:9/x"), settings=settings
+    )
     assert added.id is not None
 
 
 def test_pause_all_and_next_local_times(session: Session) -> None:
-    client, _a, reminder = client_with_reminder(session, timezone="Europe/London", times=("08:30", "21:00"), weekdays=("mon", "tue", "wed", "thu", "fri"), now=START)
+    client, _a, reminder = client_with_reminder(
+        session,
+        timezone="Europe/London",
+        times=("08:30", "21:00"),
+        weekdays=("mon", "tue", "wed", "thu", "fri"),
+        now=START,
+    )
     local = reminders.next_local_times(reminder, client, now=START, limit=3)
     assert [moment.strftime("%a %H:%M") for moment in local] == ["Mon 08:30", "Mon 21:00", "Tue 08:30"]
     reminders.pause_all(session, client=client, now=START)
@@ -145,7 +168,9 @@ def test_therapist_proposal_becomes_the_clients_reminder_until_they_change_it(se
     assignment = make_assignment(session, client=client, proposed_times=["08:00", "20:00"])
     reminder = reminders.propose(session, assignment=assignment, now=START)
     assert reminder is not None and reminder.times == ["08:00", "20:00"]
-    reminders.save(session, client=client, assignment_id=assignment.id, data=reminders.ReminderInput(times=["07:15"]), now=START)
+    reminders.save(
+        session, client=client, assignment_id=assignment.id, data=reminders.ReminderInput(times=["07:15"]), now=START
+    )
     assert reminders.propose(session, assignment=assignment, now=START) is None
     assert reminders.for_assignment(session, assignment_id=assignment.id).times == ["07:15"]  # type: ignore[union-attr]
     assert reminders.for_assignment(session, assignment_id=assignment.id).quiet_start is None  # type: ignore[union-attr]
@@ -154,7 +179,15 @@ def test_therapist_proposal_becomes_the_clients_reminder_until_they_change_it(se
 def test_vapid_subjects_apple_would_reject() -> None:
     from app.dispatch.vapid import subject_problem
 
-    for bad in ("mailto:x@localhost", "mailto:me@box.local", "https://push.invalid", "mailto:", "http://example.org", "x@example.org", "https://127.0.0.1"):
+    for bad in (
+        "mailto:x@localhost",
+        "mailto:me@box.local",
+        "https://push.invalid",
+        "mailto:",
+        "http://example.org",
+        "x@example.org",
+        "https://127.0.0.1",
+    ):
         assert subject_problem(bad), bad
     for good in ("mailto:admin@example.org", "https://between.example.org"):
         assert subject_problem(good) is None

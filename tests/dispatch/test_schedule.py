@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -56,8 +57,13 @@ def test_kolkata_half_hour_offset_without_dst() -> None:
 
 def test_day_boundary_keeps_late_night_on_the_previous_day() -> None:
     # Weekdays Monday–Friday at 01:00 with the day ending at 03:00: Friday's 01:00 is Saturday night early.
-    schedule = Schedule("UTC", times=(time(23, 0), time(1, 0)), weekdays=frozenset({1, 2, 3, 4, 5}), day_boundary=time(3, 0))
-    assert _local(schedule, date(2026, 5, 8), 3) == ["2026-05-08 23:00 UTC", "2026-05-09 01:00 UTC"]  # Fri, then nothing
+    schedule = Schedule(
+        "UTC", times=(time(23, 0), time(1, 0)), weekdays=frozenset({1, 2, 3, 4, 5}), day_boundary=time(3, 0)
+    )
+    assert _local(schedule, date(2026, 5, 8), 3) == [
+        "2026-05-08 23:00 UTC",
+        "2026-05-09 01:00 UTC",
+    ]  # Fri, then nothing
     assert _local(schedule, date(2026, 5, 11), 1) == ["2026-05-11 23:00 UTC", "2026-05-12 01:00 UTC"]
 
 
@@ -85,8 +91,8 @@ def test_random_prompts_stay_in_the_window_with_the_gap_and_are_reproducible() -
         offsets = random_offsets(schedule, day)
         assert offsets == random_offsets(schedule, day)  # every dispatcher computes the same
         assert len(offsets) == 5
-        assert all(b - a >= 90 for a, b in zip(offsets, offsets[1:], strict=False))
-        assert 600 <= offsets[0] and offsets[-1] <= 1200
+        assert all(b - a >= 90 for a, b in itertools.pairwise(offsets))
+        assert offsets[0] >= 600 and offsets[-1] <= 1200
     dues = instants_for_days(schedule, date(2026, 6, 1), 1)
     assert {due.kind for due in dues} == {Kind.random}
     other = Schedule(**{**schedule.__dict__, "seed": "reminder-2"})
@@ -95,8 +101,13 @@ def test_random_prompts_stay_in_the_window_with_the_gap_and_are_reproducible() -
 
 def test_random_window_across_midnight_for_a_night_owl() -> None:
     schedule = Schedule(
-        "UTC", random_start=time(22, 0), random_end=time(2, 0), random_count=2, random_min_gap_minutes=60,
-        day_boundary=time(3, 0), seed="x",
+        "UTC",
+        random_start=time(22, 0),
+        random_end=time(2, 0),
+        random_count=2,
+        random_min_gap_minutes=60,
+        day_boundary=time(3, 0),
+        seed="x",
     )
     for due in instants_for_days(schedule, date(2026, 6, 1), 1):
         assert datetime(2026, 6, 1, 22, 0, tzinfo=UTC) <= due.at <= datetime(2026, 6, 2, 2, 0, tzinfo=UTC)
