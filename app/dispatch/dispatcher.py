@@ -786,7 +786,7 @@ def notification_texts(*, locale: str, title: str | None, library: bool = False)
         if title and library:
             title = i18n.gettext(title)
         body = (
-            i18n.gettext("Time for your %(record)s?", record=title) if title else i18n.gettext("A moment to check in?")
+            i18n.gettext("%(record)s: a moment to check in?", record=title) if title else i18n.gettext("A moment to check in?")
         )
         return {
             "title": "Between",

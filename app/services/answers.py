@@ -91,7 +91,7 @@ def _check_encodable(text: str) -> str:
 
 def _as_int(value: Any) -> int:
     if isinstance(value, bool):
-        raise _Invalid(_("Expected a whole number."))
+        raise _Invalid(_("Please enter a whole number."))
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -101,7 +101,7 @@ def _as_int(value: Any) -> int:
             return int(value.strip())
         except ValueError:
             pass
-    raise _Invalid(_("Expected a whole number."))
+    raise _Invalid(_("Please enter a whole number."))
 
 
 def _option_values(
@@ -165,7 +165,7 @@ def _clean(field: FieldDef, value: Any) -> Any:
         return minutes
     if isinstance(field, ShortTextField | LongTextField):
         if not isinstance(value, str):
-            raise _Invalid(_("Expected text."))
+            raise _Invalid(_("Please type your answer."))
         text = _check_encodable(value.strip())
         if len(text) > field.max_length:
             raise _Invalid(_("Please keep this under %(max)s characters.", max=field.max_length))
@@ -205,16 +205,16 @@ def _clean_voice_id(value: Any) -> str:
 
 def _clean_number(field: NumberField, value: Any) -> float | int:
     if isinstance(value, bool):
-        raise _Invalid(_("Expected a number."))
+        raise _Invalid(_("Please enter a number."))
     try:
         number = float(value.strip().replace(",", ".")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError, OverflowError):
         # OverflowError: JSON integers have no size limit, floats do.
-        raise _Invalid(_("Expected a number.")) from None
+        raise _Invalid(_("Please enter a number.")) from None
     if not math.isfinite(number):
-        raise _Invalid(_("Expected a number."))
+        raise _Invalid(_("Please enter a number."))
     if field.integer and not number.is_integer():
-        raise _Invalid(_("Expected a whole number."))
+        raise _Invalid(_("Please enter a whole number."))
     if field.min is not None and number < field.min:
         raise _Invalid(_("The smallest allowed is %(min)s.", min=_fmt(field.min)))
     if field.max is not None and number > field.max:

@@ -96,7 +96,7 @@ def test_opt_in_names_the_record_in_the_clients_language(
     dispatch(dispatcher, due_now(reminder))
 
     [message] = push_peer.messages(client_hash)
-    assert json.loads(message)["body"] == "Time for your Mood check?"
+    assert json.loads(message)["body"] == "Mood check: a moment to check in?"
 
 
 def test_test_notification_reaches_every_device(
