@@ -18,6 +18,10 @@ from app.web import CSRF_COOKIE
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 HEADER = "X-CSRF-Token"
 FIELD = "csrf_token"
+# Called by the service worker, which cannot read the HttpOnly CSRF cookie. Each carries its
+# own proof that a forged cross-site request cannot have: a signed snooze token, or the old
+# push endpoint (a secret URL only that browser and this server know).
+CARRY_OWN_PROOF = frozenset({"/push/snooze", "/push/subscription-change"})
 
 
 class CsrfFailed(Exception):
@@ -25,7 +29,7 @@ class CsrfFailed(Exception):
 
 
 async def csrf_protect(request: Request) -> None:
-    if request.method in SAFE_METHODS or bearer_token(request):
+    if request.method in SAFE_METHODS or bearer_token(request) or request.url.path in CARRY_OWN_PROOF:
         return
     expected = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(HEADER, "")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.models import Client, DeviceSession, SessionKind, Therapist
 from app.services import device_sessions
@@ -21,9 +22,18 @@ class NotSignedIn(Exception):
         self.kind = kind
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # `async`, so a request does not pay two thread-pool hops for it: opening a session
+    # does no I/O (it connects on first use, in the route's thread), and closing one
+    # does none once its transaction is over; only then is closing sent to a thread.
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -43,31 +53,51 @@ def bearer_token(request: Request) -> str | None:
 
 
 def get_device(request: Request, session: SessionDep) -> DeviceSession | None:
+    return _device(request, session)
+
+
+def _device(request: Request, session: Session) -> DeviceSession | None:
     if hasattr(request.state, "device"):
         return request.state.device  # type: ignore[no-any-return]
     token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
-    device = device_sessions.resolve(session, token=token) if token else None
-    request.state.device = device
-    return device
+    found = device_sessions.resolve_signed_in(session, token=token) if token else None
+    request.state.device = found.device if found is not None else None
+    # Read with the device; kept here because the session only holds objects weakly.
+    request.state.signed_in = found
+    return request.state.device  # type: ignore[no-any-return]
 
 
 DeviceDep = Annotated[DeviceSession | None, Depends(get_device)]
 
 
-def get_current_therapist(request: Request, session: SessionDep, device: DeviceDep) -> Therapist:
+def _signed_in(request: Request) -> device_sessions.SignedIn | None:
+    return getattr(request.state, "signed_in", None)
+
+
+# The two below read the device themselves rather than through DeviceDep: one
+# thread-pool hop per request instead of two.
+def get_current_therapist(request: Request, session: SessionDep) -> Therapist:
+    device = _device(request, session)
     if device is None or device.kind != SessionKind.therapist or device.therapist_id is None:
         raise NotSignedIn(SessionKind.therapist)
-    therapist = session.get(Therapist, device.therapist_id)
+    found = _signed_in(request)
+    therapist = found.therapist if found is not None and found.device is device else None
+    if therapist is None or therapist.id != device.therapist_id:
+        therapist = session.get(Therapist, device.therapist_id)
     if therapist is None:
         raise NotSignedIn(SessionKind.therapist)
     request.state.viewer = therapist
     return therapist
 
 
-def get_current_client(request: Request, session: SessionDep, device: DeviceDep) -> Client:
+def get_current_client(request: Request, session: SessionDep) -> Client:
+    device = _device(request, session)
     if device is None or device.kind != SessionKind.client or device.client_id is None:
         raise NotSignedIn(SessionKind.client)
-    client = session.get(Client, device.client_id)
+    found = _signed_in(request)
+    client = found.client if found is not None and found.device is device else None
+    if client is None or client.id != device.client_id:
+        client = session.get(Client, device.client_id)
     if client is None:
         raise NotSignedIn(SessionKind.client)
     request.state.viewer = client

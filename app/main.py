@@ -26,8 +26,10 @@ from app.routes import (
     pages,
     privacy,
     pwa,
+    reminders,
     templates,
     therapist,
+    therapist_settings,
     voice,
 )
 from app.services import library
@@ -83,7 +85,7 @@ def create_app(
         install_dispatcher(app)
     errors.install(app)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, auth, pages, templates, therapist, client, api):
+    for module in (health, auth, pages, templates, therapist, therapist_settings, client, api):
         app.include_router(module.router)
     for extra in (insights.therapist_router, insights.client_router):
         app.include_router(extra)
@@ -93,5 +95,7 @@ def create_app(
     app.state.startup_hooks.append(voice.sweep_on_start)
     app.include_router(api_therapist.client_router)
     for router in (privacy.client_router, privacy.therapist_router):
+        app.include_router(router)
+    for router in (reminders.router, reminders.api_router, reminders.push_router):
         app.include_router(router)
     return app

@@ -5,8 +5,10 @@ loopback (the app as `between serve --no-dispatcher` on a fresh, migrated SQLite
 database, signed in with a client's bearer device token); a few keep-alive httpx
 workers POST the same kind of JSON body to each, in alternating rounds.
 Figures: entries/s, bare requests/s, their ratio (target ≥ 0.5), client-side
-p50/p99 latency, server CPU per request, and the serving process's memory after
-the run. Every 201 is checked against the rows actually stored.
+p50/p99 latency, server CPU per request (and how busy each server was, with the
+load generator's CPU per request: the bare endpoint is cheap enough that the
+Python load generator, not the server, may set its pace), and the serving
+process's memory after the run. Every 201 is checked against the rows actually stored.
 
 BENCH_ENTRIES (default 2000) and BENCH_WORKERS (default 4) change the load.
 """
@@ -42,12 +44,14 @@ class Phase:
     done: int = 0
     seconds: float = 0.0
     cpu: float = 0.0
+    load_cpu: float = 0.0  # the load generator's own CPU time
     latencies: list[float] = field(default_factory=list)
 
     def add(self, other: Phase) -> None:
         self.done += other.done
         self.seconds += other.seconds
         self.cpu += other.cpu
+        self.load_cpu += other.load_cpu
         self.latencies += other.latencies
 
     @property
@@ -57,6 +61,16 @@ class Phase:
     @property
     def cpu_ms(self) -> float:
         return self.cpu / self.done * 1000 if self.done else float("nan")
+
+    @property
+    def load_cpu_ms(self) -> float:
+        return self.load_cpu / self.done * 1000 if self.done else float("nan")
+
+    @property
+    def busy(self) -> float:
+        """Share of the wall time the server spent on CPU: near 1, the server is the
+        bottleneck; well below, something else is (often the load generator)."""
+        return self.cpu / self.seconds if self.seconds else float("nan")
 
 
 def _prepare(database_url: str) -> tuple[str, str]:
@@ -161,8 +175,11 @@ class Target:
 
 def _phase(target: Target, *, count: int, assignment_id: str) -> Phase:
     cpu_before = cpu_seconds(target.pid)
+    load_before = time.process_time()
     phase = asyncio.run(_load(target.port, count=count, headers=target.headers, assignment_id=assignment_id))
     phase.cpu = cpu_seconds(target.pid) - cpu_before
+    # Includes building the bodies, which is small next to sending them.
+    phase.load_cpu = time.process_time() - load_before
     return phase
 
 
@@ -223,6 +240,12 @@ def main() -> None:
             "cpu_ms_per_entry": round(phase.cpu_ms, 2),
             "bare_cpu_ms_per_request": round(bare.cpu_ms, 2),
             "cpu_ratio": round(bare.cpu_ms / phase.cpu_ms, 3) if phase.cpu_ms else 0.0,
+            # Whether the server or the load generator set the pace: a bare server busy
+            # well under 1 core while the generator spends more CPU per request than it
+            # does means the bare figure is the generator's ceiling, not the server's.
+            "server_busy": round(phase.busy, 2),
+            "bare_server_busy": round(bare.busy, 2),
+            "loadgen_cpu_ms_per_request": round(bare.load_cpu_ms, 2),
             "rss_mib": app_memory["rss_mib"],
             "rss_peak_mib": app_memory["rss_peak_mib"],
             "bare_rss_mib": bare_memory["rss_mib"],

@@ -19,6 +19,7 @@ import app.models
 from app import migrate
 from app.db import build_engine
 from app.settings import Environment, Settings
+from tests.peers import PushPeer, run_push_peer
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -128,6 +129,12 @@ def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     return create_app(settings, engine=engine)
+
+
+@pytest.fixture(scope="session")
+def push_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PushPeer]:
+    """The npm web-push-testing push service (checks VAPID, decrypts), one per run."""
+    yield from run_push_peer(tmp_path_factory.mktemp("push-peer") / "server.log")
 
 
 @pytest.fixture

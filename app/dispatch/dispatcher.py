@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import random
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -79,6 +80,8 @@ EXPIRED_KEPT = timedelta(days=30)
 IN_CHUNK = 900
 # Outcomes are written this often while a batch is being sent.
 RECORD_EVERY = 0.05
+# Digests and nudges are due on whole minutes: one pass a minute per dispatcher is enough.
+SESSION_PASS_SECONDS = 60.0
 
 
 class DispatcherLocked(RuntimeError):
@@ -205,6 +208,7 @@ class Dispatcher:
         self._scheduler: Any = None
         self._texts: dict[tuple[str, bool, str, bool], dict[str, Any]] = {}
         self._ticks = 0
+        self._next_session_pass = 0.0
         self._stopping = False
         self._current_tick: asyncio.Task[Any] | None = None
         self.totals = TickStats()
@@ -255,13 +259,15 @@ class Dispatcher:
     async def stop(self) -> None:
         """Stop ticking; a tick in progress finishes its current batch and records it."""
         self._stopping = True
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        # Wait for the tick before shutting the scheduler down: APScheduler's shutdown cancels
+        # a running job, and a batch cancelled mid-send leaves sent messages unrecorded.
         current = self._current_tick
         if current is not None and not current.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(current), timeout=60)
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
         await self.aclose()
         if self._lock is not None:
             self._lock.release()
@@ -282,6 +288,7 @@ class Dispatcher:
         self._current_tick = asyncio.current_task()
         try:
             stats = await self.burst()
+            await self.before_sessions()
             self._ticks += 1
             if self._ticks % 500 == 1:
                 await asyncio.to_thread(self.prune)
@@ -289,6 +296,25 @@ class Dispatcher:
             log.exception("reminder dispatch tick failed; the next tick retries")
         self.totals.add(stats)
         return stats
+
+    async def before_sessions(self, *, now: datetime | None = None, force: bool = False) -> None:
+        """The therapist's digest and the client's day-before nudge (app/dispatch/digest.py,
+        nudge.py). Both are minute-grained, so a dispatcher runs them at most once per
+        SESSION_PASS_SECONDS; a failure in one does not keep the other from running."""
+        from app.dispatch import digest, nudge
+
+        moment = time.monotonic()
+        if not force and moment < self._next_session_pass:
+            return
+        self._next_session_pass = moment + SESSION_PASS_SECONDS
+        passes: list[tuple[str, Any]] = [("digest", digest.run), ("nudge", nudge.run)]
+        for name, run in passes:
+            if self._stopping:
+                return
+            try:
+                await run(self, now=now or utcnow())
+            except Exception:
+                log.exception("before-session %s pass failed; the next pass retries", name)
 
     async def run_once(self, *, now: datetime | None = None) -> TickStats:
         """One round: record due occurrences, then deliver one batch of pending ones."""

@@ -27,6 +27,8 @@ class Mail:
     to: str
     subject: str
     text: str
+    # Optional HTML alternative (the digest); the plain text is always there too.
+    html: str | None = None
 
 
 class Mailer:
@@ -44,6 +46,8 @@ class Mailer:
         message["Subject"] = mail.subject
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(mail.text)
+        if mail.html is not None:
+            message.add_alternative(mail.html, subtype="html")
         return message
 
     def send(self, mail: Mail) -> None:

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime
 
 from pydantic import field_validator
+from sqlalchemy import false, text
 from sqlmodel import Column, Field, SQLModel
 
 from app.models.types import UTCDateTime, utcnow
@@ -16,10 +17,24 @@ class TherapistBase(SQLModel):
     locale: str | None = Field(default=None, max_length=10)
 
 
+# Bounds of `digest_hours_before`: at least an hour to read it, at most three days ahead.
+DIGEST_HOURS_MIN = 1
+DIGEST_HOURS_MAX = 72
+DIGEST_HOURS_DEFAULT = 24
+
+
 class Therapist(TherapistBase, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # Opt-in: an email with the brief in short, this many hours before each session.
+    digest_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    digest_hours_before: int = Field(
+        default=DIGEST_HOURS_DEFAULT,
+        ge=DIGEST_HOURS_MIN,
+        le=DIGEST_HOURS_MAX,
+        sa_column_kwargs={"server_default": text(str(DIGEST_HOURS_DEFAULT))},
+    )
 
 
 class TherapistCreate(SQLModel):

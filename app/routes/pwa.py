@@ -39,6 +39,7 @@ SHELL = (
     "js/outbox-core.js",
     "js/client.js",
     "js/voice.js",
+    "js/push.js",
     "icons/icon.svg",
 )
 

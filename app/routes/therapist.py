@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated
 
@@ -12,7 +13,8 @@ from starlette.responses import Response
 from app import i18n
 from app.deps import CurrentTherapist, SessionDep, SettingsDep
 from app.models import AssignmentCreate, Frequency
-from app.services import assignments, audit, clients, device_sessions, entries, invites, templates
+from app.routes.reminders import failure_reason
+from app.services import assignments, audit, clients, device_sessions, entries, invites, reminders, templates
 from app.services.errors import Invalid, NotFound
 from app.views import entry_views
 from app.web import redirect, render
@@ -27,7 +29,13 @@ def clients_page(request: Request, session: SessionDep, therapist: CurrentTherap
     from app.services.account_deletion import departures
 
     rows = caseload.build(session, therapist=therapist)
-    context = {"rows": rows, "when": when, "departures": departures(session, therapist_id=therapist.id)}
+    # Many rows share a day ("last entry") or a slot; formatting a date is not free.
+    # Per request, so the page's language is fixed.
+    context = {
+        "rows": rows,
+        "when": functools.lru_cache(maxsize=1024)(when),
+        "departures": departures(session, therapist_id=therapist.id),
+    }
     return render(request, "pages/t_caseload.html", context, block="content")
 
 
@@ -96,6 +104,9 @@ def client_page(request: Request, client_id: uuid.UUID, session: SessionDep, the
         "devices": device_sessions.active(session, client_id=client.id),
         "frequencies": list(Frequency),
         "errors": {},
+        "health": reminders.delivery_health(session, client=client),
+        "for_client": False,
+        "failure_reason": failure_reason,
     }
     return render(request, "pages/t_client.html", context, block="content")
 

@@ -233,7 +233,15 @@ def move(
     clash = _overlapping(session, therapist_id=therapist.id, slots=[slot], ignore={appointment.id})
     if clash is not None:
         raise _overlap_error(clash, timezone=zone)
-    appointment.starts_at = starts_at.astimezone(UTC)
+    moved_to = starts_at.astimezone(UTC)
+    if moved_to != appointment.starts_at:
+        # The therapist's digest names the time: a moved session gets a fresh one. The
+        # client's nudge says "tomorrow": it is owed again only if the day changed.
+        appointment.digest_sent_at = None
+        local = ZoneInfo(zone)
+        if moved_to.astimezone(local).date() != appointment.starts_at.astimezone(local).date():
+            appointment.nudge_sent_at = None
+    appointment.starts_at = moved_to
     appointment.timezone = zone
     appointment.duration_minutes = duration
     appointment.updated_at = now

@@ -40,6 +40,10 @@ def assign(session: Session, *, therapist: Therapist, client: Client, data: Assi
     )
     session.add(assignment)
     session.flush()
+    # The therapist's proposed times become the client's reminder, which the client may change.
+    from app.services import reminders
+
+    reminders.propose(session, assignment=assignment)
     return assignment
 
 

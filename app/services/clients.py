@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -40,8 +41,14 @@ def create(session: Session, *, therapist: Therapist, display_name: str, timezon
 
 
 def update_preferences(
-    session: Session, *, client: Client, timezone: str | None = None, locale: str | None = None
+    session: Session,
+    *,
+    client: Client,
+    timezone: str | None = None,
+    locale: str | None = None,
+    now: datetime | None = None,
 ) -> Client:
+    moved = False
     if timezone is not None:
         try:
             zone = valid_timezone(timezone)
@@ -50,6 +57,7 @@ def update_preferences(
         from app.services import zone_history
 
         zone_history.record_change(session, client=client, timezone=zone)
+        moved = zone != client.timezone
         client.timezone = zone
     if locale is not None:
         from app.i18n import SUPPORTED_LOCALES
@@ -58,6 +66,11 @@ def update_preferences(
             raise Invalid(_("Unknown language."))
         client.locale = locale
     session.add(client)
+    if moved:
+        # 08:30 stays 08:30 where the client now lives: every reminder's next instant moves.
+        from app.services import reminders
+
+        reminders.reschedule_client(session, client=client, now=now)
     return client
 
 

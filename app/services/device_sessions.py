@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.models import Client, DeviceSession, SessionKind, Therapist
@@ -39,24 +41,41 @@ def start(
 
 
 def resolve(session: Session, *, token: str) -> DeviceSession | None:
-    """The live session a token names. Its client or therapist is read in the same
-    query, so the request's later `session.get` of them costs no round trip."""
-    statement = (
-        select(DeviceSession, Client, Therapist)
-        .outerjoin(Client, col(Client.id) == DeviceSession.client_id)
-        .outerjoin(Therapist, col(Therapist.id) == DeviceSession.therapist_id)
-        .where(DeviceSession.token_hash == token_hash(token))
-    )
-    row = session.exec(statement).first()
-    device = row[0] if row is not None else None
+    found = resolve_signed_in(session, token=token)
+    return found.device if found is not None else None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    device: DeviceSession
+    client: Client | None
+    therapist: Therapist | None
+
+
+# Built once: constructing a statement costs more than running this one.
+_SIGNED_IN = (
+    select(DeviceSession, Client, Therapist)
+    .outerjoin(Client, col(Client.id) == DeviceSession.client_id)
+    .outerjoin(Therapist, col(Therapist.id) == DeviceSession.therapist_id)
+    .where(DeviceSession.token_hash == bindparam("token_hash"))
+)
+
+
+def resolve_signed_in(session: Session, *, token: str) -> SignedIn | None:
+    """The live session a token names, with its client or therapist read in the same
+    query (every signed-in request needs both)."""
+    row = session.exec(_SIGNED_IN, params={"token_hash": token_hash(token)}).first()
     now = utcnow()
-    if device is None or device.revoked_at is not None or device.expires_at <= now:
+    if row is None:
+        return None
+    device, client, therapist = row
+    if device.revoked_at is not None or device.expires_at <= now:
         return None
     if now - device.last_seen_at > _TOUCH_EVERY:
         device.last_seen_at = now
         session.add(device)
         session.commit()
-    return device
+    return SignedIn(device, client, therapist)
 
 
 def revoke(session: Session, *, device: DeviceSession) -> None:

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from app.i18n import _
@@ -19,15 +22,17 @@ from app.models import (
     Entry,
     EntryCreate,
     EntryUpdate,
+    RecordTemplate,
     TemplateVersion,
     Therapist,
     Visibility,
 )
+from app.models.fields import FieldDef
 from app.models.types import utcnow
 from app.services import scoring, voice_notes
 from app.services.answers import AnswerError, validate_answers
 from app.services.errors import Conflict, Gone, Invalid, NotFound
-from app.services.templates import fields_of
+from app.services.templates import fields_by_id, fields_of
 
 # Phones' clocks drift; an event "in the future" by less than this is accepted.
 _CLOCK_SKEW = timedelta(minutes=10)
@@ -42,52 +47,81 @@ class Saved:
 
 def create(session: Session, *, client: Client, data: EntryCreate) -> Saved:
     """Store an entry once. The same UUID and content again returns the stored entry."""
-    assignment = _assignment_of(session, client=client, assignment_id=data.assignment_id)
-    version = _version_for(session, assignment=assignment, version_id=data.template_version_id)
+    version_id, rule = _target_of(
+        session, client=client, assignment_id=data.assignment_id, version_id=data.template_version_id
+    )
+    fields = fields_by_id(session, version_id=version_id)
     now = utcnow()
     occurred_at = _checked_occurred_at(data.occurred_at, now=now)
-    answers = _checked_answers(version, data.answers, nothing_to_report=data.nothing_to_report)
+    answers = _checked_answers(fields, data.answers, nothing_to_report=data.nothing_to_report)
     digest = _content_hash(
-        assignment_id=assignment.id,
-        version_id=version.id,
+        assignment_id=data.assignment_id,
+        version_id=version_id,
         answers=answers,
         nothing_to_report=data.nothing_to_report,
         visibility=data.visibility,
         occurred_at=occurred_at,
     )
-    existing = session.get(Entry, data.id)
-    if existing is not None:
-        return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
-    notes = voice_notes.check_answers(
-        session, client=client, fields=fields_of(version), answers=answers, entry_id=data.id
-    )
+    notes = []
+    if voice_notes.spoken_answers(fields, answers):
+        # A replay is answered before its recordings are checked again.
+        existing = session.get(Entry, data.id)
+        if existing is not None:
+            return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        notes = voice_notes.check_answers(session, client=client, fields=fields, answers=answers, entry_id=data.id)
     entry = Entry(
         id=data.id,
         client_id=client.id,
-        assignment_id=assignment.id,
-        template_version_id=version.id,
+        assignment_id=data.assignment_id,
+        template_version_id=version_id,
         answers=answers,
         nothing_to_report=data.nothing_to_report,
         visibility=data.visibility,
-        score=scoring.score(version.scoring, answers),
+        score=scoring.score(rule, answers),
         occurred_at=occurred_at,
         logged_at=now,
         updated_at=now,
         content_hash=digest,
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        # Two syncs of the same offline entry raced; the other one won.
-        if entry in session:
-            session.expunge(entry)
+    if not _insert_once(session, entry):
+        # Already stored: an offline sync sent it again, or two syncs of it raced.
         existing = session.get(Entry, data.id, populate_existing=True)
         if existing is None:
-            raise
+            raise Conflict(_("This entry could not be saved just now. Please try again."))
         return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
-    voice_notes.attach(session, notes=notes, entry_id=entry.id)
+    if notes:
+        # A new entry has no recordings tied to it yet, so there is nothing to let go.
+        voice_notes.attach(session, notes=notes, entry_id=entry.id)
     return Saved(entry, created=True)
+
+
+def _insert_once(session: Session, entry: Entry) -> bool:
+    """INSERT the entry unless its id is taken; True if this call stored it.
+
+    One statement, where reading first and inserting in a savepoint took three or
+    more: `ON CONFLICT DO NOTHING` also settles two syncs of one entry racing (the
+    loser waits for the winner's commit, then inserts nothing). The stored entry is
+    then attached to the session as if it had been loaded, so later changes to it
+    are saved as usual.
+    """
+    session.flush()  # rows the entry refers to may still be pending in this session
+    values = {key: getattr(entry, key) for key in _ENTRY_COLUMNS}
+    statement = _INSERT_ONCE[session.get_bind().dialect.name]
+    # RETURNING says whether a row went in (psycopg reports no rowcount for this).
+    if session.connection().execute(statement, values).first() is None:
+        return False
+    make_transient_to_detached(entry)
+    session.add(entry)
+    return True
+
+
+_ENTRY_TABLE = Entry.__table__  # type: ignore[attr-defined]
+_ENTRY_COLUMNS = [column.key for column in _ENTRY_TABLE.columns]
+# The app runs on SQLite or PostgreSQL; both spell this the same way.
+_INSERT_ONCE = {
+    name: insert(_ENTRY_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_ENTRY_TABLE.c.id)
+    for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
 
 
 def _same_or_conflict(existing: Entry, *, client: Client, digest: str) -> Entry:
@@ -106,7 +140,7 @@ def update(session: Session, *, client: Client, entry_id: uuid.UUID, data: Entry
     assert version is not None
     nothing = entry.nothing_to_report if data.nothing_to_report is None else data.nothing_to_report
     answers = entry.answers if data.answers is None else data.answers
-    entry.answers = _checked_answers(version, answers, nothing_to_report=nothing)
+    entry.answers = _checked_answers(fields_of(version), answers, nothing_to_report=nothing)
     notes = voice_notes.check_answers(
         session, client=client, fields=fields_of(version), answers=entry.answers, entry_id=entry.id
     )
@@ -191,32 +225,50 @@ def list_for_therapist(
     return list(session.exec(statement))
 
 
-def _assignment_of(session: Session, *, client: Client, assignment_id: uuid.UUID) -> Assignment:
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None or assignment.client_id != client.id:
-        raise NotFound(_("This record is not assigned to you."))
-    return assignment
+# The form version an entry answers, with its scoring rule, and the assignment's
+# owner: the current version when the entry names none, else the one it names (if it
+# belongs to the assigned form). Built once: constructing them costs more than running them.
+_CURRENT_VERSION = (
+    select(Assignment.client_id, TemplateVersion.id, TemplateVersion.scoring)
+    .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
+    .outerjoin(
+        TemplateVersion,
+        (col(TemplateVersion.template_id) == RecordTemplate.id)
+        & (col(TemplateVersion.number) == RecordTemplate.current_version),
+    )
+    .where(Assignment.id == bindparam("assignment_id"))
+)
+_NAMED_VERSION = (
+    select(Assignment.client_id, TemplateVersion.id, TemplateVersion.scoring)
+    .outerjoin(
+        TemplateVersion,
+        (col(TemplateVersion.id) == bindparam("version_id"))
+        & (col(TemplateVersion.template_id) == Assignment.template_id),
+    )
+    .where(Assignment.id == bindparam("assignment_id"))
+)
 
 
-def _version_for(session: Session, *, assignment: Assignment, version_id: uuid.UUID | None) -> TemplateVersion:
+def _target_of(
+    session: Session, *, client: Client, assignment_id: uuid.UUID, version_id: uuid.UUID | None
+) -> tuple[uuid.UUID, str | None]:
+    """The version an entry answers and its scoring rule, checked against the client's
+    assignment, in one query."""
     if version_id is None:
-        from app.models import RecordTemplate
-
-        template = session.get(RecordTemplate, assignment.template_id)
-        assert template is not None
-        return session.exec(
-            select(TemplateVersion).where(
-                TemplateVersion.template_id == template.id,
-                TemplateVersion.number == template.current_version,
-            )
-        ).one()
-    version = session.get(TemplateVersion, version_id)
-    if version is None or version.template_id != assignment.template_id:
+        row = session.exec(_CURRENT_VERSION, params={"assignment_id": assignment_id}).first()
+    else:
+        row = session.exec(_NAMED_VERSION, params={"assignment_id": assignment_id, "version_id": version_id}).first()
+    if row is None or row[0] != client.id:
+        raise NotFound(_("This record is not assigned to you."))
+    found, rule = row[1], row[2]
+    if found is None:
+        if version_id is None:
+            raise RuntimeError(f"record template of assignment {assignment_id} has no current version")
         raise Invalid(
             _("This form has changed since the entry was written. Please fill it in again."),
             errors={"template_version_id": _("Unknown form version.")},
         )
-    return version
+    return found, rule
 
 
 def _checked_occurred_at(value: datetime | None, *, now: datetime) -> datetime:
@@ -231,9 +283,9 @@ def _checked_occurred_at(value: datetime | None, *, now: datetime) -> datetime:
     return value
 
 
-def _checked_answers(version: TemplateVersion, answers: dict[str, Any], *, nothing_to_report: bool) -> dict[str, Any]:
+def _checked_answers(fields: list[FieldDef], answers: dict[str, Any], *, nothing_to_report: bool) -> dict[str, Any]:
     try:
-        return validate_answers(fields_of(version), answers, nothing_to_report=nothing_to_report)
+        return validate_answers(fields, answers, nothing_to_report=nothing_to_report)
     except AnswerError as error:
         raise Invalid(_("Some answers need another look."), errors=error.errors) from None
 

@@ -335,6 +335,7 @@ def access_log(session: Session, *, client_id: uuid.UUID, limit: int | None = No
 _ACTIONS = {
     "entries.read": i18n.N_("read your shared entries"),
     "brief.read": i18n.N_("read the summary prepared before your session"),
+    "digest.sent": i18n.N_("was emailed a short summary before your session"),
     "adherence.read": i18n.N_("looked at how often you filled in your records"),
     "voice_note.played": i18n.N_("listened to one of your shared voice notes"),
     "export.csv": i18n.N_("downloaded your shared entries as a spreadsheet (CSV)"),

@@ -76,7 +76,7 @@ def fields_by_id(session: Session, *, version_id: uuid.UUID) -> list[FieldDef]:
     cached = _PARSED.get(version_id)
     if cached is None:
         raw = session.exec(select(TemplateVersion.fields).where(TemplateVersion.id == version_id)).one()
-        cached = _remember(version_id, parse_fields(raw))
+        cached = _remember(version_id, parse_fields(list(raw)))
     return cached
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
+from app.routes import pwa
 from app.services import entries
 from tests.browser.live import LiveServer
 from tests.browser.people import client_with_records
@@ -30,7 +33,8 @@ def test_twenty_entries_logged_offline_arrive_exactly_once(phone_context: Any, l
     phone_context.set_offline(True)
     _log_offline(page, person, COUNT)
     page.goto("/c")  # Today opens offline, from the phone
-    assert page.locator("[data-outbox-list] [data-outbox-item]").count() == COUNT
+    # Today lists them once the page has read the outbox.
+    wait_until(page, "n => document.querySelectorAll('[data-outbox-list] [data-outbox-item]').length === n", COUNT)
     assert live_server.entry_count(person.client) == 0
     page.reload()
     page.reload()
@@ -125,27 +129,34 @@ def test_a_form_that_changed_while_the_entry_waited_is_explained(phone_context: 
     assert live_server.entry_count(person.client) == 0
 
 
-def test_a_service_worker_update_while_entries_wait_loses_nothing(phone_context: Any, live_server: LiveServer) -> None:
+def test_a_service_worker_update_while_entries_wait_loses_nothing(
+    phone_context: Any, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     person = client_with_records(live_server, "mood_log")
     page = open_app(phone_context, live_server, person)
-    old_shell = [name for name in page.evaluate("caches.keys()") if name.startswith("between-shell-")]
+    [old_shell] = [name for name in page.evaluate("caches.keys()") if name.startswith("between-shell-")]
     phone_context.set_offline(True)
     for mood in (3, 5, 8):
         save_mood(page, person, mood)
         wait_queued(page)
-
-    # A deploy: the imported offline script's bytes change, so the browser installs a new worker.
-    def deployed(route: Any) -> None:
-        response = route.fetch()
-        body = response.text().replace('"version": "', '"version": "deployed-', 1)
-        route.fulfill(response=response, body=body)
-
-    phone_context.route("**/sw-offline.js", deployed)
+    # Back online, but the entries cannot get through yet: they wait while the worker updates.
+    phone_context.route("**/api/v1/entries", lambda route: route.abort("internetdisconnected"))
     phone_context.set_offline(False)
-    phone_context.set_offline(True)  # the update check needs the network; the entries stay behind
-    phone_context.set_offline(False)
-    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
-    wait_until(page, "caches.keys().then(names => names.some(name => name.startsWith('between-shell-deployed-')))")
-    wait_until(page, "old => caches.keys().then(names => !names.includes(old))", old_shell[0])
+
+    # A deploy: the static files (so the shell version) change under the running server.
+    deployed = "deployed0001"
+    monkeypatch.setattr(pwa, "shell_version", lambda: deployed)
+    pwa._worker_config.cache_clear()
+    try:
+        page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+        wait_until(page, "name => caches.keys().then(names => names.includes(name))", "between-shell-" + deployed)
+        wait_until(page, "old => caches.keys().then(names => !names.includes(old))", old_shell)
+    finally:
+        pwa._worker_config.cache_clear()
+    assert len(outbox(page)) == 3
+    assert live_server.entry_count(person.client) == 0
+
+    phone_context.unroute("**/api/v1/entries")
+    page.goto("/c")
     wait_outbox_empty(page)
     assert live_server.entry_count(person.client) == 3

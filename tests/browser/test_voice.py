@@ -46,8 +46,7 @@ def test_a_mood_and_a_voice_note_logged_offline_reach_the_therapist_once_and_pla
     page.goto(person.record_path("voice"))
     _record(page)
     assert _playable(page, page.locator("[data-rec-playback]"))  # listen back before saving
-    _record_again = page.locator("[data-rec-again]")
-    _record_again.click()
+    page.locator("[data-rec-again]").click()
     page.locator("[data-rec-stop]").wait_for(state="visible", timeout=WAIT_MS)
     page.wait_for_timeout(1000)
     page.locator("[data-rec-stop]").click()

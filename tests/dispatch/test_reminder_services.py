@@ -165,9 +165,11 @@ def test_pause_all_and_next_local_times(session: Session) -> None:
 
 def test_therapist_proposal_becomes_the_clients_reminder_until_they_change_it(session: Session) -> None:
     client = make_client(session)
+    # Assigning with proposed times makes them the client's reminder (assignments.assign).
     assignment = make_assignment(session, client=client, proposed_times=["08:00", "20:00"])
-    reminder = reminders.propose(session, assignment=assignment, now=START)
+    reminder = reminders.for_assignment(session, assignment_id=assignment.id)
     assert reminder is not None and reminder.times == ["08:00", "20:00"]
+    assert reminders.propose(session, assignment=assignment, now=START) is None  # already there
     reminders.save(
         session, client=client, assignment_id=assignment.id, data=reminders.ReminderInput(times=["07:15"]), now=START
     )

@@ -16,7 +16,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.models import Assignment, DeviceSession, Entry, Visibility
+from app.models import Assignment, DeviceSession, Entry, PushSubscription, Reminder, Visibility
+from app.settings import Environment, Settings
 from tests.factories import browser, make_assignment, make_client, make_entry, make_template, make_therapist, signed_in
 
 SECRET = "zebra-secret-private-words"
@@ -60,6 +61,16 @@ def _world(session: Session) -> World:
     [appointment] = appointments.schedule(
         session, therapist=therapist_a, client_id=client_a.id, starts_at=utcnow() + timedelta(days=2), timezone="UTC"
     )
+    from app.services import reminders
+    from tests.dispatch.conftest import subscription_json
+
+    reminders.save(session, client=client_a, assignment_id=assignment.id, data=reminders.ReminderInput(times=["08:30"]))
+    subscription = reminders.add_subscription(
+        session,
+        client=client_a,
+        data=subscription_json("https://push.example.org/client-a"),
+        settings=Settings(environment=Environment.test, secret_key="x" * 32),
+    )
     session.commit()
     ids = {
         "client_id": str(client_a.id),
@@ -68,6 +79,7 @@ def _world(session: Session) -> World:
         "device_id": str(device.id),
         "appointment_id": str(appointment.id),
         "template_id": str(template_a.id),
+        "subscription_id": str(subscription.id),
         "token": "not-a-real-invite-token",
     }
     return World(ids, therapist_a, therapist_b, client_a, client_b)
@@ -96,6 +108,8 @@ PUBLIC = {
     "/sw-offline.js",
     "/manifest.webmanifest",
     "/offline",
+    # The VAPID public key: public by design (every browser subscribes with it).
+    "/push/public-key",
 }
 
 
@@ -170,6 +184,11 @@ def test_no_one_reaches_another_persons_data_through_any_route(app, session) -> 
     assert session.exec(select(Assignment)).one().ended_at is None
     assert all(entry.deleted_at is None for entry in session.exec(select(Entry)))
     assert all(device.revoked_at is None for device in session.exec(select(DeviceSession)))
+    # Client A's reminder and push device are as they were.
+    [subscription] = session.exec(select(PushSubscription)).all()
+    assert subscription.client_id == world.client_a.id and subscription.expired_at is None
+    [reminder] = session.exec(select(Reminder)).all()
+    assert reminder.times == ["08:30"] and reminder.snoozed_until is None and not reminder.paused
     private = session.exec(select(Entry).where(Entry.visibility == Visibility.private)).one()
     assert private.answers["note"] == SECRET
 

@@ -1,0 +1,205 @@
+// Reminders on this phone: Web Push subscription from a button press (browsers, and people,
+// dislike a permission prompt nobody asked for), the device list, and keeping the server's
+// copy of this phone's subscription current. Every word shown comes from data attributes
+// the server rendered in the person's language ([data-push-setup]).
+(function () {
+  "use strict";
+
+  var STORED_ID = "between-push-id";
+  var STORED_ENDPOINT = "between-push-endpoint";
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function remember(key, value) {
+    try {
+      if (value) { window.localStorage.setItem(key, value); } else { window.localStorage.removeItem(key); }
+    } catch (error) { /* private mode: the page still works, it just re-registers more often */ }
+  }
+
+  function recall(key) {
+    try { return window.localStorage.getItem(key) || ""; } catch (error) { return ""; }
+  }
+
+  function supported() {
+    return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  }
+
+  function isIos() {
+    var ua = window.navigator.userAgent || "";
+    return /iPad|iPhone|iPod/.test(ua) || (window.navigator.platform === "MacIntel" && window.navigator.maxTouchPoints > 1);
+  }
+
+  function isStandalone() {
+    return window.navigator.standalone === true ||
+      (window.matchMedia && window.matchMedia("(display-mode: standalone)").matches);
+  }
+
+  // The VAPID public key (base64url) as the bytes pushManager.subscribe wants.
+  function keyBytes(base64url) {
+    var base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
+    base64 += "====".slice((base64.length % 4) || 4);
+    var raw = window.atob(base64);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i += 1) { bytes[i] = raw.charCodeAt(i); }
+    return bytes;
+  }
+
+  function register(subscription) {
+    return fetch("/api/v1/push/subscriptions", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken() },
+      body: JSON.stringify(subscription.toJSON ? subscription.toJSON() : subscription)
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("registration refused: " + response.status); }
+      return response.json();
+    }).then(function (device) {
+      remember(STORED_ID, device.id);
+      remember(STORED_ENDPOINT, subscription.endpoint);
+      return device;
+    });
+  }
+
+  function refreshDevices() {
+    var card = document.querySelector("[data-delivery-health]");
+    if (card && window.htmx) {
+      return window.htmx.ajax("GET", "/c/reminders/health", { target: card, swap: "outerHTML" });
+    }
+    return Promise.resolve();
+  }
+
+  function markThisDevice(root) {
+    var id = recall(STORED_ID);
+    (root || document).querySelectorAll("[data-subscription-id]").forEach(function (row) {
+      var mark = row.querySelector("[data-this-device]");
+      if (mark) { mark.hidden = row.getAttribute("data-subscription-id") !== id; }
+    });
+  }
+
+  function subscribe(setup) {
+    return navigator.serviceWorker.ready.then(function (registration) {
+      return registration.pushManager.getSubscription().then(function (existing) {
+        if (existing) { return existing; }
+        return registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: keyBytes(setup.dataset.publicKey)
+        });
+      });
+    });
+  }
+
+  function setUp(setup) {
+    var status = setup.querySelector("[data-push-status]");
+    var button = setup.querySelector("[data-push-enable]");
+    var words = setup.dataset;
+    function say(text) { if (status) { status.textContent = text || ""; } }
+
+    if (!button) { return; }
+    if (!supported()) {
+      say(isIos() && !isStandalone() ? words.msgIos : words.msgUnsupported);
+      if (isIos() && !isStandalone()) {
+        // The steps to add Between to the home screen (the install hint shown by client.js).
+        var hint = document.querySelector("[data-ios-install]");
+        if (hint) { hint.hidden = false; }
+      }
+      return;
+    }
+    say("");
+    button.hidden = false;
+    if (Notification.permission === "denied") { say(words.msgDenied); }
+
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      say(words.msgWorking);
+      // Asked only here, from the person's own tap.
+      Promise.resolve(Notification.requestPermission()).then(function (permission) {
+        if (permission !== "granted") {
+          say(permission === "denied" ? words.msgDenied : words.msgDismissed);
+          return null;
+        }
+        return subscribe(setup).then(register).then(function () {
+          say(words.msgOn);
+          return refreshDevices();
+        });
+      }).catch(function () {
+        say(words.msgFailed);
+      }).then(function () {
+        button.disabled = false;
+      });
+    });
+
+    // Already on: keep the server's copy current (a browser may replace a subscription
+    // while no page is open; then this phone registers the new one on its next visit).
+    if (Notification.permission === "granted") {
+      navigator.serviceWorker.ready.then(function (registration) {
+        return registration.pushManager.getSubscription();
+      }).then(function (subscription) {
+        if (!subscription) { return null; }
+        say(words.msgOn);
+        if (subscription.endpoint !== recall(STORED_ENDPOINT)) {
+          return register(subscription).then(refreshDevices);
+        }
+        return null;
+      }).catch(function () { /* the button still works */ });
+    }
+  }
+
+  // Removing this phone from the list also ends its subscription in the browser.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.target;
+    var row = form && form.closest && form.closest("[data-subscription-id]");
+    if (!row || row.getAttribute("data-subscription-id") !== recall(STORED_ID) || !supported()) { return; }
+    remember(STORED_ID, "");
+    remember(STORED_ENDPOINT, "");
+    navigator.serviceWorker.ready.then(function (registration) {
+      return registration.pushManager.getSubscription();
+    }).then(function (subscription) {
+      var setup = document.querySelector("[data-push-setup]");
+      var status = setup && setup.querySelector("[data-push-status]");
+      if (status) { status.textContent = setup.dataset.msgRemoved; }
+      return subscription ? subscription.unsubscribe() : null;
+    }).catch(function () { /* already gone */ });
+  });
+
+  // A time zone other than this phone's: offer the phone's with one tap.
+  function offerZone(root) {
+    var input = root.querySelector("input[data-timezone-input]");
+    var offer = root.querySelector("[data-zone-offer]");
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { zone = ""; }
+    if (!input || !offer || !zone || input.value === zone) { return; }
+    offer.hidden = false;
+    var name = offer.querySelector("[data-zone-name]");
+    if (name) { name.textContent = zone; }
+    var use = offer.querySelector("[data-use-zone]");
+    if (use) {
+      use.addEventListener("click", function () {
+        input.value = zone;
+        offer.hidden = true;
+        input.focus();
+      });
+    }
+  }
+
+  function enhance(root) {
+    var setup = root.querySelector ? root.querySelector("[data-push-setup]") : null;
+    if (setup && !setup.dataset.ready && setup.dataset.publicKey) {
+      setup.dataset.ready = "1";
+      setUp(setup);
+    }
+    if (root.querySelector) {
+      markThisDevice(root);
+      offerZone(root);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
+  document.addEventListener("htmx:afterSettle", function () { markThisDevice(document); });
+})();
