@@ -1,8 +1,8 @@
 """The therapist's caseload: every client at a glance, sorted by next session.
 
 Built with a fixed number of queries whatever the number of clients or entries:
-clients (with their last entry), assignments, zone histories, sessions before and
-after now, recent entry times, recent questionnaire risk answers, push devices
+clients (with their last entry), assignments, zone histories, sessions around now
+(one query), recent entry times, recent questionnaire risk answers, push devices
 and last deliveries. Adherence is computed in Python over a recent window.
 """
 
@@ -18,7 +18,6 @@ from sqlmodel import Session, col, select
 
 from app.i18n import N_
 from app.models import (
-    Appointment,
     Client,
     Entry,
     OccurrenceStatus,
@@ -32,6 +31,7 @@ from app.models.types import utcnow
 from app.services import appointments, scoring, zone_history
 from app.services.adherence import Adherence, Rate
 from app.services.adherence_data import Assigned, adherence_of, assigned, recent_times
+from app.services.appointments import Slot
 
 # Entries older than this are not read for the caseload: streaks longer than it read "at least".
 WINDOW = timedelta(days=28)
@@ -98,8 +98,8 @@ class RecordSummary:
 @dataclass
 class CaseloadRow:
     client: Client
-    next_session: Appointment | None
-    last_session: Appointment | None
+    next_session: Slot | None
+    last_session: Slot | None
     records: list[RecordSummary]
     completion: Rate  # since the last session (or over the window, without one)
     last_entry_at: datetime | None
@@ -149,7 +149,7 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
     # SQLite hands aggregates back as text; normalise through the column type.
     last_entries = {key: _as_utc(value) for key, value in last_entries.items()}
 
-    sessions = appointments.around(session, client_ids=ids, now=now, lookback=LONGEST_WINDOW)
+    sessions = appointments.slots_around(session, client_ids=ids, now=now, lookback=LONGEST_WINDOW)
     zones = zone_history.histories(session, clients=clients)
     records = assigned(session, client_ids=ids)
 

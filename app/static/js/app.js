@@ -10,6 +10,13 @@
     }
   }, true);
 
+  // A chosen emotion opens its slider and may move to a row of its own: keep it, slider
+  // included, in view instead of under the pinned Save row (WCAG 2.4.11, focus not obscured).
+  document.addEventListener("change", function (event) {
+    var box = event.target instanceof Element ? event.target.closest(".emotion") : null;
+    if (box && event.target.checked) { box.scrollIntoView({ block: "nearest" }); }
+  });
+
   function enhance(root) {
     // Fill in the browser's time zone where a form asks for it.
     var zone = "";
