@@ -811,9 +811,10 @@ def notification_texts(*, locale: str, title: str | None, library: bool = False)
     try:
         if title and library:
             title = i18n.gettext(title)
-        body = (
-            i18n.gettext("%(record)s: a moment to check in?", record=title) if title else i18n.gettext("A moment to check in?")
-        )
+        if title:
+            body = i18n.gettext("%(record)s: a moment to check in?", record=title)
+        else:
+            body = i18n.gettext("A moment to check in?")
         return {
             "title": "Between",
             "body": body,
