@@ -18,12 +18,13 @@ from typing import Any
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import select
 
-from app.models import Client, Entry, RecordTemplate, Therapist
+from app.library import BY_SLUG
+from app.models import Assignment, Client, Entry, RecordTemplate, Therapist
 from app.security import hash_password
 from app.services import demo, invites, voice_notes
 from tests.browser.live import LiveServer
 from tests.browser.people import VOICE_FIELDS
-from tests.factories import make_assignment, make_entry, make_template
+from tests.factories import library_template, make_assignment, make_entry, make_template
 
 AXE_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2, levels A and AA: what the product promises (PRODUCT.md §3.10).
@@ -57,6 +58,8 @@ class World:
     client: Client
     pin_client: Client
     ids: dict[str, str] = field(default_factory=dict)
+    # Further values worth a page of their own: every kind of record form, not just one.
+    more_ids: dict[str, list[str]] = field(default_factory=dict)
 
     def person(self, visitor: str) -> Therapist | Client | None:
         return {ANONYMOUS: None, CLIENT: self.client, PIN_CLIENT: self.pin_client, THERAPIST: self.therapist}[visitor]
@@ -79,10 +82,12 @@ def demo_world(server: LiveServer) -> World:
         demo.seed(session, base_url=server.url)
         session.commit()
         therapist = session.exec(select(Therapist).where(Therapist.email == demo.DEMO_EMAIL)).one()
-        by_name = {
-            client.display_name: client for client in session.exec(select(Client).where(Client.therapist_id == therapist.id))
-        }
+        mine = session.exec(select(Client).where(Client.therapist_id == therapist.id))
+        by_name = {client.display_name: client for client in mine}
         alex, jo = by_name["Alex"], by_name["Jo"]
+        # Every library record on top of the demo's, so that every kind of field is on a page.
+        for slug in sorted(set(BY_SLUG) - {slug for _id, slug in _assignments(session, alex)}):
+            make_assignment(session, client=alex, template=library_template(session, slug))
         own = make_template(session, therapist=therapist, title="Evening voice diary", fields=VOICE_FIELDS)
         voice_assignment = make_assignment(session, client=alex, template=own)
         settings = server.settings
@@ -99,7 +104,7 @@ def demo_world(server: LiveServer) -> World:
         make_entry(
             session, client=alex, assignment=voice_assignment, answers={"feeling": 4, "voice": str(stored.note.id)}
         )
-        slugs = dict((slug, assignment_id) for assignment_id, slug in _assignments(session, alex))
+        slugs = {slug: assignment_id for assignment_id, slug in _assignments(session, alex)}
         entry = session.exec(
             select(Entry)
             .where(Entry.assignment_id == uuid.UUID(slugs["thought_record"]))
@@ -119,12 +124,15 @@ def demo_world(server: LiveServer) -> World:
             "token": issued.token,
             "note_id": str(stored.note.id),
         }
-        return World(therapist=therapist, client=alex, pin_client=jo, ids=ids)
+        others = [
+            assignment_id
+            for assignment_id, _slug in _assignments(session, alex)
+            if assignment_id != ids["assignment_id"]
+        ]
+        return World(therapist=therapist, client=alex, pin_client=jo, ids=ids, more_ids={"assignment_id": others})
 
 
 def _assignments(session: Any, client: Client) -> list[tuple[str, str]]:
-    from app.models import Assignment
-
     rows = session.exec(
         select(Assignment.id, RecordTemplate.slug)
         .join(RecordTemplate, RecordTemplate.id == Assignment.template_id)  # type: ignore[arg-type]
@@ -151,7 +159,7 @@ def visitor_for(path: str) -> str:
 def get_routes(app: Any) -> list[str]:
     routes = sorted(
         {
-            context.path
+            str(context.path)
             for context in iter_route_contexts(app.routes)
             if isinstance(context.route, APIRoute) and "GET" in (context.methods or set())
         }
@@ -173,9 +181,16 @@ def fill(path: str, ids: dict[str, str]) -> str:
 
 def candidate_pages(app: Any, world: World) -> list[Page]:
     """Every GET route that could be a page; whether it is one is decided by its response."""
-    return [
-        Page(route, fill(route, world.ids), visitor_for(route)) for route in get_routes(app) if route not in NOT_PAGES
-    ]
+    pages = []
+    for route in get_routes(app):
+        if route in NOT_PAGES:
+            continue
+        pages.append(Page(route, fill(route, world.ids), visitor_for(route)))
+        params = re.findall(r"\{(\w+)", route)
+        if len(params) == 1 and params[0] in world.more_ids:
+            for value in world.more_ids[params[0]]:
+                pages.append(Page(route, fill(route, {**world.ids, params[0]: value}), visitor_for(route)))
+    return pages
 
 
 def is_html_page(response: Any) -> bool:

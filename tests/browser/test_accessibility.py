@@ -23,7 +23,7 @@ from tests.browser.live import DESKTOP, PHONE, LiveServer
 from tests.browser.people import client_with_records
 from tests.browser.steps import WAIT_MS
 
-SIZES = {"phone": PHONE, "desktop": DESKTOP}
+SIZES: dict[str, dict[str, Any]] = {"phone": PHONE, "desktop": DESKTOP}
 # Service workers are blocked where pages are only looked at: a cached page must never stand
 # in for the one the server renders now (the offline tests cover the worker itself).
 LOOK_ONLY = {"service_workers": "block"}
@@ -395,7 +395,8 @@ MOTION = """() => {
     for (const pseudo of [null, '::before', '::after']) {
       const style = getComputedStyle(el, pseudo);
       const durations = (style.transitionDuration + ',' + style.animationDuration).split(',').map(parseFloat);
-      if (style.animationName !== 'none' || durations.some(d => d > 0)) moving.push(el === probe ? 'probe' : el.tagName);
+      const moves = style.animationName !== 'none' || durations.some(d => d > 0);
+      if (moves) moving.push(el === probe ? 'probe' : el.tagName);
     }
   }
   probe.remove();
@@ -436,7 +437,7 @@ def _english_msgids() -> tuple[set[str], list[re.Pattern[str]]]:
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        for english in ids:
+        for english in map(str, ids):
             if not any(strings) or english in strings:
                 continue
             english = " ".join(english.split())
