@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from app.models import Appointment, AuditEvent, Client, Therapist, Visibility
 from app.models.types import utcnow
 from app.services import appointments, exports, therapist_settings
 from app.settings import Settings
+from tests import aio
 from tests.dispatch.smtp_peer import Inbox, parts, run_inbox
 from tests.factories import make_assignment, make_client, make_entry, make_therapist
 from tests.peers import free_port
@@ -102,7 +102,7 @@ def _pass(dispatcher: Dispatcher, now: datetime) -> digest.DigestStats:
         finally:
             await dispatcher.aclose()
 
-    return asyncio.run(go())
+    return aio.run(go())
 
 
 def _due(world: World, hours: int = 24) -> datetime:
@@ -225,7 +225,7 @@ def test_the_tick_runs_the_digest_pass(session: Session, mailing: Dispatcher, in
         finally:
             await mailing.aclose()
 
-    asyncio.run(go())
+    aio.run(go())
 
     assert len(inbox.messages) == 1
 

@@ -4,7 +4,6 @@ and a real SMTP peer (aiosmtpd) for the email fallback."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from app.models import Appointment, Assignment, Client, Visibility
 from app.models.types import utcnow
 from app.services import appointments, reminders
 from app.settings import Settings
+from tests import aio
 from tests.dispatch.smtp_peer import Inbox, run_inbox
 from tests.factories import make_assignment, make_client, make_entry, make_therapist
 from tests.peers import PushPeer
@@ -111,7 +111,7 @@ def _pass(dispatcher: Dispatcher, now: datetime) -> nudge.NudgeStats:
         finally:
             await dispatcher.aclose()
 
-    return asyncio.run(go())
+    return aio.run(go())
 
 
 def _nudged_at(session: Session, world: World) -> datetime | None:
@@ -312,6 +312,6 @@ def test_the_tick_runs_the_nudge_pass(
         finally:
             await dispatcher.aclose()
 
-    asyncio.run(go())
+    aio.run(go())
 
     assert len(push_peer.messages(phone)) == 1
