@@ -43,8 +43,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_server(database_url: str, settings) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]
-    if not database_url.startswith("postgresql"):
-        pytest.skip("connections are cut on PostgreSQL; SQLite has none to cut")
+    assert database_url.startswith("postgresql"), "cutting connections needs PostgreSQL"
     roomy = settings.model_copy(update={"api_write_max": 1_000_000})
     engine = build_engine(database_url)
     app = create_app(roomy, engine=engine)
@@ -76,6 +75,8 @@ def _cut_connections(database: str, stop: threading.Event, kills: list[int]) -> 
     admin.dispose()
 
 
+# SQLite is embedded: there is no connection to cut, so this runs on PostgreSQL only.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_cut_connections_mid_burst_lose_no_acknowledged_write(live_server, session, database_url) -> None:
     base, _engine = live_server
     client = make_client(session)
