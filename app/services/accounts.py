@@ -41,7 +41,7 @@ def authenticate(
         email = email.strip().lower()[:254]
     keys = (f"signin:email:{email}", f"signin:ip:{remote}")
     for key in keys:
-        wait = _peek(session, key=key, limit=max_attempts, window_seconds=window_seconds)
+        wait = ratelimit.peek(session, key=key, limit=max_attempts, window_seconds=window_seconds)
         if wait:
             raise TooManyAttempts(
                 _("Too many attempts. Please wait %(minutes)s minutes and try again.", minutes=max(1, wait // 60)),
@@ -55,17 +55,3 @@ def authenticate(
         ratelimit.hit(session, key=key, limit=max_attempts, window_seconds=window_seconds)
     return None
 
-
-def _peek(session: Session, *, key: str, limit: int, window_seconds: int) -> int | None:
-    from datetime import timedelta
-
-    from app.models import RateLimitCounter
-    from app.models.types import utcnow
-
-    counter = session.get(RateLimitCounter, key)
-    if counter is None:
-        return None
-    elapsed = utcnow() - counter.window_start
-    if elapsed >= timedelta(seconds=window_seconds) or counter.count < limit:
-        return None
-    return max(1, int(window_seconds - elapsed.total_seconds()))
