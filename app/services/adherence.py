@@ -23,6 +23,7 @@ N-times-a-day records, a chosen weekday for weekday records, a seven-day window
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -507,3 +508,234 @@ def _day_states(
         open_state = DayState.expected if day == today else DayState.not_expected
         out.append(Day(day, DayState.missed if occasion.counted else open_state, 0, True))
     return out
+
+
+# -- a glance: what a caseload row shows, over a bounded window ------------------------------
+
+_UNIX_DAY_ZERO = date(1970, 1, 1).toordinal()
+_SECONDS_PER_DAY = 86400
+# Offsets are sampled this often to find DST transitions; no zone changes twice within it.
+_OFFSET_STEP = 6 * 3600
+
+
+def _offset_at(zone: ZoneInfo, epoch: float) -> int:
+    offset = datetime.fromtimestamp(epoch, zone).utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds())
+
+
+@functools.lru_cache(maxsize=512)
+def _offset_periods(zone_name: str, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
+    """(first second, UTC offset) of each stretch of one offset in [lo, hi), from zoneinfo.
+
+    Transitions fall on whole seconds: a bisection between two samples that differ finds
+    the first second of the new offset. Cached: a caseload's clients share a few zones
+    and, rounded to whole days, a few windows.
+    """
+    zone = ZoneInfo(zone_name)
+    periods = [(lo, _offset_at(zone, lo))]
+    at = lo
+    while at < hi:
+        step_to = min(at + _OFFSET_STEP, hi)
+        offset = _offset_at(zone, step_to)
+        if offset != periods[-1][1]:
+            before, after = at, step_to  # offset(before) is the old one, offset(after) the new
+            while after - before > 1:
+                middle = (before + after) // 2
+                if _offset_at(zone, middle) == periods[-1][1]:
+                    before = middle
+                else:
+                    after = middle
+            periods.append((after, offset))
+        at = step_to
+    return tuple(periods)
+
+
+class DayIndex:
+    """A client's local days over a span, as the instants (epoch seconds) where each begins.
+
+    Built once per client and span from zoneinfo, following the zone history and the day
+    boundary like `DayClock`; then an instant's day is one bisection, with no time-zone
+    conversion per entry. Within a stretch of one UTC offset, a day begins where the
+    wall clock passes the boundary; where the offset or the zone changes, the day is read
+    anew (clocks falling back over the boundary step back into the previous day, as
+    `DayClock.day_of` says too). Instants outside the span fall back to `DayClock`.
+    """
+
+    def __init__(self, zones: ZoneHistory | str, boundary: time, start: datetime, stop: datetime) -> None:
+        self.clock = clock = DayClock(zones, boundary)
+        self.multi_zone = len(clock.changes) > 1
+        # Whole days either side, so that windows a few hours apart share cached offsets.
+        lo = (math.floor(start.timestamp()) // _SECONDS_PER_DAY - 1) * _SECONDS_PER_DAY
+        hi = (math.ceil(stop.timestamp()) // _SECONDS_PER_DAY + 2) * _SECONDS_PER_DAY
+        self.lo, self.hi = lo, hi
+        shift = boundary.hour * 3600 + boundary.minute * 60
+        instants: list[float] = []
+        days: list[int] = []
+        changes = clock.changes
+        for index, change in enumerate(changes):
+            seg_lo: float = lo if index == 0 else max(lo, change.effective_from.timestamp())
+            seg_hi: float = hi if index + 1 == len(changes) else min(hi, changes[index + 1].effective_from.timestamp())
+            if seg_hi <= seg_lo:
+                continue
+            periods = _offset_periods(change.timezone, math.floor(seg_lo), math.ceil(seg_hi))
+            for number, (period_lo, offset) in enumerate(periods):
+                begins: float = max(period_lo, seg_lo)
+                ends: float = min(periods[number + 1][0], seg_hi) if number + 1 < len(periods) else seg_hi
+                if ends <= begins:
+                    continue
+                day = int((begins + offset - shift) // _SECONDS_PER_DAY)
+                instants.append(begins)
+                days.append(day)
+                following = (day + 1) * _SECONDS_PER_DAY + shift - offset
+                while following < ends:
+                    day += 1
+                    instants.append(following)
+                    days.append(day)
+                    following += _SECONDS_PER_DAY
+        self.instants = instants
+        self.days = [day + _UNIX_DAY_ZERO for day in days]  # proleptic ordinals, as date.toordinal
+
+    def ordinal(self, epoch: float) -> int:
+        """The local day (as an ordinal) of an instant given in epoch seconds."""
+        if self.lo <= epoch < self.hi:
+            return self.days[bisect.bisect_right(self.instants, epoch) - 1]
+        return self.clock.day_of(datetime.fromtimestamp(epoch, UTC)).toordinal()
+
+    def ordinal_of(self, instant: datetime) -> int:
+        if self.lo <= instant.timestamp() < self.hi:
+            return self.ordinal(instant.timestamp())
+        return self.clock.day_of(instant).toordinal()
+
+    def lived(self, start: datetime, stop: datetime, first: int, last: int) -> range | set[int]:
+        """As `DayClock.lived_days`, as ordinals (`first`, `last`: the days of start and stop)."""
+        if stop < start:
+            return range(0)
+        if not self.multi_zone:
+            return range(first, last + 1)
+        return {day.toordinal() for day in self.clock.lived_days(start, stop)}
+
+
+def glance(
+    *,
+    entries: Iterable[tuple[float, bool]],
+    schedule: Schedule,
+    days: DayIndex,
+    start: datetime,
+    now: datetime,
+    end: datetime | None = None,
+    since: datetime | None = None,
+    window_start: datetime | None = None,
+) -> Adherence:
+    """What `compute(..., with_delays=False, with_days=False)` gives, for a caseload row.
+
+    `entries` are (occurred at, in epoch seconds; nothing to report) pairs, and `days`
+    indexes the client's local days over the window: counting needs no datetime per
+    entry. Same rules as `compute`, on day ordinals; the property tests hold the two equal.
+    """
+    ordinal = days.ordinal
+    today = days.ordinal_of(now)
+    stop = min(now, end) if end is not None else now
+    if stop < start:
+        stop = start
+    first_day = days.ordinal_of(start)
+    stop_day = days.ordinal_of(stop)
+    last_day = max(first_day, stop_day)
+    window_from: int | None = None
+    if window_start is not None and window_start > start:
+        window_from = min(days.ordinal_of(window_start), last_day)
+    from_day = first_day if window_from is None else window_from
+    lived_from = max(start, window_start or start)
+    lived = days.lived(lived_from, stop, days.ordinal_of(lived_from), stop_day)
+
+    counts: dict[int, int] = {}
+    nothing_counts: dict[int, int] = {}
+    latest: float | None = None
+    for occurred, nothing_to_report in entries:
+        if latest is None or occurred > latest:
+            latest = occurred
+        day = ordinal(occurred)
+        if day < from_day or day > last_day:
+            continue
+        counts[day] = counts.get(day, 0) + 1
+        if nothing_to_report:
+            nothing_counts[day] = nothing_counts.get(day, 0) + 1
+
+    weekly = schedule.frequency is Frequency.weekly
+    target = schedule.target
+    # Occasions as (due day, entries, of which "nothing to report"), as `_occasions` finds them.
+    occasions: list[tuple[int, int, int]] = []
+    span = last_day - first_day
+    skip = max(0, from_day - first_day)
+    if weekly:
+        for week_start in range(-(-skip // 7) * 7, span + 1, 7):
+            window = range(first_day + week_start, first_day + week_start + 7)
+            if any(day in lived for day in window if day <= last_day):
+                count = sum(counts.get(day, 0) for day in window)
+                nothing = sum(nothing_counts.get(day, 0) for day in window)
+                occasions.append((window[-1], count, nothing))
+    else:
+        chosen = frozenset(schedule.weekdays if schedule.frequency is Frequency.weekdays else ALL_WEEKDAYS)
+        every_day = len(chosen) == 7
+        for day in range(first_day + skip, last_day + 1):
+            # Ordinal 1 (1 January of year 1) was a Monday.
+            if day in lived and (every_day or (day - 1) % 7 + 1 in chosen):
+                occasions.append((day, counts.get(day, 0), nothing_counts.get(day, 0)))
+
+    pending = False
+    counted: list[tuple[int, bool, bool, float]] = []  # due, satisfied, nothing only, value
+    for due, count, nothing in occasions:
+        satisfied = nothing > 0 or count >= target
+        if not satisfied:
+            if due >= last_day:
+                pending = pending or last_day == today
+                continue
+            if not weekly and due == first_day:
+                continue
+        nothing_only = satisfied and count - nothing < target and nothing > 0
+        counted.append((due, satisfied, nothing_only, 1.0 if satisfied else min(1.0, count / target)))
+
+    done = nothing_only_count = longest = run = 0
+    multiplier = schedule.multiplier
+    score = 0.0
+    for _due, satisfied, nothing_only, value in counted:
+        if satisfied:
+            done += 1
+            run += 1
+            longest = max(longest, run)
+        else:
+            run = 0
+        nothing_only_count += nothing_only
+        score = score * multiplier + value * (1.0 - multiplier)
+    score = min(1.0, max(0.0, score))
+
+    effective = [(min(due, last_day), satisfied) for due, satisfied, _nothing, _value in counted]
+
+    def rate(from_day: int) -> Rate:
+        done_ = expected_ = 0
+        for day, satisfied in effective:
+            if from_day <= day <= today:
+                expected_ += 1
+                done_ += satisfied
+        return Rate(done=done_, expected=expected_)
+
+    return Adherence(
+        today=date.fromordinal(today),
+        first_day=date.fromordinal(first_day),
+        last_day=date.fromordinal(last_day),
+        window_from=None if window_from is None else date.fromordinal(window_from),
+        days=[],
+        expected=len(counted),
+        done=done,
+        nothing_to_report=nothing_only_count,
+        missed=len(counted) - done,
+        pending=pending,
+        current_streak=run,
+        longest_streak=longest,
+        overall=Rate(done=done, expected=len(counted)),
+        since=None if since is None else rate(days.ordinal_of(since)),
+        last_7=rate(today - 6),
+        last_28=rate(today - 27),
+        score=score,
+        last_entry_at=None if latest is None else datetime.fromtimestamp(latest, UTC),
+    )

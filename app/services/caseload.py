@@ -2,7 +2,7 @@
 
 Built with a fixed number of queries whatever the number of clients or entries:
 clients (with their last entry), assignments, zone histories, sessions around now
-(one query), recent entry times, recent questionnaire risk answers, push devices
+(one query), recent entry times (as epoch seconds), recent questionnaire risk answers, push devices
 and last deliveries. Adherence is computed in Python over a recent window.
 """
 
@@ -29,8 +29,8 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import appointments, scoring, zone_history
-from app.services.adherence import Adherence, Rate
-from app.services.adherence_data import Assigned, adherence_of, assigned, recent_times
+from app.services.adherence import Adherence, DayIndex, Rate, glance
+from app.services.adherence_data import Assigned, assigned, recent_epochs
 from app.services.appointments import Slot
 
 # Entries older than this are not read for the caseload: streaks longer than it read "at least".
@@ -160,37 +160,41 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
         start = default_start if since is None else min(default_start, since)
         window_starts[client.id] = max(start, now - LONGEST_WINDOW)
     earliest = min(window_starts.values())
-    recent = recent_times(session, client_ids=ids, since=earliest)
-    risks = _risk_answers(session, client_ids=ids, since=earliest)
+    recent = recent_epochs(session, client_ids=ids, since=earliest)
+    risks: dict[uuid.UUID, list[datetime]] = {}
+    for at, client_id in _risk_answers(session, client_ids=ids, since=earliest):
+        risks.setdefault(client_id, []).append(at)
     delivery = _delivery(session, clients=clients, now=now)
 
     rows = []
     for client in clients:
         around = sessions[client.id]
         window_start = window_starts[client.id]
+        # The client's local days over the window, worked out once for all their records.
+        days = DayIndex(zones[client.id], client.day_boundary, window_start, now)
+        from_epoch = window_start.timestamp()
         summaries = []
         for item in records[client.id]:
-            entries = [fact for fact in recent.get(item.assignment.id, []) if fact.occurred_at >= window_start]
+            entries = [entry for entry in recent.get(item.assignment.id, ()) if entry[0] >= from_epoch]
             summaries.append(
                 RecordSummary(
                     item=item,
-                    adherence=adherence_of(
-                        item,
-                        client=client,
-                        zones=zones[client.id],
+                    adherence=glance(
                         entries=entries,
+                        schedule=item.schedule,
+                        days=days,
+                        start=item.assignment.created_at,
+                        end=item.assignment.ended_at,
                         now=now,
                         since=around.since,
                         window_start=window_start,
-                        with_delays=False,
-                        with_days=False,
                     ),
                 )
             )
         rates = [(s.adherence.since if s.adherence.since is not None else s.adherence.last_28) for s in summaries]
         completion = Rate(done=sum(rate.done for rate in rates), expected=sum(rate.expected for rate in rates))
         risk_since = around.since or window_start
-        flagged = [at for at, cid in risks if cid == client.id and at >= risk_since]
+        flagged = [at for at in risks.get(client.id, ()) if at >= risk_since]
         rows.append(
             CaseloadRow(
                 client=client,

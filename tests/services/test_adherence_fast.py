@@ -1,0 +1,162 @@
+"""The caseload's glance gives what the full adherence engine gives, for any schedule, zones and entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.models import Frequency
+from app.services.adherence import DayIndex, EntryFact, Schedule, ZoneChange, compute, glance
+
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",  # a half-hour DST shift
+    "Asia/Kolkata",
+    "America/Sao_Paulo",  # clocks changed at midnight (2017-2018): days began twice or not at all
+    "Pacific/Apia",  # skipped a whole date in 2011
+]
+# Around DST changes in both hemispheres, and the dates some zones skipped or repeated.
+BASES = [
+    datetime(2026, 2, 20, tzinfo=UTC),
+    datetime(2026, 9, 15, tzinfo=UTC),
+    datetime(2017, 10, 1, tzinfo=UTC),
+    datetime(2011, 12, 1, tzinfo=UTC),
+]
+HORIZON_MINUTES = 60 * 24 * 90
+
+schedules = st.one_of(
+    st.just(Schedule()),
+    st.builds(
+        Schedule,
+        frequency=st.just(Frequency.times_per_day),
+        times_per_day=st.integers(min_value=1, max_value=4),
+    ),
+    st.builds(
+        Schedule,
+        frequency=st.just(Frequency.weekdays),
+        weekdays=st.lists(st.integers(1, 7), min_size=1, max_size=7, unique=True).map(lambda days: tuple(sorted(days))),
+    ),
+    st.just(Schedule(frequency=Frequency.weekly)),
+)
+# Boundaries that fall inside repeated or skipped wall-clock hours of some of the zones.
+boundaries = st.sampled_from([time(0, 0), time(1, 30), time(1, 45), time(2, 15), time(2, 30), time(3, 0), time(4, 30)])
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict:  # type: ignore[type-arg]
+    base = draw(st.sampled_from(BASES))
+    start = base + timedelta(minutes=draw(st.integers(0, 60 * 24 * 20)))
+    now = start + timedelta(minutes=draw(st.integers(0, HORIZON_MINUTES)))
+    span = int((now - start).total_seconds() // 60)
+    # Whole minutes (on the hour and half hour, where days begin) and odd microseconds.
+    instants = st.builds(
+        lambda minute, micro: start + timedelta(minutes=minute, microseconds=micro),
+        st.integers(-60 * 24 * 3, span + 60 * 24),
+        st.sampled_from([0, 0, 0, 1, -1, 500_000]),
+    )
+    occurred = draw(st.lists(st.tuples(instants, st.booleans()), max_size=120))
+    first_zone = draw(st.sampled_from(ZONES))
+    moves = draw(st.lists(st.tuples(st.integers(0, max(span, 1)), st.sampled_from(ZONES)), max_size=3))
+    zones = [ZoneChange(datetime(2000, 1, 1, tzinfo=UTC), first_zone)]
+    zones += [ZoneChange(start + timedelta(minutes=minute, seconds=7), zone) for minute, zone in moves]
+    since = start + timedelta(minutes=draw(st.integers(-60 * 24 * 200, span))) if draw(st.booleans()) else None
+    window_start = start + timedelta(minutes=draw(st.integers(0, max(span, 1)))) if draw(st.booleans()) else None
+    if window_start is not None:
+        occurred = [(at, nothing) for at, nothing in occurred if at >= window_start]
+    end = start + timedelta(minutes=draw(st.integers(0, span + 60 * 24))) if draw(st.booleans()) else None
+    # The index may cover less than every instant asked about: those fall back to DayClock.
+    index_from = (window_start or start) + timedelta(hours=draw(st.integers(-48, 48)))
+    index_to = now + timedelta(hours=draw(st.integers(-48, 48)))
+    return {
+        "occurred": occurred,
+        "schedule": draw(schedules),
+        "zones": zones if draw(st.booleans()) else zones[:1],
+        "boundary": draw(boundaries),
+        "start": start,
+        "now": now,
+        "end": end,
+        "since": since,
+        "window_start": window_start,
+        "index_span": (index_from, index_to),
+    }
+
+
+def _both(scenario: dict):  # type: ignore[no-untyped-def,type-arg]
+    common = {
+        "schedule": scenario["schedule"],
+        "start": scenario["start"],
+        "now": scenario["now"],
+        "end": scenario["end"],
+        "since": scenario["since"],
+        "window_start": scenario["window_start"],
+    }
+    full = compute(
+        entries=[EntryFact(at, at, nothing) for at, nothing in scenario["occurred"]],
+        zones=scenario["zones"],
+        boundary=scenario["boundary"],
+        with_delays=False,
+        with_days=False,
+        **common,
+    )
+    index = DayIndex(scenario["zones"], scenario["boundary"], *scenario["index_span"])
+    light = glance(entries=[(at.timestamp(), nothing) for at, nothing in scenario["occurred"]], days=index, **common)
+    return full, light
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_glance_equals_the_full_engine(scenario: dict) -> None:  # type: ignore[type-arg]
+    full, light = _both(scenario)
+    assert light == full
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    boundary=boundaries,
+    base=st.sampled_from(BASES),
+    history=st.lists(st.tuples(st.integers(0, 60 * 24 * 120), st.sampled_from(ZONES)), max_size=2),
+)
+def test_day_index_agrees_with_the_day_clock_at_every_day_start(zone, boundary, base, history) -> None:  # type: ignore[no-untyped-def]
+    """Every instant where a local day begins, a microsecond either side, and each hour."""
+    zones = [ZoneChange(datetime(2000, 1, 1, tzinfo=UTC), zone)]
+    zones += [ZoneChange(base + timedelta(minutes=minute), name) for minute, name in history]
+    stop = base + timedelta(days=120)
+    index = DayIndex(zones, boundary, base, stop)
+    probes = [base + timedelta(minutes=30 * step) for step in range(120 * 48)]
+    probes += [datetime.fromtimestamp(at, UTC) for at in index.instants]
+    tiny = timedelta(microseconds=1)
+    for at in list(probes):
+        probes += [at - tiny, at + tiny, at - timedelta(seconds=1)]
+    for at in probes:
+        assert index.ordinal(at.timestamp()) == index.clock.day_of(at).toordinal(), at
+
+
+def test_named_cases_around_dst_with_entries_on_day_starts() -> None:
+    """New York's fall-back hour with a 01:30 boundary: 01:30 comes twice, the day starts once."""
+    zones = [ZoneChange(datetime(2000, 1, 1, tzinfo=UTC), "America/New_York")]
+    start = datetime(2026, 10, 20, tzinfo=UTC)
+    now = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    first_1_30 = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    second_1_30 = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST
+    tiny = timedelta(microseconds=1)
+    occurred = [(at, False) for at in (first_1_30 - tiny, first_1_30, second_1_30 - tiny, second_1_30)]
+    for schedule in (Schedule(), Schedule(frequency=Frequency.times_per_day, times_per_day=2)):
+        scenario = {
+            "occurred": occurred,
+            "schedule": schedule,
+            "zones": zones,
+            "boundary": time(1, 30),
+            "start": start,
+            "now": now,
+            "end": None,
+            "since": datetime(2026, 10, 30, tzinfo=UTC),
+            "window_start": None,
+            "index_span": (start, now),
+        }
+        full, light = _both(scenario)
+        assert light == full
