@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import logging
 from collections.abc import AsyncIterator
@@ -53,6 +54,9 @@ def create_app(
         for hook in app.state.startup_hooks:
             if inspect.isawaitable(started := hook(app)):
                 await started
+        # Everything loaded so far lives as long as the process: keeping it out of the
+        # collector's full passes makes big pages (a 200-client caseload) noticeably cheaper.
+        gc.freeze()
         yield
         for hook in app.state.shutdown_hooks:
             if inspect.isawaitable(stopped := hook(app)):

@@ -148,7 +148,8 @@ def recent_epochs(
         col(Entry.nothing_to_report),
     ).where(col(Entry.client_id).in_(ids), col(Entry.deleted_at).is_(None), Entry.occurred_at >= since)
     grouped: dict[Any, list[tuple[float, bool]]] = {}
-    for key, epoch, nothing in session.connection().execute(statement):
+    # One fetchall: row-by-row fetching costs more than the rows themselves here.
+    for key, epoch, nothing in session.connection().execute(statement).all():
         bucket = grouped.get(key)
         if bucket is None:
             bucket = grouped[key] = []
