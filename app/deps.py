@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -30,10 +31,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        if session.in_transaction():
-            await run_in_threadpool(session.close)
-        else:
-            session.close()
+        try:
+            if session.in_transaction():
+                await run_in_threadpool(session.close)
+            else:
+                session.close()
+        except DBAPIError:
+            # The connection died mid-request (the answer, a 503, is already decided):
+            # rolling back on it fails too. Drop it so the pool opens a fresh one.
+            session.invalidate()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -48,7 +48,7 @@ def live_server(database_url: str, settings) -> Iterator[tuple[str, Any]]:  # ty
     engine = build_engine(database_url)
     app = create_app(roomy, engine=engine)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -117,7 +117,11 @@ def test_cut_connections_mid_burst_lose_no_acknowledged_write(live_server, sessi
     def browse(stop: threading.Event) -> None:
         with httpx.Client(base_url=base, cookies={SESSION_COOKIE: token}, timeout=30) as http:
             while not stop.is_set():
-                page_answers.append(http.get("/c/entries"))
+                try:
+                    page_answers.append(http.get("/c/entries"))
+                except httpx.HTTPError as error:
+                    with lock:
+                        problems.append(f"page transport error: {type(error).__name__}")
 
     stop_cutting, stop_browsing = threading.Event(), threading.Event()
     kills: list[int] = []
