@@ -89,7 +89,9 @@ def create_app(
         install_dispatcher(app)
     errors.install(app)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, auth, pages, templates, therapist, therapist_settings, client, api):
+    # The entry API first: phones syncing entries are the busiest path, and routes are
+    # matched in order.
+    for module in (api, health, auth, pages, templates, therapist, therapist_settings, client):
         app.include_router(module.router)
     for extra in (insights.therapist_router, insights.client_router):
         app.include_router(extra)
