@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from app.models import Frequency
 from app.services.adherence import DayIndex, EntryFact, Schedule, ZoneChange, compute, glance
+from tests.services.test_adherence_properties import schedules
 
 ZONES = [
     "UTC",
@@ -28,20 +29,6 @@ BASES = [
 ]
 HORIZON_MINUTES = 60 * 24 * 90
 
-schedules = st.one_of(
-    st.just(Schedule()),
-    st.builds(
-        Schedule,
-        frequency=st.just(Frequency.times_per_day),
-        times_per_day=st.integers(min_value=1, max_value=4),
-    ),
-    st.builds(
-        Schedule,
-        frequency=st.just(Frequency.weekdays),
-        weekdays=st.lists(st.integers(1, 7), min_size=1, max_size=7, unique=True).map(lambda days: tuple(sorted(days))),
-    ),
-    st.just(Schedule(frequency=Frequency.weekly)),
-)
 # Boundaries that fall inside repeated or skipped wall-clock hours of some of the zones.
 boundaries = st.sampled_from([time(0, 0), time(1, 30), time(1, 45), time(2, 15), time(2, 30), time(3, 0), time(4, 30)])
 
