@@ -26,16 +26,16 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, select
+
+from app.db import counting_statements as _counting
 
 REPEAT = int(os.environ.get("BENCH_CASELOAD_REPEAT", "11"))
 SIZES = (20, 200)
@@ -194,19 +194,6 @@ def _load(engine: Engine, rng: random.Random) -> dict[int, dict[str, Any]]:
             connection.commit()
     return setups
 
-
-@contextmanager
-def _counting(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def _count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
 
 
 def _measure(client: Any, engine: Engine, path: str) -> tuple[float, int, float]:

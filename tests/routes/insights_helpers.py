@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.models import Appointment, Assignment, Client, Entry, Therapist, Visibility
@@ -103,16 +99,3 @@ def future_session(session: Session, therapist: Therapist, client: Client, *, da
     session.commit()
     return created
 
-
-@contextmanager
-def counting_queries(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def _count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from app.db import counting_statements
 from app.models import Appointment, AuditEvent, Entry, Therapist, Visibility
 from app.models.types import utcnow
 from app.services.days import local_day
 from tests.factories import browser, make_client, make_therapist, signed_in
 from tests.routes.insights_helpers import (
     assign_since,
-    counting_queries,
     daily_entries,
     entry_at,
     future_session,
@@ -169,10 +169,10 @@ def test_brief_queries_do_not_grow_with_entries(web, session, engine) -> None:
     daily_entries(session, client, mood, days=[2], visibility=Visibility.discuss)
     page = signed_in(web, session, therapist)
     page.get(f"/t/clients/{client.id}/brief")
-    with counting_queries(engine) as few:
+    with counting_statements(engine) as few:
         page.get(f"/t/clients/{client.id}/brief")
     daily_entries(session, client, mood, days=list(range(3, 50)), visibility=Visibility.discuss)
-    with counting_queries(engine) as many:
+    with counting_statements(engine) as many:
         page.get(f"/t/clients/{client.id}/brief")
     assert len(few) == len(many)
 

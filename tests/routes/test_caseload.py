@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
+from app.db import counting_statements
 from app.models import Visibility
 from app.services import caseload
 from tests.factories import browser, make_client, make_therapist, signed_in
 from tests.routes.insights_helpers import (
     assign_since,
-    counting_queries,
     daily_entries,
     entry_at,
     future_session,
@@ -86,11 +86,11 @@ def _queries_for_caseload(web, session, engine, count: int) -> tuple[int, int]: 
         future_session(session, therapist, client, days=1 + n / 10)
     page = signed_in(web, session, therapist)
     page.get("/t")  # warm up: the session lookup caches nothing, but the first request builds the app
-    with counting_queries(engine) as statements:
+    with counting_statements(engine) as statements:
         response = page.get("/t")
     assert response.status_code == 200
     assert response.text.count('class="caseload-row') == count
-    with counting_queries(engine) as api_statements:
+    with counting_statements(engine) as api_statements:
         api = page.get("/api/v1/therapist/caseload")
     assert api.status_code == 200 and len(api.json()) == count
     return len(statements), len(api_statements)
