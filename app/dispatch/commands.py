@@ -31,14 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_dispatcher(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from app.dispatch.dispatcher import DispatcherLocked, run_forever
+    from app.dispatch.dispatcher import DispatcherLocked, run_forever, run_loop
     from app.dispatch.vapid import VapidError
     from app.settings import get_settings
 
     try:
-        asyncio.run(run_forever(get_settings()))
+        run_loop(run_forever(get_settings()))
     except (DispatcherLocked, VapidError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

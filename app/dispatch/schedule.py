@@ -143,7 +143,7 @@ def random_offsets(schedule: Schedule, day: date) -> list[int]:
 
 def instants_for_day(schedule: Schedule, day: date) -> list[Due]:
     """Every due instant belonging to one client day, in order, without duplicates."""
-    if not schedule.has_random and schedule.seed:
+    if schedule.seed and not schedule.has_random:
         # Without random prompts the seed changes nothing: share one cache entry.
         schedule = replace(schedule, seed="")
     return list(_instants_for_day(schedule, day))

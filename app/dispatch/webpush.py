@@ -1,96 +1,26 @@
-"""Web Push delivery: aes128gcm message encryption (RFC 8291) and the HTTP send (RFC 8030).
+"""Web Push delivery: the HTTP send (RFC 8030) of aes128gcm-encrypted messages (RFC 8291).
 
 One `PushSender` holds one pooled HTTP client (keep-alive connections reused
-across messages) and one VAPID signer (one JWT per push-service origin).
-
-The client is aiohttp: under hundreds of concurrent requests its connection pool
-stays flat, where httpx's pool cost grew with the number of connections (measured
-on loopback: about 4,000 against 300–1,000 requests/s; see bench/dispatch.py).
+across messages, app/dispatch/http1.py), one VAPID signer (one JWT per push-service
+origin) and one `Encryptor` (messages are encrypted in worker processes,
+app/dispatch/encryption.py). See docs/benchmarks.md for what each costs per message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import hashlib
-import hmac
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-import aiohttp
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from app.dispatch.aes128gcm import MAX_PAYLOAD, InvalidSubscriptionKeys, check_keys, encrypt
+from app.dispatch.encryption import Encryptor
+from app.dispatch.http1 import Http1Client, ResponseError
+from app.dispatch.vapid import VapidSigner
 
-from app.dispatch.vapid import VapidSigner, b64url_decode
-
-RECORD_SIZE = 4096
-MAX_PAYLOAD = 3800  # stay well under the 4096-byte limit push services enforce
-_KEY_INFO = b"WebPush: info\x00"
-_CEK_INFO = b"Content-Encoding: aes128gcm\x00\x01"
-_NONCE_INFO = b"Content-Encoding: nonce\x00\x01"
-
-
-class InvalidSubscriptionKeys(ValueError):
-    pass
-
-
-def _hmac(key: bytes, data: bytes) -> bytes:
-    return hmac.new(key, data, hashlib.sha256).digest()
-
-
-_public_keys: dict[str, tuple[ec.EllipticCurvePublicKey, bytes]] = {}
-
-
-def _ua_public(p256dh: str) -> tuple[ec.EllipticCurvePublicKey, bytes]:
-    cached = _public_keys.get(p256dh)
-    if cached is None:
-        try:
-            raw = b64url_decode(p256dh)
-            key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-        except (ValueError, TypeError) as error:
-            raise InvalidSubscriptionKeys("p256dh is not a P-256 public key") from error
-        if len(raw) != 65:
-            raise InvalidSubscriptionKeys("p256dh must be an uncompressed P-256 point")
-        if len(_public_keys) > 50_000:
-            _public_keys.clear()
-        cached = _public_keys[p256dh] = (key, raw)
-    return cached
-
-
-def check_keys(p256dh: str, auth: str) -> None:
-    """Raise InvalidSubscriptionKeys unless these are usable subscription keys."""
-    _ua_public(p256dh)
-    try:
-        secret = b64url_decode(auth)
-    except ValueError as error:
-        raise InvalidSubscriptionKeys("auth is not base64url") from error
-    if len(secret) != 16:
-        raise InvalidSubscriptionKeys("auth must be 16 bytes")
-
-
-def encrypt(payload: bytes, *, p256dh: str, auth: str, salt: bytes | None = None) -> bytes:
-    """The aes128gcm body of one push message: a single record, fresh ephemeral key."""
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError("push payload too large")
-    ua_key, ua_raw = _ua_public(p256dh)
-    auth_secret = b64url_decode(auth)
-    ephemeral = ec.generate_private_key(ec.SECP256R1())
-    as_raw = ephemeral.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    shared = ephemeral.exchange(ec.ECDH(), ua_key)
-    ikm = _hmac(_hmac(auth_secret, shared), _KEY_INFO + ua_raw + as_raw + b"\x01")
-    salt = salt or os.urandom(16)
-    prk = _hmac(salt, ikm)
-    cek = _hmac(prk, _CEK_INFO)[:16]
-    nonce = _hmac(prk, _NONCE_INFO)[:12]
-    ciphertext = AESGCM(cek).encrypt(nonce, payload + b"\x02", None)
-    header = salt + RECORD_SIZE.to_bytes(4, "big") + bytes([len(as_raw)]) + as_raw
-    return header + ciphertext
+__all__ = ["MAX_PAYLOAD", "InvalidSubscriptionKeys", "check_keys", "encrypt"]
 
 
 class Outcome(StrEnum):
@@ -141,31 +71,34 @@ def endpoint_allowed(endpoint: str, *, allow_loopback_http: bool) -> bool:
 
 
 class PushSender:
-    def __init__(self, signer: VapidSigner, *, timeout: float = 10.0, concurrency: int = 200) -> None:
+    def __init__(
+        self,
+        signer: VapidSigner,
+        *,
+        timeout: float = 10.0,
+        concurrency: int = 200,
+        encryptor: Encryptor | None = None,
+    ) -> None:
         self.signer = signer
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.timeout = timeout
         self.concurrency = concurrency
         self.semaphore = asyncio.Semaphore(concurrency)
-        self._session: aiohttp.ClientSession | None = None
+        self.encryptor = encryptor or Encryptor(0)
+        self._client: Http1Client | None = None
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300, enable_cleanup_closed=True)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self.timeout, trust_env=False, auto_decompress=False
-            )
-        return self._session
+    def client(self) -> Http1Client:
+        if self._client is None:
+            self._client = Http1Client(timeout=self.timeout)
+        return self._client
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        self.encryptor.close()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
-    def build(
-        self, target: Target, payload: bytes, *, ttl: int, urgency: str = "high", topic: str | None = None
-    ) -> tuple[bytes, dict[str, str]]:
-        body = encrypt(payload, p256dh=target.p256dh, auth=target.auth)
+    def headers(self, target: Target, *, ttl: int, urgency: str = "high", topic: str | None = None) -> dict[str, str]:
         headers = {
             "TTL": str(max(0, int(ttl))),
             "Urgency": urgency,
@@ -176,26 +109,27 @@ class PushSender:
         if topic:
             # Same topic: a push service replaces a still-undelivered copy instead of adding one.
             headers["Topic"] = topic
-        return body, headers
+        return headers
 
     async def send(
         self, target: Target, payload: bytes, *, ttl: int, urgency: str = "high", topic: str | None = None
     ) -> PushResult:
-        try:
-            body, headers = self.build(target, payload, ttl=ttl, urgency=urgency, topic=topic)
-        except (InvalidSubscriptionKeys, ValueError):
+        if len(payload) > MAX_PAYLOAD:
+            return PushResult(Outcome.failed, error="too_large")
+        body = await self.encryptor.encrypt(payload, p256dh=target.p256dh, auth=target.auth)
+        if body is None:
             return PushResult(Outcome.failed, error="bad_keys")
+        headers = self.headers(target, ttl=ttl, urgency=urgency, topic=topic)
         async with self.semaphore:
             try:
-                async with self.session.post(
-                    target.endpoint, data=body, headers=headers, allow_redirects=False
-                ) as response:
-                    await response.read()
-                    return classify(response.status, response.headers.get("Retry-After"))
+                response = await self.client.post(target.endpoint, body, headers)
             except TimeoutError:
                 return PushResult(Outcome.retry, error="timeout")
-            except (aiohttp.ClientError, OSError):
+            except (ResponseError, OSError):
                 return PushResult(Outcome.retry, error="network")
+            except ValueError:  # not an http(s) URL: stored before the rules were checked
+                return PushResult(Outcome.failed, error="bad_endpoint")
+        return classify(response.status, response.retry_after)
 
 
 def classify(status: int, retry_after: str | None = None) -> PushResult:

@@ -99,6 +99,11 @@ class _SinkProtocol(asyncio.Protocol):
             if len(self.buffer) < end + 4 + length:
                 return
             self.buffer = self.buffer[end + 4 + length :]
+            if head.startswith("GET /count"):
+                body = b"%d" % len(self.state["topics"])
+                assert self.transport is not None
+                self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+                continue
             if head.startswith("GET /stats"):
                 state = self.state
                 body = json.dumps(
@@ -164,6 +169,17 @@ class SinkProcess:
         import httpx
 
         return dict(httpx.get(f"{self.base}/stats", timeout=30).json())
+
+    def count(self) -> int:
+        """Distinct messages received so far: cheap enough to poll while a burst is measured."""
+        import http.client
+
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("GET", "/count")
+            return int(connection.getresponse().read())
+        finally:
+            connection.close()
 
     def topics(self) -> Counter[str]:
         return Counter(self.stats()["topics"])

@@ -267,6 +267,28 @@ def test_a_round_run_twice_records_and_sends_once(
     assert sink.hits("/phone") == 1
 
 
+def test_an_instant_already_recorded_is_not_sent_again(
+    session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    """Occurrences to send are recorded already claimed; one the unique (reminder, due_at)
+    key skipped (the reminder was moved back onto an instant already handled) is not sent."""
+    client, _a, reminder = client_with_reminder(session, now=START)
+    _device(session, client, sink, "phone", dispatch_settings)
+    now = due_now(reminder)
+    first = dispatch(dispatcher, now)
+    recorded = _only_occurrence(session)
+    session.refresh(reminder)
+    reminder.next_due_at = recorded.due_at
+    session.add(reminder)
+    session.commit()
+    again = dispatch(dispatcher, now + timedelta(seconds=30))
+    assert (first.sent, again.recorded, again.sent) == (1, 1, 0)
+    assert _only_occurrence(session).status is OccurrenceStatus.sent
+    assert sink.hits("/phone") == 1
+    session.refresh(reminder)
+    assert reminder.next_due_at is not None and reminder.next_due_at > recorded.due_at
+
+
 def test_a_client_who_moves_zone_is_reminded_at_the_new_local_time(
     session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
