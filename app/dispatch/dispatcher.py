@@ -7,11 +7,13 @@ Each tick, in order:
    one occurrence per due instant under the unique (reminder, due_at) key, and
    advances `next_due_at` in the same transaction. An occurrence already past the
    grace period is recorded *missed*; one whose record is done for that day,
-   *suppressed*. Nothing is sent yet, so a crash here loses nothing.
-2. Claims pending occurrences with a lease (a dispatcher that dies mid-send is
-   taken over once the lease runs out), sends each to every device of the client
-   concurrently, and records the outcome: sent, retried later (429/5xx/timeouts,
-   honouring Retry-After), or, past the grace period, email or missed.
+   *suppressed*; one to send is recorded already claimed, under this dispatcher's
+   lease. Nothing is sent yet, so a crash here loses nothing.
+2. Also claims pending occurrences whose retry time or lease has come (a dispatcher
+   that dies mid-send is taken over once its lease runs out), sends each to every
+   device of the client concurrently, and records the outcome: sent, retried later
+   (429/5xx/timeouts, honouring Retry-After), or, past the grace period, email or
+   missed. While one batch is sent the next is claimed (see `burst`).
 
 Every occurrence ends in a final status. All coordination goes through the database.
 """
