@@ -32,83 +32,39 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import any_, bindparam, delete, false, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from app import i18n
-from app.dispatch import schedule as sched
 from app.dispatch.email import Mail, Mailer
 from app.dispatch.encryption import Encryptor
+from app.dispatch.ledger import Claimed, Delivery, Ledger, Recipient, SendPlan, TickStats
 from app.dispatch.vapid import VapidKeys, VapidSigner
 from app.dispatch.webpush import Outcome, PushResult, PushSender, Target
 from app.models import (
-    Assignment,
     Client,
-    Entry,
-    Frequency,
-    OccurrenceKind,
     OccurrenceStatus,
     PushSubscription,
-    RecordTemplate,
-    Reminder,
-    ReminderOccurrence,
-    TemplateVersion,
 )
 from app.models.types import utcnow
-from app.services.days import local_day
-from app.services.timeutil import parse_hhmm
 from app.settings import Settings
 
 log = logging.getLogger("between.dispatch")
 Result = TypeVar("Result")
 
-R = Reminder.__table__  # type: ignore[attr-defined]
-O = ReminderOccurrence.__table__  # type: ignore[attr-defined]  # noqa: E741
-C = Client.__table__  # type: ignore[attr-defined]
-A = Assignment.__table__  # type: ignore[attr-defined]
 S = PushSubscription.__table__  # type: ignore[attr-defined]
-E = Entry.__table__  # type: ignore[attr-defined]
-T = RecordTemplate.__table__  # type: ignore[attr-defined]
-V = TemplateVersion.__table__  # type: ignore[attr-defined]
 
 LOCK_FILE = "dispatcher.lock"
-# Occurrences recorded per reminder in one claim: a long outage is worked off over several.
-MAX_CATCH_UP = 64
 MAX_BACKOFF_SECONDS = 600
-EXPIRED_KEPT = timedelta(days=30)
-IN_CHUNK = 900
 # Outcomes are written this often while a batch is being sent.
 RECORD_EVERY = 0.05
 # Digests and nudges are due on whole minutes: one pass a minute per dispatcher is enough.
 SESSION_PASS_SECONDS = 60.0
-
-
-_OCCURRENCE_ARRAYS = {
-    "id": "uuid[]",
-    "reminder_id": "uuid[]",
-    "client_id": "uuid[]",
-    "due_at": "timestamptz[]",
-    "kind": "occurrencekind[]",
-    "status": "occurrencestatus[]",
-    "attempts": "integer[]",
-    "next_attempt_at": "timestamptz[]",
-    "sent_at": "timestamptz[]",
-    "last_error": "varchar[]",
-    "created_at": "timestamptz[]",
-}
-_INSERT_OCCURRENCES_PG = text(
-    f"INSERT INTO reminder_occurrence ({', '.join(_OCCURRENCE_ARRAYS)}) "
-    f"SELECT * FROM unnest({', '.join(f'CAST(:{name} AS {kind})' for name, kind in _OCCURRENCE_ARRAYS.items())}) "
-    "ON CONFLICT (reminder_id, due_at) DO NOTHING RETURNING id"
-)
 
 
 class DispatcherLocked(RuntimeError):
@@ -150,68 +106,7 @@ class SingleDispatcherLock:
             self._handle = None
 
 
-@dataclass
-class TickStats:
-    recorded: int = 0
-    suppressed: int = 0
-    sent: int = 0
-    retrying: int = 0
-    emailed: int = 0
-    missed: int = 0
-    expired_subscriptions: int = 0
-
-    def add(self, other: TickStats) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    @property
-    def work(self) -> int:
-        return self.recorded + self.sent + self.retrying + self.emailed + self.missed
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: uuid.UUID
-    reminder_id: uuid.UUID
-    client_id: uuid.UUID
-    due_at: datetime
-    attempts: int
-    kind: str
-
-
-@dataclass(frozen=True)
-class Recipient:
-    assignment_id: uuid.UUID
-    title: str
-    library: bool
-    locale: str | None
-    detail: bool
-    email: str | None
-    email_fallback: bool
-
-
-@dataclass
-class Delivery:
-    occurrence: Claimed
-    status: OccurrenceStatus
-    sent_at: datetime | None = None
-    next_attempt_at: datetime | None = None
-    error: str | None = None
-
-
-@dataclass
-class _SendPlan:
-    occurrences: list[Claimed]
-    recipients: dict[uuid.UUID, Recipient]
-    devices: dict[uuid.UUID, list[tuple[uuid.UUID, Target]]] = field(default_factory=dict)
-
-
-def _in_chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-class Dispatcher:
+class Dispatcher(Ledger):
     def __init__(
         self,
         *,
@@ -378,7 +273,7 @@ class Dispatcher:
                 total.add(await task)
         return total
 
-    def _claim_round(self, now: datetime) -> tuple[TickStats, _SendPlan, datetime]:
+    def _claim_round(self, now: datetime) -> tuple[TickStats, SendPlan, datetime]:
         stats, fresh = self.claim_due(now)
         return stats, self.claim_pending(now, fresh=fresh), now
 
@@ -391,253 +286,6 @@ class Dispatcher:
             if stats.work == 0:
                 break
         return total
-
-    # --- step 1: record due occurrences -------------------------------------------------------
-
-    def claim_due(self, now: datetime) -> tuple[TickStats, list[Claimed]]:
-        """Record the due occurrences. Those to be sent are inserted already claimed (under
-        this dispatcher's lease) and returned, so they go out without a second round trip."""
-        stats = TickStats()
-        columns = [
-            R.c.id, R.c.client_id, R.c.assignment_id, R.c.times, R.c.weekdays,
-            R.c.quiet_start, R.c.quiet_end, R.c.random_start, R.c.random_end,
-            R.c.random_count, R.c.random_min_gap_minutes, R.c.snoozed_until, R.c.next_due_at,
-            C.c.timezone, C.c.day_boundary,
-            A.c.ended_at, A.c.frequency, A.c.times_per_day, A.c.weekdays.label("assigned_weekdays"),
-        ]  # fmt: skip
-        statement = (
-            select(*columns)
-            .join(C, C.c.id == R.c.client_id)
-            .join(A, A.c.id == R.c.assignment_id)
-            .where(R.c.paused == false(), R.c.next_due_at <= now, C.c.reminders_paused == false())
-            .order_by(R.c.next_due_at)
-            .limit(self.settings.dispatch_batch)
-            .with_for_update(of=R, skip_locked=True)
-        )
-        with self.engine.begin() as connection:
-            rows = connection.execute(statement).all()
-            if not rows:
-                return stats, []
-            occurrences: list[dict[str, Any]] = []
-            advances: list[dict[str, Any]] = []
-            pending: list[tuple[dict[str, Any], Any]] = []
-            for row in rows:
-                if row.ended_at is not None:
-                    advances.append({"rid": row.id, "due": None, "snoozed": None})
-                    continue
-                spec = _schedule(row)
-                cursor: datetime | None = row.next_due_at
-                snoozed: datetime | None = row.snoozed_until
-                for _step in range(MAX_CATCH_UP):
-                    if cursor is None or cursor > now:
-                        break
-                    if snoozed is not None and snoozed <= cursor:
-                        kind: str | None = OccurrenceKind.snooze
-                        cursor, snoozed = snoozed, None
-                        following = sched.next_due(spec, cursor)
-                    else:
-                        current, following = _step_alike(spec, cursor)
-                        kind = current.kind.value if current else None
-                    if kind is not None:
-                        occurrence = {
-                            "id": uuid.uuid4(),
-                            "reminder_id": row.id,
-                            "client_id": row.client_id,
-                            "due_at": cursor,
-                            "kind": kind,
-                            "status": OccurrenceStatus.pending,
-                            "attempts": 1,
-                            "next_attempt_at": now + self.lease,
-                            "sent_at": None,
-                            "last_error": None,
-                            "created_at": now,
-                        }
-                        if cursor < now - self.grace:
-                            occurrence.update(
-                                status=OccurrenceStatus.missed,
-                                attempts=0,
-                                next_attempt_at=None,
-                                last_error="late",
-                            )
-                            stats.missed += 1
-                        else:
-                            pending.append((occurrence, row))
-                        occurrences.append(occurrence)
-                    candidates = [due.at for due in (following,) if due is not None]
-                    if snoozed is not None:
-                        candidates.append(snoozed)
-                    cursor = min(candidates) if candidates else None
-                advances.append({"rid": row.id, "due": cursor, "snoozed": snoozed})
-            for occurrence in self._already_done(connection, pending):
-                occurrence.update(status=OccurrenceStatus.suppressed, attempts=0, next_attempt_at=None)
-                stats.suppressed += 1
-            # An occurrence recorded before (a reminder moved back onto an instant already
-            # recorded) is skipped by the unique key: only the ones inserted now are sent.
-            inserted = self._insert_occurrences(connection, occurrences)
-            self._advance(connection, advances)
-        stats.recorded = len(occurrences)
-        fresh = [
-            Claimed(o["id"], o["reminder_id"], o["client_id"], o["due_at"], o["attempts"], str(o["kind"]))
-            for o in occurrences
-            if o["status"] is OccurrenceStatus.pending and o["id"] in inserted
-        ]
-        return stats, fresh
-
-    def _advance(self, connection: Any, advances: list[dict[str, Any]]) -> None:
-        """Move each claimed reminder to its next due instant. Reminders set for the same
-        time mostly advance to the same instant: one statement per instant shared by several,
-        one batch for the rest."""
-        by_instant: dict[tuple[datetime | None, datetime | None], list[uuid.UUID]] = defaultdict(list)
-        for advance in advances:
-            by_instant[(advance["due"], advance["snoozed"])].append(advance["rid"])
-        singles = []
-        for (due, snoozed), ids in by_instant.items():
-            if len(ids) == 1:
-                singles.append({"rid": ids[0], "due": due, "snoozed": snoozed})
-                continue
-            for chunk in self._chunks(ids):
-                connection.execute(
-                    update(R).where(self._among(R.c.id, chunk)).values(next_due_at=due, snoozed_until=snoozed)
-                )
-        if singles:
-            connection.execute(
-                update(R)
-                .where(R.c.id == bindparam("rid"))
-                .values(next_due_at=bindparam("due"), snoozed_until=bindparam("snoozed")),
-                singles,
-            )
-
-    def _chunks(self, values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-        """PostgreSQL takes a whole list as one array parameter; SQLite needs one per value."""
-        if self.is_postgres:
-            return [values] if values else []
-        return _in_chunks(values)
-
-    def _among(self, column: Any, values: Sequence[Any]) -> Any:
-        """`column IN values`, as `= ANY(array)` on PostgreSQL: one parameter instead of
-        thousands, which psycopg would otherwise re-parse on every statement."""
-        if self.is_postgres:
-            return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-        return column.in_(values)
-
-    def _insert_occurrences(self, connection: Any, occurrences: list[dict[str, Any]]) -> set[uuid.UUID]:
-        """Insert, skipping any (reminder, due_at) already recorded; the ids inserted."""
-        if not occurrences:
-            return set()
-        if not self.is_postgres:
-            statement = sqlite.insert(O).on_conflict_do_nothing(index_elements=["reminder_id", "due_at"])
-            return set(connection.execute(statement.returning(O.c.id), occurrences).scalars().all())
-        # One row per array element: eleven parameters for the whole batch, where a multi-row
-        # VALUES has eleven per row, each of which psycopg parses again on every statement.
-        columns = {name: [occurrence[name] for occurrence in occurrences] for name in _OCCURRENCE_ARRAYS}
-        for name in ("kind", "status"):
-            columns[name] = [str(value) for value in columns[name]]
-        return set(connection.execute(_INSERT_OCCURRENCES_PG, columns).scalars().all())
-
-    def _already_done(self, connection: Any, pending: list[tuple[dict[str, Any], Any]]) -> list[dict[str, Any]]:
-        """The occurrences whose record is already done (or not due) on that client day."""
-        if not pending:
-            return []
-        days: dict[uuid.UUID, tuple[str, Any]] = {}
-        earliest = min(occurrence["due_at"] for occurrence, _row in pending) - timedelta(days=2)
-        for _occurrence, row in pending:
-            days[row.assignment_id] = (row.timezone, row.day_boundary)
-        counts: dict[tuple[uuid.UUID, date], int] = defaultdict(int)
-        ids = list(days)
-        for chunk in self._chunks(ids):
-            rows = connection.execute(
-                select(E.c.assignment_id, E.c.occurred_at).where(
-                    self._among(E.c.assignment_id, chunk),
-                    E.c.deleted_at.is_(None),
-                    E.c.occurred_at >= earliest,
-                )
-            )
-            for assignment_id, occurred_at in rows:
-                zone, boundary = days[assignment_id]
-                counts[(assignment_id, local_day(occurred_at, timezone=zone, boundary=boundary))] += 1
-        done = []
-        for occurrence, row in pending:
-            day = local_day(occurrence["due_at"], timezone=row.timezone, boundary=row.day_boundary)
-            frequency = Frequency(row.frequency)
-            if frequency is Frequency.weekdays and day.isoweekday() not in (row.assigned_weekdays or []):
-                expected = 0
-            elif frequency is Frequency.times_per_day:
-                expected = row.times_per_day
-            else:
-                expected = 1
-            if counts.get((row.assignment_id, day), 0) >= expected:
-                done.append(occurrence)
-        return done
-
-    # --- step 2: deliver pending occurrences --------------------------------------------------
-
-    def claim_pending(self, now: datetime, *, fresh: Sequence[Claimed] = ()) -> _SendPlan:
-        """Claim pending occurrences whose retry time (or a dead dispatcher's lease) has come,
-        and look up what sending them and `fresh` (just recorded and claimed) needs."""
-        due = (
-            select(O.c.id)
-            .where(O.c.status == OccurrenceStatus.pending, O.c.next_attempt_at <= now)
-            .order_by(O.c.next_attempt_at)
-            .limit(self.settings.dispatch_batch)
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(O)
-            .where(O.c.id.in_(due.scalar_subquery()))
-            .values(attempts=O.c.attempts + 1, next_attempt_at=now + self.lease)
-            .returning(O.c.id, O.c.reminder_id, O.c.client_id, O.c.due_at, O.c.attempts, O.c.kind)
-        )
-        with self.engine.begin() as connection:
-            claimed = [
-                Claimed(row.id, row.reminder_id, row.client_id, row.due_at, row.attempts, str(row.kind))
-                for row in connection.execute(claim)
-            ]
-        claimed.extend(fresh)
-        plan = _SendPlan(claimed, {})
-        if not claimed:
-            return plan
-        with self.engine.connect() as connection:
-            reminder_ids = list({occurrence.reminder_id for occurrence in claimed})
-            for chunk in self._chunks(reminder_ids):
-                rows = connection.execute(
-                    select(
-                        R.c.id,
-                        R.c.assignment_id,
-                        V.c.title,
-                        T.c.therapist_id,
-                        C.c.locale,
-                        C.c.lock_screen_detail,
-                        C.c.email,
-                        C.c.email_fallback,
-                    )
-                    .join(C, C.c.id == R.c.client_id)
-                    .join(A, A.c.id == R.c.assignment_id)
-                    .join(T, T.c.id == A.c.template_id)
-                    .join(V, (V.c.template_id == T.c.id) & (V.c.number == T.c.current_version))
-                    .where(self._among(R.c.id, chunk))
-                )
-                for row in rows:
-                    plan.recipients[row.id] = Recipient(
-                        row.assignment_id,
-                        row.title,
-                        row.therapist_id is None,
-                        row.locale,
-                        row.lock_screen_detail,
-                        row.email,
-                        row.email_fallback,
-                    )
-            client_ids = list({occurrence.client_id for occurrence in claimed})
-            for chunk in self._chunks(client_ids):
-                rows = connection.execute(
-                    select(S.c.id, S.c.client_id, S.c.endpoint, S.c.p256dh, S.c.auth).where(
-                        self._among(S.c.client_id, chunk), S.c.expired_at.is_(None)
-                    )
-                )
-                for row in rows:
-                    plan.devices.setdefault(row.client_id, []).append(
-                        (row.id, Target(row.endpoint, row.p256dh, row.auth))
-                    )
-        return plan
 
     def payload(self, occurrence: Claimed, recipient: Recipient) -> bytes:
         from app.services.reminders import snooze_token
@@ -676,7 +324,7 @@ class Dispatcher:
             )
         return texts
 
-    async def deliver(self, plan: _SendPlan, *, now: datetime) -> TickStats:
+    async def deliver(self, plan: SendPlan, *, now: datetime) -> TickStats:
         """Send a batch, recording outcomes as they arrive (every RECORD_EVERY seconds),
         so that a crash leaves few sent-but-unrecorded messages to be sent again."""
         stats = TickStats()
@@ -724,7 +372,7 @@ class Dispatcher:
         return stats
 
     async def _deliver_one(
-        self, occurrence: Claimed, plan: _SendPlan, now: datetime
+        self, occurrence: Claimed, plan: SendPlan, now: datetime
     ) -> tuple[Delivery, list[tuple[uuid.UUID, PushResult]]]:
         recipient = plan.recipients.get(occurrence.reminder_id)
         deadline = occurrence.due_at + self.grace
@@ -778,90 +426,6 @@ class Dispatcher:
             return Delivery(occurrence, OccurrenceStatus.missed, error="email_failed")
         return Delivery(occurrence, OccurrenceStatus.email, sent_at=utcnow(), error=error)
 
-    def record(
-        self,
-        deliveries: list[Delivery],
-        device_results: dict[uuid.UUID, list[PushResult]],
-        now: datetime,
-    ) -> None:
-        """Write the outcomes of one chunk of deliveries (and of their devices) in one transaction.
-
-        Plain successes, nearly all of a burst, are written set-wise, one statement per chunk,
-        with the chunk's time as `sent_at` (at most RECORD_EVERY after the push service's answer);
-        the rest, each with its own retry time or error, row by row."""
-        plain: dict[OccurrenceStatus, list[uuid.UUID]] = defaultdict(list)
-        rows = []
-        for delivery in deliveries:
-            if delivery.sent_at is not None and delivery.next_attempt_at is None and delivery.error is None:
-                plain[delivery.status].append(delivery.occurrence.id)
-            else:
-                rows.append(
-                    {
-                        "oid": delivery.occurrence.id,
-                        "status": delivery.status,
-                        "sent_at": delivery.sent_at,
-                        "next_at": delivery.next_attempt_at,
-                        "error": delivery.error,
-                    }
-                )
-        delivered, gone, failed = [], [], []
-        for subscription_id, results in device_results.items():
-            if any(result.outcome is Outcome.delivered for result in results):
-                delivered.append(subscription_id)
-            elif any(result.outcome is Outcome.gone for result in results):
-                gone.append({"sid": subscription_id, "error": results[0].error})
-            else:
-                failed.append({"sid": subscription_id, "error": results[0].error})
-        with self.engine.begin() as connection:
-            for status, ids in plain.items():
-                for chunk in self._chunks(ids):
-                    connection.execute(
-                        update(O)
-                        .where(self._among(O.c.id, chunk), O.c.status == OccurrenceStatus.pending)
-                        .values(status=status, sent_at=now, next_attempt_at=None, last_error=None)
-                    )
-            if rows:
-                connection.execute(
-                    update(O)
-                    .where(O.c.id == bindparam("oid"), O.c.status == OccurrenceStatus.pending)
-                    .values(
-                        status=bindparam("status"),
-                        sent_at=bindparam("sent_at"),
-                        next_attempt_at=bindparam("next_at"),
-                        last_error=bindparam("error"),
-                    ),
-                    rows,
-                )
-            for chunk in self._chunks(delivered):
-                connection.execute(
-                    update(S).where(self._among(S.c.id, chunk)).values(last_success_at=now, failures=0, last_error=None)
-                )
-            if gone:
-                connection.execute(
-                    update(S)
-                    .where(S.c.id == bindparam("sid"))
-                    .values(expired_at=now, last_failure_at=now, last_error=bindparam("error")),
-                    gone,
-                )
-            if failed:
-                connection.execute(
-                    update(S)
-                    .where(S.c.id == bindparam("sid"))
-                    .values(
-                        failures=S.c.failures + 1,
-                        last_failure_at=now,
-                        last_error=bindparam("error"),
-                    ),
-                    failed,
-                )
-
-    def prune(self, *, now: datetime | None = None) -> int:
-        """Delete subscriptions the push service reported gone more than 30 days ago."""
-        cutoff = (now or utcnow()) - EXPIRED_KEPT
-        with self.engine.begin() as connection:
-            result = connection.execute(delete(S).where(S.c.expired_at.is_not(None), S.c.expired_at < cutoff))
-        return int(result.rowcount or 0)
-
     # --- a test notification from the settings page -------------------------------------------
 
     async def send_test(self, *, client: Client) -> list[PushResult]:
@@ -910,42 +474,6 @@ def _count(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[Push
         1 for results in device_results.values() for result in results if result.outcome is Outcome.gone
     )
     return stats
-
-
-@lru_cache(maxsize=4096)
-def _step_alike(spec: sched.Schedule, cursor: datetime) -> tuple[sched.Due | None, sched.Due | None]:
-    """Reminders set alike (same zone, times, days) and due at the same instant, as most of a
-    burst is, step alike: computed once."""
-    return sched.step(spec, cursor)
-
-
-def _schedule(row: Any) -> sched.Schedule:
-    key = (
-        row.timezone, tuple(row.times or ()), tuple(row.weekdays or ()), row.day_boundary,
-        row.quiet_start, row.quiet_end, row.random_start, row.random_end, row.random_count,
-        row.random_min_gap_minutes, row.id if row.random_count else None,
-    )  # fmt: skip
-    return _schedule_of(key)
-
-
-@lru_cache(maxsize=4096)
-def _schedule_of(key: tuple[Any, ...]) -> sched.Schedule:
-    (zone, times, weekdays, boundary, quiet_start, quiet_end, random_start, random_end, random_count, gap, seed) = key
-    spec = sched.Schedule(
-        timezone=zone,
-        times=tuple(sorted({parse_hhmm(value) for value in times})),
-        weekdays=frozenset(weekdays),
-        day_boundary=boundary,
-        quiet_start=quiet_start,
-        quiet_end=quiet_end,
-        random_start=random_start,
-        random_end=random_end,
-        random_count=random_count,
-        random_min_gap_minutes=gap,
-        seed=str(seed or ""),
-    )
-    # The seed only places random prompts; without them every reminder shares cached instants.
-    return spec if spec.has_random else replace(spec, seed="")
 
 
 def notification_texts(*, locale: str, title: str | None, library: bool = False) -> dict[str, Any]:
