@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.models import Client, DeviceSession, SessionKind, Therapist
-from app.services import device_sessions
+from app.services import device_sessions, pins
 from app.settings import Settings
 from app.web import SESSION_COOKIE
 
@@ -31,15 +34,30 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        try:
-            if session.in_transaction():
-                await run_in_threadpool(session.close)
-            else:
-                session.close()
-        except DBAPIError:
-            # The connection died mid-request (the answer, a 503, is already decided):
-            # rolling back on it fails too. Drop it so the pool opens a fresh one.
-            session.invalidate()
+        if session.in_transaction():
+            await run_in_threadpool(_close, session)
+        else:
+            _close(session)
+
+
+@contextmanager
+def thread_session(request: Request) -> Iterator[Session]:
+    """The request's session for a route that does all its database work in one trip to
+    the thread pool: opened and closed in that trip, with none of a dependency's cost."""
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    try:
+        session.close()
+    except DBAPIError:
+        # The connection died mid-request (the answer, a 503, is already decided):
+        # rolling back on it fails too. Drop it so the pool opens a fresh one.
+        session.invalidate()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -107,9 +125,25 @@ def get_current_client(request: Request, session: SessionDep) -> Client:
     if client is None:
         raise NotSignedIn(SessionKind.client)
     request.state.viewer = client
-    if client.pin_hash:
-        _check_pin_lock(request, session, client, device)
+    if client.pin_hash and _pin_touch_due(request, unlocked_at=device.unlocked_at):
+        pins.touch(session, device=device)
     return client
+
+
+def get_client_id(request: Request, session: Session) -> uuid.UUID:
+    """The signed-in client's id, by the same rules as `get_current_client` (401, PIN
+    lock), for routes that need nothing else of the client: the entry API, which every
+    offline sync goes through.
+
+    The usual request reads a few columns instead of loading the device and the client.
+    Whenever something is due to be written (last_seen, the PIN's unlock time) or the
+    session is not a live client's, `get_current_client` decides, so both answer alike.
+    """
+    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+    found = device_sessions.peek_client(session, token=token) if token else None
+    if found is None or (found.has_pin and _pin_touch_due(request, unlocked_at=found.unlocked_at)):
+        return get_current_client(request, session).id
+    return found.client_id
 
 
 class Locked(Exception):
@@ -124,15 +158,15 @@ def _open_while_locked(request: Request) -> bool:
     return method in ("POST", "PUT") and (path == "/api/v1/entries" or path.startswith("/api/v1/voice"))
 
 
-def _check_pin_lock(request: Request, session: Session, client: Client, device: DeviceSession) -> None:
-    from app.services import pins
-
+def _pin_touch_due(request: Request, *, unlocked_at: datetime | None) -> bool:
+    """For a client with a PIN: raises Locked if this device must be unlocked before this
+    request; otherwise whether the device's last use is due to be written."""
     settings: Settings = request.app.state.settings
-    if pins.is_locked(client=client, device=device, idle_hours=settings.pin_idle_hours):
+    if pins.idle_too_long(unlocked_at, idle_hours=settings.pin_idle_hours):
         if not _open_while_locked(request):
             raise Locked()
-    elif request.url.path != "/c/unlock":
-        pins.touch(session, device=device)
+        return False
+    return request.url.path != "/c/unlock" and pins.touch_due(unlocked_at)
 
 
 CurrentTherapist = Annotated[Therapist, Depends(get_current_therapist)]

@@ -52,7 +52,8 @@ async def rate_limits(request: Request) -> None:
     limits = []
     if request.headers.get("content-type", "").lower().startswith(_UPLOAD_TYPES):
         limits.append(("upload", settings.upload_max, settings.upload_window_seconds))
-    if request.url.path.startswith("/api/"):
+    # The scope's path, not request.url: building the whole URL costs more than this check.
+    if request.scope["path"].startswith("/api/"):
         limits.append(("api", settings.api_write_max, settings.api_write_window_seconds))
     if not limits:
         return

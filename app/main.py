@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -40,6 +40,13 @@ from app.staticfiles import STATIC_DIR, HashedStaticFiles
 log = logging.getLogger("between")
 
 
+async def _guards(request: Request) -> None:
+    # One global dependency rather than two: FastAPI solves each dependency anew on
+    # every request. CSRF first, so a forged request is not counted against the limits.
+    await csrf_protect(request)
+    await rate_limits(request)
+
+
 def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, run_dispatcher: bool = False
 ) -> FastAPI:
@@ -67,7 +74,7 @@ def create_app(
         version="1.0",
         summary="Self-records between psychotherapy sessions.",
         lifespan=lifespan,
-        dependencies=[Depends(csrf_protect), Depends(rate_limits)],
+        dependencies=[Depends(_guards)],
         docs_url="/api/docs",
         redoc_url=None,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from app.models import Client, DeviceSession, SessionKind, Therapist
@@ -76,6 +77,54 @@ def resolve_signed_in(session: Session, *, token: str) -> SignedIn | None:
         session.add(device)
         session.commit()
     return SignedIn(device, client, therapist)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPass:
+    """A live client session as plain column values: what a phone's write needs to know."""
+
+    client_id: uuid.UUID
+    has_pin: bool
+    unlocked_at: datetime | None
+
+
+_DEVICE = DeviceSession.__table__  # type: ignore[attr-defined]
+_CLIENT = Client.__table__  # type: ignore[attr-defined]
+# Core columns, not entities: loading a DeviceSession and a Client as ORM objects costs
+# several times what the query does, on the busiest request there is (an entry write).
+_CLIENT_PASS = (
+    core_select(
+        _DEVICE.c.kind,
+        _DEVICE.c.revoked_at,
+        _DEVICE.c.expires_at,
+        _DEVICE.c.last_seen_at,
+        _DEVICE.c.unlocked_at,
+        _CLIENT.c.id,
+        _CLIENT.c.pin_hash.is_not(None),
+    )
+    .join(_CLIENT, _CLIENT.c.id == _DEVICE.c.client_id)
+    .where(_DEVICE.c.token_hash == bindparam("token_hash"))
+)
+
+
+def peek_client(session: Session, *, token: str) -> ClientPass | None:
+    """The live client session a token names, read without loading it, when nothing about
+    it is due to be written.
+
+    None is no answer: no such session, not a client's, revoked, expired, or its
+    last_seen due to be written. The caller then goes through `resolve_signed_in`, which
+    decides (and writes) exactly as for any other request.
+    """
+    row = session.connection().execute(_CLIENT_PASS, {"token_hash": token_hash(token)}).first()
+    if row is None:
+        return None
+    kind, revoked_at, expires_at, last_seen_at, unlocked_at, client_id, has_pin = row
+    now = utcnow()
+    if kind != SessionKind.client or revoked_at is not None or expires_at <= now:
+        return None
+    if now - last_seen_at > _TOUCH_EVERY:
+        return None
+    return ClientPass(client_id=client_id, has_pin=bool(has_pin), unlocked_at=unlocked_at)
 
 
 def revoke(session: Session, *, device: DeviceSession) -> None:

@@ -45,10 +45,40 @@ class Saved:
     created: bool
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A stored entry as its column values, and whether this call stored it. An entry
+    already stored was loaded to compare it: `replayed` is that object."""
+
+    row: dict[str, Any]
+    created: bool
+    replayed: Entry | None = None
+
+
 def create(session: Session, *, client: Client, data: EntryCreate) -> Saved:
-    """Store an entry once. The same UUID and content again returns the stored entry."""
+    """Store an entry once. The same UUID and content again returns the stored entry.
+
+    The entry comes back attached to the session as if it had been loaded, so later
+    changes to it are saved as usual.
+    """
+    stored = store(session, client_id=client.id, data=data)
+    if stored.replayed is not None:
+        return Saved(stored.replayed, created=False)
+    entry = Entry(**stored.row)
+    make_transient_to_detached(entry)
+    session.add(entry)
+    return Saved(entry, created=True)
+
+
+def store(session: Session, *, client_id: uuid.UUID, data: EntryCreate) -> Stored:
+    """`create` without building an ORM entry for a new one: for the entry API, which only
+    answers with the stored values (building and tracking the object cost more than the
+    INSERT)."""
+    # Rows the entry refers to may still be pending in this session; the reads below go
+    # straight to the connection, which does not flush them first.
+    session.flush()
     version_id, rule = _target_of(
-        session, client=client, assignment_id=data.assignment_id, version_id=data.template_version_id
+        session, client_id=client_id, assignment_id=data.assignment_id, version_id=data.template_version_id
     )
     fields = fields_by_id(session, version_id=version_id)
     now = utcnow()
@@ -67,52 +97,52 @@ def create(session: Session, *, client: Client, data: EntryCreate) -> Saved:
         # A replay is answered before its recordings are checked again.
         existing = session.get(Entry, data.id)
         if existing is not None:
-            return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
-        notes = voice_notes.check_answers(session, client=client, fields=fields, answers=answers, entry_id=data.id)
-    entry = Entry(
-        id=data.id,
-        client_id=client.id,
-        assignment_id=data.assignment_id,
-        template_version_id=version_id,
-        answers=answers,
-        nothing_to_report=data.nothing_to_report,
-        visibility=data.visibility,
-        score=scoring.score(rule, answers),
-        occurred_at=occurred_at,
-        logged_at=now,
-        updated_at=now,
-        content_hash=digest,
-    )
-    if not _insert_once(session, entry):
+            return _replayed(existing, client_id=client_id, digest=digest)
+        notes = voice_notes.check_answers(
+            session, client_id=client_id, fields=fields, answers=answers, entry_id=data.id
+        )
+    row = {
+        "id": data.id,
+        "client_id": client_id,
+        "assignment_id": data.assignment_id,
+        "template_version_id": version_id,
+        "answers": answers,
+        "nothing_to_report": data.nothing_to_report,
+        "visibility": data.visibility,
+        "score": scoring.score(rule, answers),
+        "occurred_at": occurred_at,
+        "logged_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "content_hash": digest,
+    }
+    if not _insert_once(session, row):
         # Already stored: an offline sync sent it again, or two syncs of it raced.
         existing = session.get(Entry, data.id, populate_existing=True)
         if existing is None:
             raise Conflict(_("This entry could not be saved just now. Please try again."))
-        return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        return _replayed(existing, client_id=client_id, digest=digest)
     if notes:
         # A new entry has no recordings tied to it yet, so there is nothing to let go.
-        voice_notes.attach(session, notes=notes, entry_id=entry.id)
-    return Saved(entry, created=True)
+        voice_notes.attach(session, notes=notes, entry_id=data.id)
+    return Stored(row, created=True)
 
 
-def _insert_once(session: Session, entry: Entry) -> bool:
-    """INSERT the entry unless its id is taken; True if this call stored it.
+def _replayed(existing: Entry, *, client_id: uuid.UUID, digest: str) -> Stored:
+    entry = _same_or_conflict(existing, client_id=client_id, digest=digest)
+    return Stored({key: getattr(entry, key) for key in _ENTRY_COLUMNS}, created=False, replayed=entry)
+
+
+def _insert_once(session: Session, row: dict[str, Any]) -> bool:
+    """INSERT the row unless its id is taken; True if this call stored it.
 
     One statement, where reading first and inserting in a savepoint took three or
     more: `ON CONFLICT DO NOTHING` also settles two syncs of one entry racing (the
-    loser waits for the winner's commit, then inserts nothing). The stored entry is
-    then attached to the session as if it had been loaded, so later changes to it
-    are saved as usual.
+    loser waits for the winner's commit, then inserts nothing).
     """
-    session.flush()  # rows the entry refers to may still be pending in this session
-    values = {key: getattr(entry, key) for key in _ENTRY_COLUMNS}
     statement = _INSERT_ONCE[session.get_bind().dialect.name]
     # RETURNING says whether a row went in (psycopg reports no rowcount for this).
-    if session.connection().execute(statement, values).first() is None:
-        return False
-    make_transient_to_detached(entry)
-    session.add(entry)
-    return True
+    return session.connection().execute(statement, row).first() is not None
 
 
 _ENTRY_TABLE = Entry.__table__  # type: ignore[attr-defined]
@@ -124,8 +154,8 @@ _INSERT_ONCE = {
 }
 
 
-def _same_or_conflict(existing: Entry, *, client: Client, digest: str) -> Entry:
-    if existing.client_id != client.id:
+def _same_or_conflict(existing: Entry, *, client_id: uuid.UUID, digest: str) -> Entry:
+    if existing.client_id != client_id:
         raise Conflict(_("This entry id is already taken. Please try again."))
     if existing.deleted_at is not None:
         raise Gone(_("This entry was deleted, so it was not saved again."))
@@ -142,7 +172,7 @@ def update(session: Session, *, client: Client, entry_id: uuid.UUID, data: Entry
     answers = entry.answers if data.answers is None else data.answers
     entry.answers = _checked_answers(fields_of(version), answers, nothing_to_report=nothing)
     notes = voice_notes.check_answers(
-        session, client=client, fields=fields_of(version), answers=entry.answers, entry_id=entry.id
+        session, client_id=client.id, fields=fields_of(version), answers=entry.answers, entry_id=entry.id
     )
     voice_notes.attach(session, notes=notes, entry_id=entry.id)
     entry.nothing_to_report = nothing
@@ -250,15 +280,18 @@ _NAMED_VERSION = (
 
 
 def _target_of(
-    session: Session, *, client: Client, assignment_id: uuid.UUID, version_id: uuid.UUID | None
+    session: Session, *, client_id: uuid.UUID, assignment_id: uuid.UUID, version_id: uuid.UUID | None
 ) -> tuple[uuid.UUID, str | None]:
     """The version an entry answers and its scoring rule, checked against the client's
     assignment, in one query."""
+    # On the connection: these select columns only, and the ORM's handling of a
+    # statement costs as much as running it.
+    connection = session.connection()
     if version_id is None:
-        row = session.exec(_CURRENT_VERSION, params={"assignment_id": assignment_id}).first()
+        row = connection.execute(_CURRENT_VERSION, {"assignment_id": assignment_id}).first()
     else:
-        row = session.exec(_NAMED_VERSION, params={"assignment_id": assignment_id, "version_id": version_id}).first()
-    if row is None or row[0] != client.id:
+        row = connection.execute(_NAMED_VERSION, {"assignment_id": assignment_id, "version_id": version_id}).first()
+    if row is None or row[0] != client_id:
         raise NotFound(_("This record is not assigned to you."))
     found, rule = row[1], row[2]
     if found is None:

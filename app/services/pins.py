@@ -12,7 +12,7 @@ changed or removed in the settings.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -45,16 +45,21 @@ def clear_pin(session: Session, *, client: Client) -> None:
     session.add(client)
 
 
-def is_locked(*, client: Client, device: DeviceSession, idle_hours: float) -> bool:
-    if not client.pin_hash:
-        return False
-    unlocked_at = device.unlocked_at
+# The two rules below take plain values, so a request that read the device as columns
+# (the entry API) applies them without loading it.
+def idle_too_long(unlocked_at: datetime | None, *, idle_hours: float) -> bool:
+    """Whether a device of a client with a PIN must be unlocked again."""
     return unlocked_at is None or utcnow() - unlocked_at > timedelta(hours=idle_hours)
+
+
+def touch_due(unlocked_at: datetime | None) -> bool:
+    """Whether an unlocked device's last use is old enough to be written again."""
+    return unlocked_at is None or utcnow() - unlocked_at > _TOUCH_EVERY
 
 
 def touch(session: Session, *, device: DeviceSession) -> None:
     """Note that an unlocked device is in use, so the idle clock starts again."""
-    if device.unlocked_at is None or utcnow() - device.unlocked_at > _TOUCH_EVERY:
+    if touch_due(device.unlocked_at):
         mark_unlocked(session, device=device)
         session.commit()
 

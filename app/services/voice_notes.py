@@ -193,7 +193,7 @@ def spoken_answers(fields: list[FieldDef], answers: dict[str, Any]) -> dict[str,
 
 
 def check_answers(
-    session: Session, *, client: Client, fields: list[FieldDef], answers: dict[str, Any], entry_id: uuid.UUID
+    session: Session, *, client_id: uuid.UUID, fields: list[FieldDef], answers: dict[str, Any], entry_id: uuid.UUID
 ) -> list[VoiceNote]:
     """The notes the answers name, each the client's own and free for this entry; else Invalid."""
     limits = {field.key: field.max_seconds for field in fields if isinstance(field, VoiceField)}
@@ -204,7 +204,7 @@ def check_answers(
             note = session.get(VoiceNote, uuid.UUID(raw))
         except ValueError:
             note = None
-        if note is None or note.client_id != client.id or note.entry_id not in (None, entry_id):
+        if note is None or note.client_id != client_id or note.entry_id not in (None, entry_id):
             errors[key] = _("This voice note could not be found. Please record it again.")
             continue
         limit = limits.get(key)

@@ -199,3 +199,58 @@ def test_openapi_describes_the_entry_api(web) -> None:
     assert "/api/v1/entries" in spec["paths"]
     assert "post" in spec["paths"]["/api/v1/entries"]
     assert "409" in spec["paths"]["/api/v1/entries"]["post"]["responses"]
+
+
+def test_entry_writes_keep_the_device_rules(web, session) -> None:
+    """The write path reads the device as plain columns; whatever must be written or refused
+    still is: last use and unlock time kept fresh, revoked and expired devices turned away."""
+    from app.models import DeviceSession, SessionKind
+    from app.models.types import utcnow
+    from app.security import hash_password
+    from app.services import device_sessions
+
+    client = make_client(session)
+    assignment = make_assignment(session, client=client)
+    device, token = device_sessions.start(session, kind=SessionKind.client, client_id=client.id, days=1)
+    session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def post() -> int:
+        body = {"id": str(uuid.uuid4()), "assignment_id": str(assignment.id), "answers": {"mood": 3}}
+        return web.post("/api/v1/entries", json=body, headers=headers).status_code
+
+    def stored_device() -> DeviceSession:
+        session.expire_all()
+        found = session.get(DeviceSession, device.id)
+        assert found is not None
+        return found
+
+    long_ago = utcnow() - timedelta(hours=1)
+    device.last_seen_at = long_ago
+    session.add(device)
+    session.commit()
+    assert post() == 201
+    assert stored_device().last_seen_at > long_ago
+
+    # With a PIN, a write from an unlocked device moves its unlock time on like a page view.
+    device = stored_device()
+    client.pin_hash = hash_password("4821")
+    unlocked = utcnow() - timedelta(minutes=30)
+    device.unlocked_at = unlocked
+    session.add_all([client, device])
+    session.commit()
+    assert post() == 201
+    assert stored_device().unlocked_at > unlocked  # type: ignore[operator]
+
+    device = stored_device()
+    device.expires_at = utcnow() - timedelta(seconds=1)
+    session.add(device)
+    session.commit()
+    assert post() == 401
+    device = stored_device()
+    device.expires_at = utcnow() + timedelta(days=1)
+    device.revoked_at = utcnow()
+    session.add(device)
+    session.commit()
+    assert post() == 401
+    assert _count(session) == 2
