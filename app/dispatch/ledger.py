@@ -9,6 +9,8 @@ placeholders again on every execution, which cost more than the rest of a claim.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,6 +22,7 @@ from typing import Any
 from sqlalchemy import any_, bindparam, delete, false, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from app.dispatch import schedule as sched
 from app.dispatch.webpush import Outcome, PushResult, Target
@@ -54,6 +57,10 @@ V = TemplateVersion.__table__  # type: ignore[attr-defined]
 MAX_CATCH_UP = 64
 EXPIRED_KEPT = timedelta(days=30)
 IN_CHUNK = 900
+# Writing one chunk of outcomes is tried this often (deadlocks and serialization failures).
+RECORD_ATTEMPTS = 3
+
+log = logging.getLogger("between.dispatch")
 
 _OCCURRENCE_ARRAYS = {
     "id": "uuid[]",
@@ -426,48 +433,79 @@ class Ledger:
                 gone.append({"sid": subscription_id, "error": results[0].error})
             else:
                 failed.append({"sid": subscription_id, "error": results[0].error})
-        with self.engine.begin() as connection:
-            for status, ids in plain.items():
-                for chunk in self._chunks(ids):
-                    connection.execute(
-                        update(O)
-                        .where(self._among(O.c.id, chunk), O.c.status == OccurrenceStatus.pending)
-                        .values(status=status, sent_at=now, next_attempt_at=None, last_error=None)
-                    )
-            if rows:
+        devices = sorted(device_results)
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as connection:
+                    self._lock_devices(connection, devices)
+                    self._write_outcomes(connection, plain, rows, delivered, gone, failed, now)
+                return
+            except OperationalError:
+                # A deadlock or serialization failure rolled the whole chunk back: write it again,
+                # or its messages would be sent a second time once their lease runs out.
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning("recording delivery outcomes failed (attempt %d); trying again", attempt)
+                time.sleep(0.05 * attempt)
+
+    def _lock_devices(self, connection: Any, devices: list[uuid.UUID]) -> None:
+        """Take the devices' row locks in one order (by id) before updating them: two chunks
+        being recorded at once (two batches, or two dispatchers) may share a client's devices,
+        and updating shared rows in different orders deadlocks."""
+        if self.is_postgres and devices:
+            connection.execute(select(S.c.id).where(self._among(S.c.id, devices)).order_by(S.c.id).with_for_update())
+
+    def _write_outcomes(
+        self,
+        connection: Any,
+        plain: dict[OccurrenceStatus, list[uuid.UUID]],
+        rows: list[dict[str, Any]],
+        delivered: list[uuid.UUID],
+        gone: list[dict[str, Any]],
+        failed: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        for status, ids in plain.items():
+            for chunk in self._chunks(ids):
                 connection.execute(
                     update(O)
-                    .where(O.c.id == bindparam("oid"), O.c.status == OccurrenceStatus.pending)
-                    .values(
-                        status=bindparam("status"),
-                        sent_at=bindparam("sent_at"),
-                        next_attempt_at=bindparam("next_at"),
-                        last_error=bindparam("error"),
-                    ),
-                    rows,
+                    .where(self._among(O.c.id, chunk), O.c.status == OccurrenceStatus.pending)
+                    .values(status=status, sent_at=now, next_attempt_at=None, last_error=None)
                 )
-            for chunk in self._chunks(delivered):
-                connection.execute(
-                    update(S).where(self._among(S.c.id, chunk)).values(last_success_at=now, failures=0, last_error=None)
-                )
-            if gone:
-                connection.execute(
-                    update(S)
-                    .where(S.c.id == bindparam("sid"))
-                    .values(expired_at=now, last_failure_at=now, last_error=bindparam("error")),
-                    gone,
-                )
-            if failed:
-                connection.execute(
-                    update(S)
-                    .where(S.c.id == bindparam("sid"))
-                    .values(
-                        failures=S.c.failures + 1,
-                        last_failure_at=now,
-                        last_error=bindparam("error"),
-                    ),
-                    failed,
-                )
+        if rows:
+            connection.execute(
+                update(O)
+                .where(O.c.id == bindparam("oid"), O.c.status == OccurrenceStatus.pending)
+                .values(
+                    status=bindparam("status"),
+                    sent_at=bindparam("sent_at"),
+                    next_attempt_at=bindparam("next_at"),
+                    last_error=bindparam("error"),
+                ),
+                rows,
+            )
+        for chunk in self._chunks(delivered):
+            connection.execute(
+                update(S).where(self._among(S.c.id, chunk)).values(last_success_at=now, failures=0, last_error=None)
+            )
+        if gone:
+            connection.execute(
+                update(S)
+                .where(S.c.id == bindparam("sid"))
+                .values(expired_at=now, last_failure_at=now, last_error=bindparam("error")),
+                gone,
+            )
+        if failed:
+            connection.execute(
+                update(S)
+                .where(S.c.id == bindparam("sid"))
+                .values(
+                    failures=S.c.failures + 1,
+                    last_failure_at=now,
+                    last_error=bindparam("error"),
+                ),
+                failed,
+            )
 
     def prune(self, *, now: datetime | None = None) -> int:
         """Delete subscriptions the push service reported gone more than 30 days ago."""
