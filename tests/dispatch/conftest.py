@@ -75,6 +75,19 @@ def dispatch(dispatcher: Dispatcher, now: datetime) -> TickStats:
 # --- a loopback push endpoint that does what each test tells it ----------------------------------
 
 
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, dict[str, str], bytes]:
+    """One HTTP/1.1 request with a sized body: (request line, lower-cased headers, body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return lines[0], headers, body
+
+
 @dataclass
 class Sink:
     """A minimal HTTP push endpoint. `script` maps a path to a list of (status, headers, delay)
@@ -97,15 +110,8 @@ class Sink:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                _method, path, _version = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                request_line, headers, body = await read_request(reader)
+                _method, path, _version = request_line.split(" ", 2)
                 with self.lock:
                     index = sum(1 for item in self.received if item[0] == path)
                     self.received.append((path, headers, body))

@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from app.dispatch.http1 import Http1Client, ResponseError, parse_endpoint
 from tests import aio
+from tests.dispatch.conftest import read_request
 
 Answer = Callable[[asyncio.StreamWriter, int], Awaitable[None]]
 
@@ -35,15 +36,7 @@ class Server:
         self.connections += 1
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.requests.append((lines[0], headers, body))
+                self.requests.append(await read_request(reader))
                 await self.answer(writer, len(self.requests) - 1)
                 if writer.is_closing():
                     return
