@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from typing import Annotated
 
@@ -24,16 +23,12 @@ router = APIRouter(prefix="/t", include_in_schema=False)
 
 @router.get("")
 def clients_page(request: Request, session: SessionDep, therapist: CurrentTherapist) -> Response:
-    from app.routes.insights import when
+    from app.caseload_view import caseload_rows
     from app.services import caseload
     from app.services.account_deletion import departures
 
-    rows = caseload.build(session, therapist=therapist)
-    # Many rows share a day ("last entry") or a slot; formatting a date is not free.
-    # Per request, so the page's language is fixed.
     context = {
-        "rows": rows,
-        "when": functools.lru_cache(maxsize=1024)(when),
+        "rows": caseload_rows(caseload.build(session, therapist=therapist)),
         "departures": departures(session, therapist_id=therapist.id),
     }
     return render(request, "pages/t_caseload.html", context, block="content")

@@ -6,9 +6,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, cast, func, or_, type_coerce
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
@@ -119,44 +118,6 @@ def facts(
                 key=row[0],
             )
         )
-    return out
-
-
-def recent_epochs(
-    session: Session, *, client_ids: Iterable[uuid.UUID], since: datetime
-) -> dict[uuid.UUID, list[tuple[float, bool]]]:
-    """(occurred at in epoch seconds, nothing to report) of each recent live entry, by assignment.
-
-    For `adherence.glance`: plain rows of two columns (no ORM objects), with the epoch worked out by the
-    database, so that a caseload's tens of thousands of rows cost no datetime parsing.
-    """
-    ids = list(client_ids)
-    out: dict[uuid.UUID, list[tuple[float, bool]]] = {}
-    if not ids:
-        return out
-    occurred: ColumnElement[Any]
-    if session.get_bind().dialect.name == "sqlite":
-        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: whole seconds, then the fraction
-        # (SQLite's own date functions keep only milliseconds).
-        text = type_coerce(Entry.occurred_at, String)
-        occurred = cast(func.strftime("%s", text), Float) + cast(func.substr(text, 20), Float)
-    else:
-        occurred = cast(func.extract("epoch", col(Entry.occurred_at)), Float)
-    statement = select(
-        type_coerce(Entry.assignment_id, String),
-        occurred,
-        col(Entry.nothing_to_report),
-    ).where(col(Entry.client_id).in_(ids), col(Entry.deleted_at).is_(None), Entry.occurred_at >= since)
-    grouped: dict[Any, list[tuple[float, bool]]] = {}
-    # One fetchall: row-by-row fetching costs more than the rows themselves here.
-    for key, epoch, nothing in session.connection().execute(statement).all():
-        bucket = grouped.get(key)
-        if bucket is None:
-            bucket = grouped[key] = []
-        bucket.append((epoch, nothing))
-    for key, bucket in grouped.items():
-        # SQLite hands the assignment back as text, PostgreSQL as a UUID.
-        out[key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))] = bucket
     return out
 
 

@@ -14,14 +14,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, union_all
+from sqlalchemy import ColumnElement, func, union_all
 from sqlalchemy import select as core_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.i18n import _
 from app.models import Appointment, Client, Repeat, Therapist
 from app.models.types import utcnow
 from app.services.errors import Invalid, NotFound
+from app.services.querying import among
 from app.services.timeutil import valid_timezone
 
 # Repeats are materialised this far ahead (26 weekly or 13 fortnightly sessions).
@@ -433,11 +435,39 @@ def slots_around(
     lookback: timedelta | None = None,
 ) -> dict[uuid.UUID, SlotsAround]:
     """What `around` finds, in one query of plain columns: for a caseload, where
-    hundreds of full appointment objects cost more than the query itself."""
+    hundreds of full appointment objects cost more than the query itself.
+
+    Sessions never last longer than `_LONGEST`, so per client only these can be the
+    last or the next one: the latest that started before `now - _LONGEST` (it has
+    ended), the first that starts after `now`, and any that started in between
+    (running, or just over). The first two are one index lookup each per client;
+    a few rows per client come back. (Two sessions at the same time, which only bad
+    data has, give either.)
+    """
     now = now or utcnow()
     ids = list(client_ids)
     if not ids:
         return {}
+    settled = now - _LONGEST
+    after = now - lookback if lookback is not None else None
+    other = aliased(Appointment)
+
+    def first_of(*conditions: ColumnElement[bool], latest: bool) -> Any:
+        starts = col(other.starts_at)
+        return (
+            core_select(col(other.id))
+            .where(col(other.client_id) == Client.id, col(other.cancelled_at).is_(None), *conditions)
+            .order_by(starts.desc() if latest else starts)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    before = [col(other.starts_at) <= settled] + ([col(other.starts_at) > after] if after is not None else [])
+    mine = among(session, col(Client.id), ids)
+    edges = union_all(
+        core_select(first_of(*before, latest=True).label("id")).where(mine),
+        core_select(first_of(col(other.starts_at) > now, latest=False).label("id")).where(mine),
+    ).subquery()
     columns: list[Any] = [
         col(Appointment.client_id),
         col(Appointment.id),
@@ -445,40 +475,28 @@ def slots_around(
         col(Appointment.duration_minutes),
         col(Appointment.timezone),
     ]
-
-    def ranked(kind: int, *, before: datetime | None, after: datetime | None, descending: bool) -> Any:
-        # As in `_ranked`: a few per client, in case the first is still running.
-        order = col(Appointment.starts_at).desc() if descending else col(Appointment.starts_at)
-        rank_column: Any = func.row_number().over(partition_by=col(Appointment.client_id), order_by=order).label("rank")
-        inner = core_select(*columns, rank_column).where(
-            col(Appointment.client_id).in_(ids), col(Appointment.cancelled_at).is_(None)
-        )
-        if before is not None:
-            inner = inner.where(col(Appointment.starts_at) < before)
-        if after is not None:
-            inner = inner.where(col(Appointment.starts_at) > after)
-        sub = inner.subquery()
-        names = ("client_id", "id", "starts_at", "duration_minutes", "timezone")
-        picked: list[Any] = [literal(kind).label("kind"), *(sub.c[name] for name in names), sub.c.rank]
-        return core_select(*picked).where(sub.c.rank <= 3)
-
-    statement = union_all(
-        ranked(0, before=now, after=now - lookback if lookback is not None else None, descending=True),
-        ranked(1, before=None, after=now - _LONGEST, descending=False),
+    at_edges = core_select(*columns).join(edges, col(Appointment.id) == edges.c.id)
+    between = core_select(*columns).where(
+        among(session, col(Appointment.client_id), ids),
+        col(Appointment.cancelled_at).is_(None),
+        col(Appointment.starts_at) > settled,
+        col(Appointment.starts_at) <= now,
     )
-    found: dict[tuple[uuid.UUID, int], list[tuple[int, Slot]]] = {}
-    for kind, client_id, slot_id, starts_at, minutes, zone, rank in session.execute(statement):
-        client = client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
-        found.setdefault((client, kind), []).append((rank, Slot(slot_id, client, starts_at, minutes, zone)))
-    out = {}
-    for client_id in ids:
-        past = [slot for _rank, slot in sorted(found.get((client_id, 0), []), key=lambda pair: pair[0])]
-        coming = [slot for _rank, slot in sorted(found.get((client_id, 1), []), key=lambda pair: pair[0])]
-        out[client_id] = SlotsAround(
-            last=next((slot for slot in past if slot.ends_at <= now), None),
-            next=next((slot for slot in coming if slot.ends_at > now), None),
-        )
-    return out
+    last: dict[uuid.UUID, Slot] = {}
+    coming: dict[uuid.UUID, Slot] = {}
+    for client_id, slot_id, starts_at, minutes, zone in session.execute(union_all(at_edges, between)):
+        slot = Slot(slot_id, client_id, starts_at, minutes, zone)
+        if slot.ends_at <= now:
+            if after is not None and starts_at <= after:
+                continue
+            known = last.get(client_id)
+            if known is None or starts_at > known.starts_at:
+                last[client_id] = slot
+        else:
+            known = coming.get(client_id)
+            if known is None or starts_at < known.starts_at:
+                coming[client_id] = slot
+    return {client_id: SlotsAround(last=last.get(client_id), next=coming.get(client_id)) for client_id in ids}
 
 
 def around_one(session: Session, *, client_id: uuid.UUID, now: datetime | None = None) -> Around:

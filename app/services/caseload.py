@@ -1,9 +1,10 @@
 """The therapist's caseload: every client at a glance, sorted by next session.
 
 Built with a fixed number of queries whatever the number of clients or entries:
-clients (with their last entry), assignments, zone histories, sessions around now
-(one query), recent entry times (as epoch seconds), recent questionnaire risk answers, push devices
-and last deliveries. Adherence is computed in Python over a recent window.
+clients (with their last entry), sessions around now, zone histories, assignments,
+recent entry times (one row per assignment), recent questionnaire risk answers, push
+devices and last deliveries. Adherence is computed in Python over a recent window,
+by `adherence_fast.glance`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.i18n import N_
 from app.models import (
-    Client,
+    Assignment,
     Entry,
     OccurrenceStatus,
     PushSubscription,
@@ -29,9 +31,11 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import appointments, scoring, zone_history
-from app.services.adherence import Adherence, DayIndex, Rate, glance
-from app.services.adherence_data import Assigned, assigned, recent_epochs
+from app.services.adherence import Adherence, Rate
+from app.services.adherence_fast import DayIndex, glance
 from app.services.appointments import Slot
+from app.services.caseload_data import NO_ENTRIES, ClientFacts, Listed, clients_of, listed, recent_times
+from app.services.querying import among
 
 # Entries older than this are not read for the caseload: streaks longer than it read "at least".
 WINDOW = timedelta(days=28)
@@ -85,7 +89,7 @@ class DeliverySummary:
 
 @dataclass(frozen=True)
 class RecordSummary:
-    item: Assigned
+    item: Listed
     adherence: Adherence
 
     @property
@@ -97,7 +101,7 @@ class RecordSummary:
 
 @dataclass
 class CaseloadRow:
-    client: Client
+    client: ClientFacts
     next_session: Slot | None
     last_session: Slot | None
     records: list[RecordSummary]
@@ -130,28 +134,16 @@ class CaseloadRow:
 
 def build(session: Session, *, therapist: Therapist, now: datetime | None = None) -> list[CaseloadRow]:
     now = now or utcnow()
-    last_entry = (
-        select(func.max(Entry.occurred_at))
-        .where(Entry.client_id == Client.id, col(Entry.deleted_at).is_(None))
-        .correlate(Client)
-        .scalar_subquery()
-    )
-    pairs = list(
-        session.execute(
-            select(Client, last_entry).where(Client.therapist_id == therapist.id).order_by(col(Client.display_name))
-        ).all()
-    )
-    clients = [row[0] for row in pairs]
-    last_entries: dict[uuid.UUID, datetime | None] = {row[0].id: row[1] for row in pairs}
-    if not clients:
+    pairs = clients_of(session, therapist_id=therapist.id)
+    if not pairs:
         return []
+    clients = [client for client, _latest in pairs]
+    last_entries = {client.id: latest for client, latest in pairs}
     ids = [client.id for client in clients]
-    # SQLite hands aggregates back as text; normalise through the column type.
-    last_entries = {key: _as_utc(value) for key, value in last_entries.items()}
 
     sessions = appointments.slots_around(session, client_ids=ids, now=now, lookback=LONGEST_WINDOW)
     zones = zone_history.histories(session, clients=clients)
-    records = assigned(session, client_ids=ids)
+    records = listed(session, client_ids=ids)
 
     default_start = now - WINDOW
     window_starts: dict[uuid.UUID, datetime] = {}
@@ -160,7 +152,7 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
         start = default_start if since is None else min(default_start, since)
         window_starts[client.id] = max(start, now - LONGEST_WINDOW)
     earliest = min(window_starts.values())
-    recent = recent_epochs(session, client_ids=ids, since=earliest)
+    recent = recent_times(session, since=window_starts)
     risks: dict[uuid.UUID, list[datetime]] = {}
     for at, client_id in _risk_answers(session, client_ids=ids, since=earliest):
         risks.setdefault(client_id, []).append(at)
@@ -175,12 +167,13 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
         from_epoch = window_start.timestamp()
         summaries = []
         for item in records[client.id]:
-            entries = [entry for entry in recent.get(item.assignment.id, ()) if entry[0] >= from_epoch]
+            entries = recent.get(item.assignment.id, NO_ENTRIES).since(from_epoch)
             summaries.append(
                 RecordSummary(
                     item=item,
                     adherence=glance(
-                        entries=entries,
+                        times=entries.times,
+                        nothing=entries.nothing,
                         schedule=item.schedule,
                         days=days,
                         start=item.assignment.created_at,
@@ -227,19 +220,30 @@ def _as_utc(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_RISK_RULES = ["phq9"]
+
+
 def _risk_answers(
     session: Session, *, client_ids: list[uuid.UUID], since: datetime
 ) -> list[tuple[datetime, uuid.UUID]]:
     """Shared PHQ-9 answers with item 9 above 0 (private entries are never read)."""
+    # Entries are looked up by the clients' questionnaire assignments (an entry's version is
+    # always one of its assignment's form): not by scanning every recent entry of the caseload.
+    rule_version = aliased(TemplateVersion)
+    questionnaires = (
+        select(Assignment.id)
+        .join(rule_version, col(rule_version.template_id) == Assignment.template_id)
+        .where(among(session, col(Assignment.client_id), client_ids), col(rule_version.scoring).in_(_RISK_RULES))
+    )
     statement = (
         select(Entry.client_id, Entry.occurred_at, Entry.answers, TemplateVersion.scoring)
         .join(TemplateVersion, col(TemplateVersion.id) == Entry.template_version_id)
         .where(
-            col(Entry.client_id).in_(client_ids),
+            col(Entry.assignment_id).in_(questionnaires),
             col(Entry.deleted_at).is_(None),
             Entry.visibility != Visibility.private,
             Entry.occurred_at >= since,
-            col(TemplateVersion.scoring).in_(["phq9"]),
+            col(TemplateVersion.scoring).in_(_RISK_RULES),
         )
     )
     out = []
@@ -252,18 +256,19 @@ def _risk_answers(
 _DELIVERED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent, OccurrenceStatus.email)
 
 
-def _delivery(session: Session, *, clients: list[Client], now: datetime) -> dict[uuid.UUID, DeliverySummary]:
+def _delivery(session: Session, *, clients: list[ClientFacts], now: datetime) -> dict[uuid.UUID, DeliverySummary]:
     """A one-word delivery health per client, in two queries for the whole caseload."""
     ids = [client.id for client in clients]
     devices: dict[uuid.UUID, list[PushSubscription]] = {client_id: [] for client_id in ids}
-    for subscription in session.exec(select(PushSubscription).where(col(PushSubscription.client_id).in_(ids))):
+    theirs = among(session, col(PushSubscription.client_id), ids)
+    for subscription in session.exec(select(PushSubscription).where(theirs)):
         devices[subscription.client_id].append(subscription)
     delivered = {
         client_id: _as_utc(at)
         for client_id, at in session.execute(
             select(ReminderOccurrence.client_id, func.max(ReminderOccurrence.sent_at))
             .where(
-                col(ReminderOccurrence.client_id).in_(ids),
+                among(session, col(ReminderOccurrence.client_id), ids),
                 col(ReminderOccurrence.status).in_(_DELIVERED),
                 ReminderOccurrence.due_at >= now - timedelta(days=60),
             )

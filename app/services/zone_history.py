@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
 from app.models import Client, ClientZoneChange
 from app.models.types import utcnow
 from app.services.adherence import ZoneChange
+from app.services.querying import among
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -27,14 +29,24 @@ def record_change(session: Session, *, client: Client, timezone: str, at: dateti
     session.add(ClientZoneChange(client_id=client.id, effective_from=at, timezone=timezone))
 
 
-def histories(session: Session, *, clients: Iterable[Client]) -> dict[uuid.UUID, list[ZoneChange]]:
+class Placed(Protocol):
+    """A client, or what a caseload reads of one: who, and in which zone now."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+
+def histories(session: Session, *, clients: Iterable[Placed]) -> dict[uuid.UUID, list[ZoneChange]]:
     """Each client's zone history in one query; a client who never moved has their one zone."""
     by_id = {client.id: client for client in clients}
     out: dict[uuid.UUID, list[ZoneChange]] = {client_id: [] for client_id in by_id}
     if by_id:
         rows = session.exec(
             select(ClientZoneChange)
-            .where(col(ClientZoneChange.client_id).in_(list(by_id)))
+            .where(among(session, col(ClientZoneChange.client_id), list(by_id)))
             .order_by(col(ClientZoneChange.effective_from))
         )
         for row in rows:

@@ -153,3 +153,23 @@ def test_entry_logged_after_midnight_counts_for_the_evening_it_describes(web, se
     assert days[described]["state"] == "done"
     assert days[logged]["state"] != "done"
     assert record["backfilled"] == 0 and record["median_delay_minutes"] == 300
+
+
+def test_the_pages_dates_read_as_babel_writes_them() -> None:
+    """Days are formatted once each and times added to them: the same text as the whole pattern."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+
+    from app import i18n
+    from app.caseload_view import Dates
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for locale in ("en", "es"):
+        with i18n.using_locale(locale):
+            days = Dates()
+            for step in range(0, 400 * 24, 7):
+                local = (start + timedelta(hours=step, minutes=step % 60)).astimezone(ZoneInfo("America/Mexico_City"))
+                assert days.day(local) == format_datetime(local, "EEE d MMM", locale=locale)
+                assert days.day_and_time(local) == format_datetime(local, "EEE d MMM, HH:mm", locale=locale)

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.models import Frequency
-from app.services.adherence import DayIndex, EntryFact, Schedule, ZoneChange, compute, glance
+from app.services.adherence import EntryFact, Schedule, ZoneChange, compute
+from app.services.adherence_fast import DayIndex, glance
 from tests.services.test_adherence_properties import schedules
 
 ZONES = [
@@ -90,7 +91,12 @@ def _both(scenario: dict):  # type: ignore[no-untyped-def,type-arg]
         **common,
     )
     index = DayIndex(scenario["zones"], scenario["boundary"], *scenario["index_span"])
-    light = glance(entries=[(at.timestamp(), nothing) for at, nothing in scenario["occurred"]], days=index, **common)
+    light = glance(
+        times=sorted(at.timestamp() for at, _nothing in scenario["occurred"]),
+        nothing=sorted(at.timestamp() for at, nothing in scenario["occurred"] if nothing),
+        days=index,
+        **common,
+    )
     return full, light
 
 
@@ -121,6 +127,31 @@ def test_day_index_agrees_with_the_day_clock_at_every_day_start(zone, boundary, 
         probes += [at - tiny, at + tiny, at - timedelta(seconds=1)]
     for at in probes:
         assert index.ordinal(at.timestamp()) == index.clock.day_of(at).toordinal(), at
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    boundary=boundaries,
+    base=st.sampled_from(BASES),
+    history=st.lists(st.tuples(st.integers(0, 60 * 24 * 40), st.sampled_from(ZONES)), max_size=2),
+    minutes=st.lists(st.integers(-60 * 24 * 5, 60 * 24 * 45), max_size=60),
+    span=st.tuples(st.integers(-4, 40), st.integers(-4, 40)),
+)
+def test_day_counts_are_the_entries_of_each_day(zone, boundary, base, history, minutes, span) -> None:  # type: ignore[no-untyped-def]
+    """Counted by bisections at the days' starts, as the day clock would file each one (some outside the index)."""
+    zones = [ZoneChange(datetime(2000, 1, 1, tzinfo=UTC), zone)]
+    zones += [ZoneChange(base + timedelta(minutes=minute, seconds=7), name) for minute, name in history]
+    index = DayIndex(zones, boundary, base, base + timedelta(days=35))
+    instants = sorted(base + timedelta(minutes=minute, microseconds=minute % 3 - 1) for minute in minutes)
+    first_day = index.clock.day_of(base).toordinal()
+    first, last = first_day + span[0], first_day + span[1]
+    expected = [0] * max(0, last - first + 1)
+    for instant in instants:
+        day = index.clock.day_of(instant).toordinal()
+        if first <= day <= last:
+            expected[day - first] += 1
+    assert index.day_counts([at.timestamp() for at in instants], first, last) == expected
 
 
 def test_named_cases_around_dst_with_entries_on_day_starts() -> None:
