@@ -19,8 +19,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import any_, bindparam, delete, false, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, false, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -41,6 +41,7 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services.days import local_day
+from app.services.querying import among_ids
 from app.services.timeutil import parse_hhmm
 from app.settings import Settings
 
@@ -274,11 +275,7 @@ class Ledger:
         return _in_chunks(values)
 
     def _among(self, column: Any, values: Sequence[Any]) -> Any:
-        """`column IN values`, as `= ANY(array)` on PostgreSQL: one parameter instead of
-        thousands, which psycopg would otherwise re-parse on every statement."""
-        if self.is_postgres:
-            return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-        return column.in_(values)
+        return among_ids(column, values, postgresql=self.is_postgres)
 
     def _insert_occurrences(self, connection: Any, occurrences: list[dict[str, Any]]) -> set[uuid.UUID]:
         """Insert, skipping any (reminder, due_at) already recorded; the ids inserted."""
