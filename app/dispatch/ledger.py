@@ -139,6 +139,30 @@ class SendPlan:
     devices: dict[uuid.UUID, list[tuple[uuid.UUID, Target]]] = field(default_factory=dict)
 
 
+# What a message needs to know about its reminder's client and record.
+_RECIPIENT_COLUMNS = (
+    R.c.assignment_id.label("recipient_assignment"),
+    V.c.title,
+    T.c.therapist_id,
+    C.c.locale,
+    C.c.lock_screen_detail,
+    C.c.email,
+    C.c.email_fallback,
+)
+
+
+def _recipient(row: Any) -> Recipient:
+    return Recipient(
+        row.recipient_assignment,
+        row.title,
+        row.therapist_id is None,
+        row.locale,
+        row.lock_screen_detail,
+        row.email,
+        row.email_fallback,
+    )
+
+
 def _in_chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -155,9 +179,10 @@ class Ledger:
 
     # --- step 1: record due occurrences -------------------------------------------------------
 
-    def claim_due(self, now: datetime) -> tuple[TickStats, list[Claimed]]:
+    def claim_due(self, now: datetime) -> tuple[TickStats, SendPlan]:
         """Record the due occurrences. Those to be sent are inserted already claimed (under
-        this dispatcher's lease) and returned, so they go out without a second round trip."""
+        this dispatcher's lease) and returned with their recipients, read in the same
+        statement, so they go out without a second round trip (devices are added later)."""
         stats = TickStats()
         columns = [
             R.c.id, R.c.client_id, R.c.assignment_id, R.c.times, R.c.weekdays,
@@ -165,11 +190,14 @@ class Ledger:
             R.c.random_count, R.c.random_min_gap_minutes, R.c.snoozed_until, R.c.next_due_at,
             C.c.timezone, C.c.day_boundary,
             A.c.ended_at, A.c.frequency, A.c.times_per_day, A.c.weekdays.label("assigned_weekdays"),
+            *_RECIPIENT_COLUMNS,
         ]  # fmt: skip
         statement = (
             select(*columns)
             .join(C, C.c.id == R.c.client_id)
             .join(A, A.c.id == R.c.assignment_id)
+            .join(T, T.c.id == A.c.template_id)
+            .join(V, (V.c.template_id == T.c.id) & (V.c.number == T.c.current_version))
             .where(R.c.paused == false(), R.c.next_due_at <= now, C.c.reminders_paused == false())
             .order_by(R.c.next_due_at)
             .limit(self.settings.dispatch_batch)
@@ -178,7 +206,7 @@ class Ledger:
         with self.engine.begin() as connection:
             rows = connection.execute(statement).all()
             if not rows:
-                return stats, []
+                return stats, SendPlan([], {})
             occurrences: list[dict[str, Any]] = []
             advances: list[dict[str, Any]] = []
             pending: list[tuple[dict[str, Any], Any]] = []
@@ -242,7 +270,9 @@ class Ledger:
             for o in occurrences
             if o["status"] is OccurrenceStatus.pending and o["id"] in inserted
         ]
-        return stats, fresh
+        sending = {occurrence.reminder_id for occurrence in fresh}
+        recipients = {row.id: _recipient(row) for row in rows if row.id in sending}
+        return stats, SendPlan(fresh, recipients)
 
     def _advance(self, connection: Any, advances: list[dict[str, Any]]) -> None:
         """Move each claimed reminder to its next due instant. Reminders set for the same
@@ -328,9 +358,9 @@ class Ledger:
 
     # --- step 2: deliver pending occurrences --------------------------------------------------
 
-    def claim_pending(self, now: datetime, *, fresh: Sequence[Claimed] = ()) -> SendPlan:
+    def claim_pending(self, now: datetime, *, fresh: SendPlan | None = None) -> SendPlan:
         """Claim pending occurrences whose retry time (or a dead dispatcher's lease) has come,
-        and look up what sending them and `fresh` (just recorded and claimed) needs."""
+        and look up what sending them and `fresh` (just recorded and claimed) still needs."""
         due = (
             select(O.c.id)
             .where(O.c.status == OccurrenceStatus.pending, O.c.next_attempt_at <= now)
@@ -349,24 +379,18 @@ class Ledger:
                 Claimed(row.id, row.reminder_id, row.client_id, row.due_at, row.attempts, str(row.kind))
                 for row in connection.execute(claim)
             ]
-        claimed.extend(fresh)
         plan = SendPlan(claimed, {})
-        if not claimed:
+        if fresh is not None:
+            plan.occurrences.extend(fresh.occurrences)
+            plan.recipients.update(fresh.recipients)
+        if not plan.occurrences:
             return plan
+        claimed = plan.occurrences
         with self.engine.connect() as connection:
-            reminder_ids = list({occurrence.reminder_id for occurrence in claimed})
+            reminder_ids = list({o.reminder_id for o in claimed if o.reminder_id not in plan.recipients})
             for chunk in self._chunks(reminder_ids):
                 rows = connection.execute(
-                    select(
-                        R.c.id,
-                        R.c.assignment_id,
-                        V.c.title,
-                        T.c.therapist_id,
-                        C.c.locale,
-                        C.c.lock_screen_detail,
-                        C.c.email,
-                        C.c.email_fallback,
-                    )
+                    select(R.c.id, *_RECIPIENT_COLUMNS)
                     .join(C, C.c.id == R.c.client_id)
                     .join(A, A.c.id == R.c.assignment_id)
                     .join(T, T.c.id == A.c.template_id)
@@ -374,15 +398,7 @@ class Ledger:
                     .where(self._among(R.c.id, chunk))
                 )
                 for row in rows:
-                    plan.recipients[row.id] = Recipient(
-                        row.assignment_id,
-                        row.title,
-                        row.therapist_id is None,
-                        row.locale,
-                        row.lock_screen_detail,
-                        row.email,
-                        row.email_fallback,
-                    )
+                    plan.recipients[row.id] = _recipient(row)
             client_ids = list({occurrence.client_id for occurrence in claimed})
             for chunk in self._chunks(client_ids):
                 rows = connection.execute(
