@@ -144,6 +144,10 @@ def sink() -> Iterator[Sink]:
         async with server:
             with contextlib.suppress(asyncio.CancelledError):
                 await server.serve_forever()
+        # Let the cancelled connection handlers (one may be sleeping before its answer)
+        # finish while the loop still runs, so none is finalized after it closed.
+        handlers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        await asyncio.gather(*handlers, return_exceptions=True)
 
     thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
     thread.start()
@@ -152,6 +156,8 @@ def sink() -> Iterator[Sink]:
     for task in asyncio.all_tasks(loop):
         loop.call_soon_threadsafe(task.cancel)
     thread.join(5)
+    if not thread.is_alive():
+        loop.close()
 
 
 # --- data ----------------------------------------------------------------------------------------
