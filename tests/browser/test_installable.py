@@ -49,6 +49,8 @@ def test_the_service_worker_controls_the_whole_site_and_serves_an_offline_page(
     assert scope == live_server.url + "/"
     caches = page.evaluate("caches.keys()")
     assert "between-pages" in caches and any(name.startswith("between-shell-") for name in caches)
+    # The first visit ran before the worker took control: Today is kept in the background.
+    wait_until(page, "caches.open('between-pages').then(c => c.match('/c', {ignoreVary: true})).then(r => !!r)")
     phone_context.set_offline(True)
     page.goto("/signin")  # not kept for offline use: the offline page answers
     assert page.locator("h1").inner_text() == "You are offline"
