@@ -349,8 +349,10 @@ def _token(settings: Settings, client_id: uuid.UUID, reminder_id: uuid.UUID, *, 
 
 
 def _saved_reminder(session: Session, client: Client, assignment: Any) -> Reminder:
+    # Half a day from now in the client's zone: no scheduled time falls inside a snooze.
+    far = (utcnow().astimezone(ZoneInfo(client.timezone)) + timedelta(hours=12)).strftime("%H:%M")
     reminder = reminders.save(
-        session, client=client, assignment_id=assignment.id, data=reminders.ReminderInput(times=["08:30"])
+        session, client=client, assignment_id=assignment.id, data=reminders.ReminderInput(times=[far])
     )
     session.commit()
     return reminder
