@@ -151,6 +151,16 @@ _RECIPIENT_COLUMNS = (
 )
 
 
+def _with_recipients(statement: Any) -> Any:
+    """A select from reminders joined to what `_RECIPIENT_COLUMNS` reads."""
+    return (
+        statement.join(C, C.c.id == R.c.client_id)
+        .join(A, A.c.id == R.c.assignment_id)
+        .join(T, T.c.id == A.c.template_id)
+        .join(V, (V.c.template_id == T.c.id) & (V.c.number == T.c.current_version))
+    )
+
+
 def _recipient(row: Any) -> Recipient:
     return Recipient(
         row.recipient_assignment,
@@ -193,11 +203,7 @@ class Ledger:
             *_RECIPIENT_COLUMNS,
         ]  # fmt: skip
         statement = (
-            select(*columns)
-            .join(C, C.c.id == R.c.client_id)
-            .join(A, A.c.id == R.c.assignment_id)
-            .join(T, T.c.id == A.c.template_id)
-            .join(V, (V.c.template_id == T.c.id) & (V.c.number == T.c.current_version))
+            _with_recipients(select(*columns))
             .where(R.c.paused == false(), R.c.next_due_at <= now, C.c.reminders_paused == false())
             .order_by(R.c.next_due_at)
             .limit(self.settings.dispatch_batch)
@@ -379,23 +385,16 @@ class Ledger:
                 Claimed(row.id, row.reminder_id, row.client_id, row.due_at, row.attempts, str(row.kind))
                 for row in connection.execute(claim)
             ]
-        plan = SendPlan(claimed, {})
         if fresh is not None:
-            plan.occurrences.extend(fresh.occurrences)
-            plan.recipients.update(fresh.recipients)
-        if not plan.occurrences:
+            claimed.extend(fresh.occurrences)
+        plan = SendPlan(claimed, dict(fresh.recipients) if fresh is not None else {})
+        if not claimed:
             return plan
-        claimed = plan.occurrences
         with self.engine.connect() as connection:
             reminder_ids = list({o.reminder_id for o in claimed if o.reminder_id not in plan.recipients})
             for chunk in self._chunks(reminder_ids):
                 rows = connection.execute(
-                    select(R.c.id, *_RECIPIENT_COLUMNS)
-                    .join(C, C.c.id == R.c.client_id)
-                    .join(A, A.c.id == R.c.assignment_id)
-                    .join(T, T.c.id == A.c.template_id)
-                    .join(V, (V.c.template_id == T.c.id) & (V.c.number == T.c.current_version))
-                    .where(self._among(R.c.id, chunk))
+                    _with_recipients(select(R.c.id, *_RECIPIENT_COLUMNS)).where(self._among(R.c.id, chunk))
                 )
                 for row in rows:
                     plan.recipients[row.id] = _recipient(row)
