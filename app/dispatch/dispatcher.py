@@ -296,16 +296,6 @@ class Dispatcher(Ledger):
         stats, fresh = self.claim_due(now)
         return stats, self.claim_pending(now, fresh=fresh), now
 
-    async def drain(self, *, now: datetime | None = None, rounds: int = 1000) -> TickStats:
-        """Run rounds until nothing is left to do right now (tests, the benchmark)."""
-        total = TickStats()
-        for _round in range(rounds):
-            stats = await self.run_once(now=now)
-            total.add(stats)
-            if stats.work == 0:
-                break
-        return total
-
     def payload(self, occurrence: Claimed, recipient: Recipient) -> bytes:
         from app.services.reminders import snooze_token
 
