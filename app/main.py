@@ -28,11 +28,13 @@ from app.routes import (
     privacy,
     pwa,
     reminders,
+    signup,
     templates,
     therapist,
     therapist_settings,
     voice,
 )
+from app.security import configure_password_work
 from app.services import library
 from app.settings import Settings, get_settings
 from app.staticfiles import STATIC_DIR, HashedStaticFiles
@@ -52,6 +54,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or build_engine(settings.database_url)
+    configure_password_work(slots=settings.password_check_slots, wait_seconds=settings.password_check_wait_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +90,7 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         secure_cookies=settings.secure_cookies,
+        secret_key=settings.secret_key,
         max_body=settings.max_request_bytes,
         body_limits={voice.UPLOAD_PATH: settings.voice_max_bytes + voice.MULTIPART_OVERHEAD},
     )
@@ -98,7 +102,7 @@ def create_app(
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
     # The entry API first: phones syncing entries are the busiest path, and routes are
     # matched in order.
-    for module in (api, health, auth, pages, templates, therapist, therapist_settings, client):
+    for module in (api, health, auth, signup, pages, templates, therapist, therapist_settings, client):
         app.include_router(module.router)
     for extra in (insights.therapist_router, insights.client_router):
         app.include_router(extra)

@@ -6,12 +6,23 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The push services browsers use: Google (Chrome, Edge on Android, most Android browsers),
+# Mozilla (Firefox), Apple (Safari on macOS and iOS), Microsoft (Edge on Windows). With the
+# allow-list on, a push endpoint's host must be one of these or a subdomain of one.
+DEFAULT_PUSH_HOSTS: tuple[str, ...] = (
+    "fcm.googleapis.com",
+    "android.googleapis.com",
+    "push.services.mozilla.com",
+    "push.apple.com",
+    "notify.windows.com",
+)
 
 
 class Environment(StrEnum):
@@ -41,6 +52,17 @@ class Settings(BaseSettings):
     signin_window_seconds: int = 900
     invite_max_attempts: int = 10
     invite_window_seconds: int = 900
+    # Open sign-up: accounts asked for per address, and emails sent to one address
+    # (verification links, "you already have an account" notes), per window.
+    signup_max_attempts: int = 5
+    signup_window_seconds: int = 3600
+    signup_mail_max: int = 3
+    # How long the link that confirms a new therapist's email works.
+    verification_hours: int = 24
+    # argon2 (64 MiB per hash or check) runs at most this many at once per process;
+    # a request that waits longer than this for a slot is answered 503 with Retry-After.
+    password_check_slots: int = Field(default=2, ge=1)
+    password_check_wait_seconds: float = Field(default=5.0, ge=0)
     max_text_length: int = 5000
     max_request_bytes: int = 1_000_000
     # Privacy and abuse limits (fixed windows, counted in the database; answers are 429 + Retry-After).
@@ -67,6 +89,15 @@ class Settings(BaseSettings):
     vapid_private_key: str = ""  # base64url of the raw P-256 key, or PEM
     vapid_subject: str = ""  # mailto: or https: contact for push services
     push_ttl_seconds: int = 1800
+    # Push endpoints must be https on hosts that resolve only to public addresses, checked when
+    # a device is added and again at every connection (app/services/push_endpoints.py). With the
+    # allow-list on (unset: on in production, off otherwise) the host must also be one of
+    # push_allowed_hosts or a subdomain of one (comma-separated in the environment).
+    push_host_allowlist: bool | None = None
+    push_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = DEFAULT_PUSH_HOSTS
+    # Tests only: also accept loopback addresses, and plain http to them (the test push
+    # services listen on 127.0.0.1). Refused in production.
+    push_allow_loopback: bool = False
     push_timeout_seconds: float = 10.0
     # A reminder is delivered late within this period, then falls back to email or is missed.
     reminder_grace_seconds: int = 1800
@@ -88,6 +119,15 @@ class Settings(BaseSettings):
     mail_from: str = ""
     smtp_timeout_seconds: float = 15.0
 
+    @field_validator("push_allowed_hosts", mode="before")
+    @classmethod
+    def _host_suffixes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(str(item).strip().strip(".").lower() for item in value if str(item).strip(" ."))
+        return value
+
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> Settings:
         if not self.database_url:
@@ -106,10 +146,16 @@ class Settings(BaseSettings):
                 problems.append("BETWEEN_VAPID_PRIVATE_KEY must be set (see `between vapid-keys`)")
             if not self.vapid_subject:
                 problems.append("BETWEEN_VAPID_SUBJECT must be set to a mailto: or https: contact")
+            if self.push_allow_loopback:
+                problems.append("BETWEEN_PUSH_ALLOW_LOOPBACK is for tests only")
             if problems:
                 raise ValueError("unsafe settings for production: " + "; ".join(problems))
         elif not self.secret_key:
             self.secret_key = _development_secret(self.data_dir)
+        if self.push_host_allowlist is None:
+            self.push_host_allowlist = self.environment is Environment.production
+        if self.push_host_allowlist and not self.push_allowed_hosts:
+            raise ValueError("BETWEEN_PUSH_ALLOWED_HOSTS is empty while the push host allow-list is on")
         self._check_push_and_mail()
         return self
 

@@ -22,7 +22,7 @@ from app.models.reminder import (
     ReminderOccurrence,
 )
 from app.models.template import RecordTemplate, TemplateVersion
-from app.models.therapist import Therapist, TherapistCreate, TherapistPublic
+from app.models.therapist import EmailVerification, Therapist, TherapistCreate, TherapistPublic
 from app.models.voice_note import VoiceNote, VoiceNotePublic
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "ClientPublic",
     "ClientZoneChange",
     "DeviceSession",
+    "EmailVerification",
     "Entry",
     "EntryCreate",
     "EntryPublic",

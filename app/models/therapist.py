@@ -35,6 +35,30 @@ class Therapist(TherapistBase, table=True):
         le=DIGEST_HOURS_MAX,
         sa_column_kwargs={"server_default": text(str(DIGEST_HOURS_DEFAULT))},
     )
+    # Set when the therapist followed the link emailed at sign-up (or the account was made
+    # by the operator); an account without it cannot sign in.
+    email_verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class EmailVerification(SQLModel, table=True):
+    """A link, emailed at sign-up, that confirms a therapist's address and signs them in.
+
+    Single-use (confirming deletes it, and every other of the account's) and expiring;
+    only the token's hash is stored. It carries the password and
+    name typed in the sign-up that asked for it, and confirming sets them: whoever owns
+    the address chooses which sign-up becomes the account, so an account registered in
+    someone else's name earlier is not handed to its registrant.
+    """
+
+    __tablename__ = "email_verification"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    therapist_id: uuid.UUID = Field(foreign_key="therapist.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=255)
+    display_name: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class TherapistCreate(SQLModel):

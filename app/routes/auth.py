@@ -1,17 +1,18 @@
-"""Signing in: therapists with email and password, client phones with an invite."""
+"""Signing in: therapists with email and password, client phones with an invite.
+
+Open sign-up and the confirmation of a therapist's email are in signup.py."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from app import i18n
 from app.deps import DeviceDep, SessionDep, SettingsDep
-from app.models import SessionKind, TherapistCreate
-from app.services import accounts, audit, device_sessions, invites, ratelimit
+from app.models import SessionKind
+from app.services import accounts, device_sessions, device_trust, invites, ratelimit
 from app.services.errors import ServiceError, TooManyAttempts
 from app.web import SESSION_COOKIE, clear_session_cookie, redirect, render, set_lang_cookie, set_session_cookie
 
@@ -28,52 +29,6 @@ def _device_label(request: Request) -> str:
         if name in agent:
             return name
     return agent[:40] or "Browser"
-
-
-@router.get("/signup")
-def signup_page(request: Request) -> Response:
-    return render(request, "pages/signup.html", {"values": {}, "errors": {}})
-
-
-@router.post("/signup")
-def signup(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    email: Annotated[str, Form(max_length=254)] = "",
-    display_name: Annotated[str, Form(max_length=120)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    values = {"email": email, "display_name": display_name}
-    try:
-        data = TherapistCreate(email=email, display_name=display_name, password=password)
-        therapist = accounts.create_therapist(session, data=data)
-    except ValidationError as error:
-        return render(request, "pages/signup.html", {"values": values, "errors": _form_errors(error)}, status_code=422)
-    except ServiceError as error:
-        return render(
-            request,
-            "pages/signup.html",
-            {"values": values, "errors": {"email": error.message}},
-            status_code=error.status_code,
-        )
-    therapist.locale = i18n.get_locale()
-    return _start(
-        request, session, settings, kind=SessionKind.therapist, who=therapist.id, locale=therapist.locale, to="/t"
-    )
-
-
-def _form_errors(error: ValidationError) -> dict[str, str]:
-    messages = {
-        "email": i18n.gettext("Enter an email address like name@example.org."),
-        "display_name": i18n.gettext("Enter your name."),
-        "password": i18n.gettext("Choose a password of at least 10 characters."),
-    }
-    found = {}
-    for item in error.errors():
-        field = str(item["loc"][0]) if item.get("loc") else ""
-        found[field] = messages.get(field, i18n.gettext("This is not valid."))
-    return found
 
 
 @router.get("/signin")
@@ -100,16 +55,23 @@ def signin(
             window_seconds=settings.signin_window_seconds,
         )
     except TooManyAttempts as error:
-        session.commit()
+        # 429 over the limit, 503 (Busy) when no password check came free in time.
         return render(
             request,
             "pages/signin.html",
             {"values": values, "error": error.message},
-            status_code=429,
+            status_code=error.status_code,
             headers={"Retry-After": str(error.retry_after)},
         )
+    except accounts.NotVerified as error:
+        # Only after the password matched: this says nothing to someone guessing.
+        return render(
+            request,
+            "pages/signin.html",
+            {"values": values, "error": error.message, "resend": email},
+            status_code=error.status_code,
+        )
     if therapist is None:
-        session.commit()  # keep the failure count
         return render(
             request,
             "pages/signin.html",
@@ -121,7 +83,7 @@ def signin(
     )
 
 
-def _start(request, session, settings, *, kind, who, locale, to) -> Response:  # type: ignore[no-untyped-def]
+def _start(request, session, settings, *, kind, who, locale, to, redeemed=None) -> Response:  # type: ignore[no-untyped-def]
     # A fresh session id at every sign-in: a planted cookie is never promoted.
     old_token = request.cookies.get(SESSION_COOKIE)
     old = device_sessions.resolve(session, token=old_token) if old_token else None
@@ -133,9 +95,10 @@ def _start(request, session, settings, *, kind, who, locale, to) -> Response:  #
         )
         days = settings.therapist_session_days
     else:
-        _device, token = device_sessions.start(
+        device, token = device_sessions.start(
             session, kind=kind, client_id=who, days=settings.client_session_days, label=_device_label(request)
         )
+        device_trust.admit(session, client=redeemed.client, invite=redeemed.invite, device=device, previous=old)
         days = settings.client_session_days
     session.commit()
     response = redirect(request, to)
@@ -192,11 +155,20 @@ def join(
             headers={"Retry-After": str(wait)},
         )
     try:
-        client = invites.redeem(session, token=token or None, code=code or None)
+        redeemed = invites.redeem(session, token=token or None, code=code or None)
     except ServiceError as error:
         session.rollback()
         return render(
             request, "pages/join.html", {"token": None, "error": error.message}, status_code=error.status_code
         )
-    audit.record(session, actor_kind="client", actor_id=client.id, action="device.joined", client_id=client.id)
-    return _start(request, session, settings, kind=SessionKind.client, who=client.id, locale=client.locale, to="/c")
+    client = redeemed.client
+    return _start(
+        request,
+        session,
+        settings,
+        kind=SessionKind.client,
+        who=client.id,
+        locale=client.locale,
+        to="/c",
+        redeemed=redeemed,
+    )

@@ -1,4 +1,4 @@
-"""Therapist accounts: sign-up and password sign-in."""
+"""Therapist accounts: accounts made by the operator, and password sign-in."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ from sqlmodel import Session, select
 from app.i18n import _
 from app.models import Therapist, TherapistCreate
 from app.models.therapist import normalize_email
+from app.models.types import utcnow
 from app.security import hash_password, verify_password
 from app.services import ratelimit
-from app.services.errors import Conflict, TooManyAttempts
+from app.services.errors import Busy, Conflict, Forbidden, TooManyAttempts
+
+
+class NotVerified(Forbidden):
+    """The password matched, but the account's email address is not confirmed yet."""
 
 
 def create_therapist(session: Session, *, data: TherapistCreate) -> Therapist:
@@ -19,6 +24,9 @@ def create_therapist(session: Session, *, data: TherapistCreate) -> Therapist:
         email=data.email,
         display_name=data.display_name.strip(),
         password_hash=hash_password(data.password),
+        # Made by the operator (`between create-therapist`), the demo or tests: the
+        # address is taken as confirmed. Open sign-up goes through app/services/signups.py.
+        email_verified_at=utcnow(),
     )
     session.add(therapist)
     session.flush()
@@ -34,24 +42,49 @@ def authenticate(
     max_attempts: int,
     window_seconds: int,
 ) -> Therapist | None:
-    """Check a password, counting failures per account and per address."""
+    """Check a password, counting attempts per address and per account first.
+
+    Each attempt is counted (and committed) before the password is looked at, and
+    checked only if both counts are within `max_attempts`, so no burst gets more
+    than that many checks in a window. Only failures count: a matching password
+    gives back its count on the address and clears the account's. An attempt that
+    was never checked (over the account's limit, or the server busy) gives back its
+    count on the address too.
+
+    Returns the therapist, or None for a wrong password; raises TooManyAttempts (429),
+    Busy (503) or NotVerified (403, only once the password matched).
+    """
     try:
         email = normalize_email(email)
     except ValueError:
         email = email.strip().lower()[:254]
-    keys = (f"signin:email:{email}", f"signin:ip:{remote}")
-    for key in keys:
-        wait = ratelimit.peek(session, key=key, limit=max_attempts, window_seconds=window_seconds)
-        if wait:
-            raise TooManyAttempts(
-                _("Too many attempts. Please wait %(minutes)s minutes and try again.", minutes=max(1, wait // 60)),
-                retry_after=wait,
-            )
+    by_address = ratelimit.count(session, key=f"signin:ip:{remote}", window_seconds=window_seconds)
+    if by_address.over(max_attempts):
+        raise _too_many(by_address.retry_after)
+    by_account = ratelimit.count(session, key=f"signin:email:{email}", window_seconds=window_seconds)
+    if by_account.over(max_attempts):
+        ratelimit.give_back(session, counted=by_address)
+        raise _too_many(by_account.retry_after)
     therapist = session.exec(select(Therapist).where(Therapist.email == email)).first()
-    if verify_password(therapist.password_hash if therapist else None, password):
-        ratelimit.reset(session, key=keys[0])
-        return therapist
-    for key in keys:
-        ratelimit.hit(session, key=key, limit=max_attempts, window_seconds=window_seconds)
-    return None
+    try:
+        matched = verify_password(therapist.password_hash if therapist else None, password)
+    except Busy:
+        ratelimit.give_back(session, counted=by_address)
+        ratelimit.give_back(session, counted=by_account)
+        raise
+    if not matched or therapist is None:
+        return None
+    ratelimit.give_back(session, counted=by_address)
+    ratelimit.reset(session, key=by_account.key)
+    if therapist.email_verified_at is None:
+        raise NotVerified(
+            _("Please confirm your email address first: open the link we sent to %(email)s.", email=therapist.email)
+        )
+    return therapist
 
+
+def _too_many(wait: int) -> TooManyAttempts:
+    return TooManyAttempts(
+        _("Too many attempts. Please wait %(minutes)s minutes and try again.", minutes=max(1, -(-wait // 60))),
+        retry_after=wait,
+    )

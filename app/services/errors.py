@@ -38,3 +38,12 @@ class TooManyAttempts(ServiceError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Busy(TooManyAttempts):
+    """The server is busy (e.g. every password-check slot taken): 503 with Retry-After.
+
+    A TooManyAttempts, so every handler of those answers it with its Retry-After too.
+    """
+
+    status_code = 503

@@ -5,8 +5,9 @@ server: it is hashed with argon2 like a password. A device asks for it once it
 has been idle longer than `idle_hours`; wrong tries are counted per client (on
 every device together) and lock the PIN for a while.
 A forgotten PIN is not a dead end: a new invitation from the therapist signs a
-phone in afresh (new device sessions start unlocked), and the PIN can then be
-changed or removed in the settings.
+phone in afresh (new device sessions start unlocked), showing the shared records;
+a confirmed device of the client's can then confirm it and change or remove the
+PIN (see device_trust: an invitation alone never reveals private entries).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from app.models import Client, DeviceSession
 from app.models.types import utcnow
 from app.security import hash_password, verify_password
 from app.services import ratelimit
-from app.services.errors import Invalid, TooManyAttempts
+from app.services.errors import Busy, Invalid, TooManyAttempts
 
 PIN = re.compile(r"^[0-9]{4,8}$")
 # Writing the unlock time on every request would turn page views into writes.
@@ -52,6 +53,15 @@ def idle_too_long(unlocked_at: datetime | None, *, idle_hours: float) -> bool:
     return unlocked_at is None or utcnow() - unlocked_at > timedelta(hours=idle_hours)
 
 
+def seconds_until_locked(unlocked_at: datetime | None, *, idle_hours: float) -> int:
+    """How long a device of a client with a PIN stays unlocked if it is not used again:
+    0 once `idle_too_long` holds. Pages tell the service worker, which keeps the lock offline."""
+    if unlocked_at is None:
+        return 0
+    left = timedelta(hours=idle_hours) - (utcnow() - unlocked_at)
+    return max(0, int(left.total_seconds()))
+
+
 def touch_due(unlocked_at: datetime | None) -> bool:
     """Whether an unlocked device's last use is old enough to be written again."""
     return unlocked_at is None or utcnow() - unlocked_at > _TOUCH_EVERY
@@ -78,19 +88,25 @@ def unlock(
 ) -> bool:
     """Check a PIN. True unlocks the device; False is a wrong PIN; raises after too many tries.
 
-    The caller commits either way, so that wrong tries are counted.
+    The try is counted (and committed) before the PIN is looked at, and checked only
+    within `max_attempts`, so a burst of tries from many devices at once gets no more
+    checks than that. The wrong try that uses up the last one locks the PIN at once.
     """
-    key = attempt_key(client)
-    waiting = ratelimit.peek(session, key=key, limit=max_attempts, window_seconds=window_seconds)
-    if waiting:
-        raise TooManyAttempts(_locked_message(waiting), retry_after=waiting)
-    if client.pin_hash and verify_password(client.pin_hash, pin.strip()[:20]):
-        ratelimit.reset(session, key=key)
+    counted = ratelimit.count(session, key=attempt_key(client), window_seconds=window_seconds)
+    if counted.over(max_attempts):
+        raise TooManyAttempts(_locked_message(counted.retry_after), retry_after=counted.retry_after)
+    try:
+        matched = bool(client.pin_hash) and verify_password(client.pin_hash, pin.strip()[:20])
+    except Busy:
+        # Never checked: it does not use up a try.
+        ratelimit.give_back(session, counted=counted)
+        raise
+    if matched:
+        ratelimit.reset(session, key=counted.key)
         mark_unlocked(session, device=device)
         return True
-    waiting = ratelimit.hit(session, key=key, limit=max_attempts - 1, window_seconds=window_seconds)
-    if waiting:
-        raise TooManyAttempts(_locked_message(waiting), retry_after=waiting)
+    if counted.count >= max_attempts:
+        raise TooManyAttempts(_locked_message(counted.retry_after), retry_after=counted.retry_after)
     return False
 
 

@@ -1,9 +1,22 @@
 """Fixed-window rate limits.
 
-Two kinds: counters kept in the database (`hit`, `peek`, `reset`), shared by every
-process and replica, for the limits that guard accounts (sign-in, invites, PIN
-tries); and `LocalLimiter`, counters in one process's memory, for the limits that
-only keep a device from flooding the server (API writes, uploads).
+Two kinds: counters kept in the database (`count`, `hit`, `give_back`, `reset`),
+shared by every process and replica, for the limits that guard accounts (sign-in,
+sign-up, invites, PIN tries); and `LocalLimiter`, counters in one process's memory,
+for the limits that only keep a device from flooding the server (API writes, uploads).
+
+Database counters count first and check after: each attempt is counted by one
+atomic `INSERT … ON CONFLICT (key) DO UPDATE … RETURNING` before the password, PIN
+or code is looked at, and the caller checks it only if the count it got back is
+within the limit. However many requests arrive at once, each gets its own number,
+so no more than the limit are ever checked in a window.
+
+The count is written and committed in a short transaction of its own, on a
+connection of its own, before the request goes on: a request that is still
+checking a password has already been counted for every other request, and a
+request that later fails or rolls back stays counted. (On SQLite, if the
+request's own connection already holds the write lock, the count is written
+through it instead: a second connection would wait for that lock.)
 """
 
 from __future__ import annotations
@@ -12,55 +25,122 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import case, delete, literal, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from app.models import RateLimitCounter
-from app.models.types import utcnow
+from app.models.types import UTCDateTime, utcnow
+
+_COUNTERS = RateLimitCounter.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One attempt's number in its window, and when that window ends."""
+
+    key: str
+    count: int
+    window_start: datetime
+    window_seconds: int
+
+    def over(self, limit: int) -> bool:
+        return self.count > limit
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until the window ends (at least 1)."""
+        ends = self.window_start + timedelta(seconds=self.window_seconds)
+        return max(1, math.ceil((ends - utcnow()).total_seconds()))
+
+
+def count(session: Session, *, key: str, window_seconds: int) -> Counted:
+    """Count one attempt now, atomically and committed, and return its number in the window."""
+    now = utcnow()
+    expired = _COUNTERS.c.window_start <= literal(now - timedelta(seconds=window_seconds), UTCDateTime())
+    values = {"key": key, "window_start": now, "count": 1}
+    insert = _dialect_insert(session)(_COUNTERS).values(values)
+    statement = insert.on_conflict_do_update(
+        index_elements=[_COUNTERS.c.key],
+        set_={
+            "count": case((expired, 1), else_=_COUNTERS.c.count + 1),
+            "window_start": case((expired, literal(now, UTCDateTime())), else_=_COUNTERS.c.window_start),
+        },
+    ).returning(_COUNTERS.c.count, _COUNTERS.c.window_start)
+    row = _run(session, statement).one()
+    return Counted(key=key, count=int(row.count), window_start=row.window_start, window_seconds=window_seconds)
 
 
 def hit(session: Session, *, key: str, limit: int, window_seconds: int) -> int | None:
-    """Count one attempt. Returns seconds to wait if the limit is exceeded, else None."""
-    now = utcnow()
-    for _attempt in range(3):
-        counter = session.exec(select(RateLimitCounter).where(RateLimitCounter.key == key).with_for_update()).first()
-        if counter is None:
-            try:
-                with session.begin_nested():
-                    session.add(RateLimitCounter(key=key, window_start=now, count=1))
-                return None
-            except IntegrityError:
-                continue
-        if now - counter.window_start >= timedelta(seconds=window_seconds):
-            counter.window_start = now
-            counter.count = 0
-        counter.count += 1
-        session.add(counter)
-        session.flush()
-        if counter.count > limit:
-            elapsed = (now - counter.window_start).total_seconds()
-            return max(1, int(window_seconds - elapsed))
-        return None
-    return None
+    """Count one attempt. Returns seconds to wait if it is over the limit (do not go on), else None."""
+    counted = count(session, key=key, window_seconds=window_seconds)
+    return counted.retry_after if counted.over(limit) else None
 
 
-def peek(session: Session, *, key: str, limit: int, window_seconds: int) -> int | None:
-    """Seconds to wait if `limit` attempts are already used up in this window, without counting one."""
-    counter = session.get(RateLimitCounter, key)
-    if counter is None:
-        return None
-    elapsed = utcnow() - counter.window_start
-    if elapsed >= timedelta(seconds=window_seconds) or counter.count < limit:
-        return None
-    return max(1, int(window_seconds - elapsed.total_seconds()))
+def give_back(session: Session, *, counted: Counted) -> None:
+    """Take back an attempt that turned out not to count (it was never checked, or it
+    succeeded where only failures count). Only within the window it was counted in."""
+    statement = (
+        update(_COUNTERS)
+        .where(
+            _COUNTERS.c.key == counted.key,
+            _COUNTERS.c.window_start == literal(counted.window_start, UTCDateTime()),
+            _COUNTERS.c.count > 0,
+        )
+        .values(count=_COUNTERS.c.count - 1)
+    )
+    _run(session, statement)
 
 
 def reset(session: Session, *, key: str) -> None:
-    counter = session.get(RateLimitCounter, key)
-    if counter is not None:
-        session.delete(counter)
+    """Forget a key's attempts (after a success), committed at once like the counting."""
+    _run(session, delete(_COUNTERS).where(_COUNTERS.c.key == key))
+
+
+def _dialect_insert(session: Session) -> Callable[..., Any]:
+    return sqlite.insert if _bind(session).dialect.name == "sqlite" else postgresql.insert
+
+
+def _bind(session: Session) -> Engine | Connection:
+    bind = session.get_bind()
+    assert isinstance(bind, Engine | Connection)
+    return bind
+
+
+def _run(session: Session, statement: Any) -> Any:
+    """Run a counter statement in a committed transaction of its own (see the module's notes)."""
+    bind = _bind(session)
+    if isinstance(bind, Connection) or _holds_sqlite_write_lock(session):
+        # Already inside the caller's transaction: count there; its commit publishes it.
+        return session.connection().execute(statement)
+    with bind.begin() as connection:
+        result = connection.execute(statement)
+        # Read RETURNING rows before the commit.
+        return _Buffered(list(result.all()) if result.returns_rows else [])
+
+
+class _Buffered:
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def one(self) -> Any:
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
+
+def _holds_sqlite_write_lock(session: Session) -> bool:
+    # sqlite3 opens a transaction only for writes (SELECTs run outside one), so a
+    # connection inside a transaction holds SQLite's single write lock.
+    if _bind(session).dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    dbapi = session.connection().connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", False))
 
 
 class LocalLimiter:
