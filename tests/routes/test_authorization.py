@@ -97,6 +97,10 @@ PUBLIC = {
     "/healthz",
     "/signin",
     "/signup",
+    # Sign-up's own steps: a new link for an unconfirmed account, and the emailed link.
+    "/signup/resend",
+    "/signup/verify",
+    "/signup/verify/{token}",
     "/join",
     "/invite/{token}",
     "/language",
