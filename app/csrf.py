@@ -3,6 +3,14 @@
 Forms send it as a hidden field, htmx as a header (set once on <body> through
 hx-headers), the JSON API as a header. Bearer-token API calls carry no cookie,
 so they cannot be forged cross-site and skip the check.
+
+The token must match the cookie *and* be bound to this browser's session: it is
+an HMAC, keyed from the secret key, over a nonce and the session cookie (see
+`app.security.csrf_token`). A matching cookie and field pair planted by another
+site or a sibling subdomain, or a token from another session, is refused. Over
+https the cookie is `__Host-between_csrf` (Secure, Path=/, no Domain), so a
+subdomain cannot set it at all. Signing in or out sets a new token
+(`app.web.set_session_cookie`), and the pages after it carry that one.
 """
 
 from __future__ import annotations
@@ -12,8 +20,8 @@ from starlette.exceptions import HTTPException
 
 from app import i18n
 from app.deps import bearer_token
-from app.security import same
-from app.web import CSRF_COOKIE
+from app.security import csrf_token_valid, same
+from app.web import SESSION_COOKIE, csrf_cookie_name
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 HEADER = "X-CSRF-Token"
@@ -31,7 +39,8 @@ class CsrfFailed(Exception):
 async def csrf_protect(request: Request) -> None:
     if request.method in SAFE_METHODS or bearer_token(request) or request.url.path in CARRY_OWN_PROOF:
         return
-    expected = request.cookies.get(CSRF_COOKIE, "")
+    settings = request.app.state.settings
+    expected = request.cookies.get(csrf_cookie_name(secure=settings.secure_cookies), "")
     sent = request.headers.get(HEADER, "")
     if not sent:
         content_type = request.headers.get("content-type", "")
@@ -44,5 +53,10 @@ async def csrf_protect(request: Request) -> None:
                 raise CsrfFailed(i18n.gettext("This form could not be read.")) from None
             value = form.get(FIELD, "")
             sent = value if isinstance(value, str) else ""
-    if not expected or not sent or not same(expected, sent):
+    if (
+        not expected
+        or not sent
+        or not same(expected, sent)
+        or not csrf_token_valid(settings.secret_key, expected, session=request.cookies.get(SESSION_COOKIE, ""))
+    ):
         raise CsrfFailed(i18n.gettext("This page has expired for your safety. Please go back, reload and try again."))

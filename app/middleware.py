@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import i18n
-from app.web import CSRF_COOKIE, LANG_COOKIE
+from app import i18n, security
+from app.web import LANG_COOKIE, SESSION_COOKIE, csrf_cookie_name, csrf_set_cookie
 
 CSP = "; ".join(
     [
@@ -35,10 +33,18 @@ class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware): sets language and CSRF token, adds headers."""
 
     def __init__(
-        self, app: ASGIApp, *, secure_cookies: bool, max_body: int, body_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        secure_cookies: bool,
+        secret_key: str,
+        max_body: int,
+        body_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.secure_cookies = secure_cookies
+        self.secret_key = secret_key
+        self.csrf_cookie = csrf_cookie_name(secure=secure_cookies)
         self.max_body = max_body
         # Exact paths allowed a larger body than max_body (voice note uploads).
         self.body_limits = body_limits or {}
@@ -52,8 +58,14 @@ class RequestContextMiddleware:
         i18n.set_locale(locale)
         scope.setdefault("state", {})
         scope["state"]["locale"] = locale
-        existing = request.cookies.get(CSRF_COOKIE)
-        token = existing if existing and len(existing) >= 32 else secrets.token_urlsafe(32)
+        # The CSRF token is bound to the session cookie this request carries; a token made for
+        # another session (or none), or planted, is replaced by a new one for this page.
+        existing = request.cookies.get(self.csrf_cookie)
+        bound_to = request.cookies.get(SESSION_COOKIE, "")
+        if existing and security.csrf_token_valid(self.secret_key, existing, session=bound_to):
+            token = existing
+        else:
+            token = security.csrf_token(self.secret_key, session=bound_to)
         scope["state"]["csrf_token"] = token
 
         limit = self.body_limits.get(scope["path"], self.max_body)
@@ -91,9 +103,10 @@ class RequestContextMiddleware:
                     headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
                 if "cache-control" not in headers:
                     headers["Cache-Control"] = "no-store"
-                if existing != token:
-                    flags = "Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self.secure_cookies else "")
-                    headers.append("Set-Cookie", f"{CSRF_COOKIE}={token}; {flags}")
+                # Unless the route already set a new one (signing in or out does).
+                renewed = any(value.startswith(f"{self.csrf_cookie}=") for value in headers.getlist("set-cookie"))
+                if existing != token and not renewed:
+                    headers.append("Set-Cookie", csrf_set_cookie(token, secure=self.secure_cookies))
             await send(message)
 
         try:

@@ -10,14 +10,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
-from app import i18n
+from app import i18n, security
 from app.staticfiles import static_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 SESSION_COOKIE = "between_session"
 CSRF_COOKIE = "between_csrf"
+# Over https the CSRF cookie has the __Host- prefix: browsers accept it only Secure, for Path=/
+# and without a Domain, so a sibling subdomain cannot plant one. Plain http (development,
+# tests) cannot have it, as the prefix requires Secure.
+CSRF_COOKIE_HTTPS = "__Host-between_csrf"
 LANG_COOKIE = "between_lang"
+# On a signed-in client's pages: "never" (no app PIN) or the seconds this device stays
+# unlocked if unused. The service worker reads it to keep the PIN lock with no network.
+LOCK_HEADER = "Between-Lock-In"
 
 
 def _environment() -> Environment:
@@ -107,6 +114,10 @@ def render(
         body = template.render(data)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     response.headers["Vary"] = "HX-Request"
+    response.headers["Content-Language"] = i18n.get_locale()
+    lock_in = getattr(request.state, "pin_lock_in", None)
+    if lock_in is not None:
+        response.headers[LOCK_HEADER] = lock_in
     return response
 
 
@@ -128,11 +139,32 @@ def set_session_cookie(request: Request, response: Response, token: str, *, days
         secure=settings.secure_cookies,
         path="/",
     )
+    # The CSRF token is bound to the session: the pages after sign-in carry one for the new session.
+    renew_csrf_token(request, response, session=token)
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
     settings = request.app.state.settings
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies)
+    renew_csrf_token(request, response, session="")
+
+
+def csrf_cookie_name(*, secure: bool) -> str:
+    return CSRF_COOKIE_HTTPS if secure else CSRF_COOKIE
+
+
+def csrf_set_cookie(token: str, *, secure: bool) -> str:
+    """The Set-Cookie value for a CSRF token (HttpOnly: pages carry the token for forms and scripts)."""
+    flags = "Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+    return f"{csrf_cookie_name(secure=secure)}={token}; {flags}"
+
+
+def renew_csrf_token(request: Request, response: Response, *, session: str) -> None:
+    """A new CSRF token bound to the session the response sets (or ends), in the cookie and the page."""
+    settings = request.app.state.settings
+    token = security.csrf_token(settings.secret_key, session=session)
+    request.state.csrf_token = token
+    response.headers.append("Set-Cookie", csrf_set_cookie(token, secure=settings.secure_cookies))
 
 
 def set_lang_cookie(request: Request, response: Response, locale: str | None) -> None:

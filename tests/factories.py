@@ -24,7 +24,8 @@ from app.models import (
     Visibility,
 )
 from app.services import accounts, assignments, clients, device_sessions, entries, templates
-from app.web import CSRF_COOKIE, SESSION_COOKIE
+from app.security import csrf_token
+from app.web import SESSION_COOKIE, csrf_cookie_name
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -127,8 +128,10 @@ def signed_in(web: TestClient, session: Session, who: Therapist | Client) -> Tes
         _device, token = device_sessions.start(session, kind=SessionKind.client, client_id=who.id, days=1)
     session.commit()
     web.cookies.set(SESSION_COOKIE, token)
-    csrf = uuid.uuid4().hex + uuid.uuid4().hex
-    web.cookies.set(CSRF_COOKIE, csrf)
+    # The CSRF token is bound to the session, as the app's own pages would carry it.
+    settings = web.app.state.settings
+    csrf = csrf_token(settings.secret_key, session=token)
+    web.cookies.set(csrf_cookie_name(secure=settings.secure_cookies), csrf)
     web.headers["X-CSRF-Token"] = csrf
     return web
 

@@ -14,7 +14,6 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ from sqlmodel import Session, func, select
 from app import migrate
 from app.db import build_engine
 from app.models import Client, Entry, SessionKind, Therapist
+from app.security import csrf_token
 from app.services import device_sessions, library
 from app.settings import Environment, Settings
 from app.web import CSRF_COOKIE, SESSION_COOKIE
@@ -122,7 +122,7 @@ class LiveServer:
                     session, kind=SessionKind.client, client_id=who.id, days=1, label="browser test"
                 )
             session.commit()
-        csrf = uuid.uuid4().hex + uuid.uuid4().hex
+        csrf = csrf_token(self.settings.secret_key, session=token)  # bound to the session, as the app makes it
         context.add_cookies(
             [
                 {"name": SESSION_COOKIE, "value": token, "url": self.url, "httpOnly": True, "sameSite": "Lax"},

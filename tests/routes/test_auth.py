@@ -63,8 +63,12 @@ def test_signin_and_signout_revoke_the_server_side_session(web, session) -> None
     )
     assert response.status_code == 303
     cookie = web.cookies[SESSION_COOKIE]
-    assert web.get("/t").status_code == 200
-    web.post("/signout", data={"csrf_token": token}, follow_redirects=False)
+    page = web.get("/t")
+    assert page.status_code == 200
+    # The CSRF token is bound to the session: the page after signing in carries a new one.
+    fresh = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert fresh and fresh.group(1) != token
+    assert web.post("/signout", data={"csrf_token": fresh.group(1)}, follow_redirects=False).status_code == 303
     device = session.exec(select(DeviceSession).where(DeviceSession.therapist_id == therapist.id)).one()
     session.refresh(device)
     assert device.revoked_at is not None
@@ -78,6 +82,7 @@ def test_signin_rotates_the_session_id(web, session) -> None:
     token = _csrf(web)
     web.post("/signin", data={"email": "rot@example.org", "password": PASSWORD, "csrf_token": token})
     first = web.cookies[SESSION_COOKIE]
+    token = _csrf(web)  # signing in gave the browser a token for its new session
     web.post("/signin", data={"email": "rot@example.org", "password": PASSWORD, "csrf_token": token})
     assert web.cookies[SESSION_COOKIE] != first
     assert session.exec(select(DeviceSession).where(DeviceSession.revoked_at.is_not(None))).first() is not None  # type: ignore[union-attr]

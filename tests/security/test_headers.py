@@ -80,8 +80,10 @@ def _set_cookie(response, name: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _sign_in(web: TestClient, email: str):  # type: ignore[no-untyped-def]
-    web.get("/signin")
-    token = web.cookies["between_csrf"]
+    page = web.get("/signin")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found
+    token = found.group(1)
     return web.post("/signin", data={"email": email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False)
 
 
@@ -89,7 +91,13 @@ def test_over_https_hsts_is_sent_and_cookies_are_secure(https_web: TestClient, s
     therapist = make_therapist(session)
     response = https_web.get("/signin")
     assert response.headers["strict-transport-security"].startswith("max-age=")
-    assert "Secure" in _set_cookie(response, "between_csrf")
+    # The CSRF cookie has the __Host- prefix: Secure, Path=/ and no Domain, so a sibling
+    # subdomain cannot plant one.
+    csrf = _set_cookie(response, "__Host-between_csrf")
+    csrf_flags = {part.strip().lower() for part in csrf.split(";")[1:]}
+    assert {"httponly", "secure", "samesite=lax", "path=/"} <= csrf_flags
+    assert not any(flag.startswith("domain") for flag in csrf_flags)
+    assert not any(value.startswith("between_csrf=") for value in response.headers.get_list("set-cookie"))
     signed = _sign_in(https_web, therapist.email)
     assert signed.status_code == 303
     cookie = _set_cookie(signed, SESSION_COOKIE)
