@@ -9,7 +9,6 @@ private entries are filtered in the query itself, never afterwards.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import uuid
@@ -24,7 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from app import i18n
+from app import csv_safe, i18n
 from app.i18n import _
 from app.models import (
     Appointment,
@@ -147,7 +146,7 @@ def stream_client_archive(
                 yield pipe.take()
         with archive.open("entries.csv", mode="w") as raw_csv:
             text_csv = io.TextIOWrapper(raw_csv, encoding="utf-8", newline="")
-            writer = csv.writer(text_csv)
+            writer = csv_safe.writer(text_csv)
             writer.writerow(ENTRY_CSV_HEADER)
             for records in _entry_record_pages(session, client.id, locale):
                 for record in records:
@@ -214,15 +213,10 @@ def _json(data: Any) -> bytes:
 
 def _csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_safe.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(
-            [
-                "" if value is None else _json_default(value) if isinstance(value, datetime | uuid.UUID) else value
-                for value in row
-            ]
-        )
+        writer.writerow([_json_default(value) if isinstance(value, datetime | uuid.UUID) else value for value in row])
     return buffer.getvalue().encode()
 
 
@@ -467,10 +461,18 @@ def _csv_rows(record: dict[str, Any]) -> list[list[Any]]:
             answer["key"],
             answer["question"],
             answer["answer"],
-            answer["raw"] if isinstance(answer["raw"], str) else json.dumps(answer["raw"], ensure_ascii=False),
+            _raw_cell(answer["raw"]),
         ]
         for answer in record["answers"]
     ]
+
+
+def _raw_cell(raw: Any) -> Any:
+    # Text and numbers as they are (csv_safe keeps numbers numeric and neutralizes text);
+    # lists, objects and yes/no as JSON.
+    if isinstance(raw, str) or (isinstance(raw, int | float) and not isinstance(raw, bool)):
+        return raw
+    return json.dumps(raw, ensure_ascii=False)
 
 
 # ---------------------------------------------------------------------------
@@ -495,7 +497,7 @@ def shared_entries(session: Session, *, therapist: Therapist, client: Client) ->
 
 def therapist_csv(session: Session, *, therapist: Therapist, client: Client) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_safe.writer(buffer)
     writer.writerow(ENTRY_CSV_HEADER)
     for record in _entry_records(session, shared_entries(session, therapist=therapist, client=client)):
         writer.writerows(_csv_rows(record))
