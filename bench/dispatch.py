@@ -202,6 +202,7 @@ def run() -> dict[str, Any]:
                 secret_key="bench-secret-" + "x" * 40,
                 base_url="http://127.0.0.1",
                 vapid_subject="mailto:bench@example.org",
+                push_allow_loopback=True,  # the sink listens on loopback
             )
             from app.dispatch.vapid import VapidKeys
 

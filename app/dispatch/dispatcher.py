@@ -52,6 +52,7 @@ from app.models import (
     PushSubscription,
 )
 from app.models.types import utcnow
+from app.services.push_endpoints import EndpointRules
 from app.settings import Settings
 
 log = logging.getLogger("between.dispatch")
@@ -148,6 +149,7 @@ class Dispatcher(Ledger):
                 timeout=self.settings.push_timeout_seconds,
                 concurrency=self.settings.dispatch_concurrency,
                 encryptor=Encryptor(self.settings.dispatch_encrypt_processes),
+                rules=EndpointRules.from_settings(self.settings),
             )
         return self._sender
 

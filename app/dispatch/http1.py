@@ -9,6 +9,12 @@ needs: connections pooled per origin and reused, TLS with certificate checks,
 responses parsed by httptools (the C parser uvicorn uses) whether sized or
 chunked, `Connection: close` honoured, and a total timeout per request.
 
+Redirects are never followed: a 3xx is an answer like any other (the caller counts it as a
+refusal). With a `resolve` hook the client does not let the event loop look the host up: the
+hook returns the (checked) addresses and the connection goes to one of them, with the host
+name kept for TLS (SNI and certificate) and the Host header, so a second DNS answer cannot
+send it elsewhere (app/services/push_endpoints.py).
+
 A kept-alive connection the push service closed while it sat idle fails before
 any answer arrives; such a request is sent once more on a new connection. (A push
 service that did get it and then closed replaces it: every message carries a Topic.)
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,6 +35,10 @@ import httptools
 # earlier avoids most writes onto a connection already closed at the far end.
 IDLE_SECONDS = 30.0
 MAX_IDLE_PER_ORIGIN = 256
+
+
+# (scheme, host, port) -> the addresses to connect to, in order of preference.
+Resolver = Callable[[str, str, int], Awaitable[list[str]]]
 
 
 class ResponseError(ConnectionError):
@@ -150,9 +161,12 @@ class _Connection(asyncio.Protocol):
 class Http1Client:
     """Pooled keep-alive connections per origin. Concurrency is bounded by the caller."""
 
-    def __init__(self, *, timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, *, timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None, resolve: Resolver | None = None
+    ) -> None:
         self.timeout = timeout
         self._ssl = ssl_context
+        self._resolve = resolve
         self._idle: dict[Origin, list[_Connection]] = {}
         self._all: set[_Connection] = set()
 
@@ -203,18 +217,30 @@ class Http1Client:
     async def _connect(self, origin: Origin) -> _Connection:
         loop = asyncio.get_running_loop()
         secure = origin.scheme == "https"
-        try:
-            _transport, connection = await loop.create_connection(
-                _Connection,
-                origin.host,
-                origin.port,
-                ssl=self._ssl_context() if secure else None,
-                server_hostname=origin.host if secure else None,
-            )
-        except (OSError, ssl.SSLError) as error:
-            raise ResponseError(f"cannot connect: {type(error).__name__}") from error
-        self._all.add(connection)
-        return connection
+        if self._resolve is None:
+            addresses = [origin.host]
+        else:
+            try:
+                # The hook's own refusals (not an error of the connection) go to the caller.
+                addresses = await self._resolve(origin.scheme, origin.host, origin.port)
+            except (OSError, UnicodeError) as error:
+                raise ResponseError(f"cannot resolve: {type(error).__name__}") from error
+        failure: BaseException | None = None
+        for address in addresses:
+            try:
+                _transport, connection = await loop.create_connection(
+                    _Connection,
+                    address,
+                    origin.port,
+                    ssl=self._ssl_context() if secure else None,
+                    server_hostname=origin.host if secure else None,
+                )
+            except (OSError, ssl.SSLError) as error:
+                failure = error
+                continue
+            self._all.add(connection)
+            return connection
+        raise ResponseError(f"cannot connect: {type(failure).__name__}") from failure
 
     def _release(self, origin: Origin, connection: _Connection) -> None:
         connection.idle_since = time.monotonic()

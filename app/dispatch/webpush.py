@@ -4,6 +4,10 @@ One `PushSender` holds one pooled HTTP client (keep-alive connections reused
 across messages, app/dispatch/http1.py), one VAPID signer (one JWT per push-service
 origin) and one `Encryptor` (messages are encrypted in worker processes,
 app/dispatch/encryption.py). See docs/benchmarks.md for what each costs per message.
+
+Every endpoint is checked against the push endpoint rules before it is sent to, and its host's
+addresses again whenever a connection is opened (app/services/push_endpoints.py); a refused one
+is a failed delivery. Redirects are not followed.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ import email.utils
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 from app.dispatch.aes128gcm import MAX_PAYLOAD, InvalidSubscriptionKeys, check_keys, encrypt
 from app.dispatch.encryption import Encryptor
 from app.dispatch.http1 import Http1Client, ResponseError
 from app.dispatch.vapid import VapidSigner
+from app.services.push_endpoints import EndpointRules, RefusedEndpoint
 
 __all__ = ["MAX_PAYLOAD", "InvalidSubscriptionKeys", "check_keys", "encrypt"]
 
@@ -61,15 +65,6 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def endpoint_allowed(endpoint: str, *, allow_loopback_http: bool) -> bool:
-    parts = urlsplit(endpoint)
-    if parts.scheme == "https" and parts.hostname:
-        return True
-    if parts.scheme == "http" and allow_loopback_http:
-        return (parts.hostname or "") in ("localhost", "127.0.0.1", "::1")
-    return False
-
-
 class PushSender:
     def __init__(
         self,
@@ -78,8 +73,11 @@ class PushSender:
         timeout: float = 10.0,
         concurrency: int = 200,
         encryptor: Encryptor | None = None,
+        rules: EndpointRules | None = None,
     ) -> None:
         self.signer = signer
+        self.rules = rules or EndpointRules()
+        self._refused: dict[str, str | None] = {}  # endpoint -> why the rules refuse it (None: they do not)
         self.timeout = timeout
         self.concurrency = concurrency
         self.semaphore = asyncio.Semaphore(concurrency)
@@ -89,8 +87,21 @@ class PushSender:
     @property
     def client(self) -> Http1Client:
         if self._client is None:
-            self._client = Http1Client(timeout=self.timeout)
+            self._client = Http1Client(timeout=self.timeout, resolve=self.rules.resolve_for_connecting)
         return self._client
+
+    def refusal(self, endpoint: str) -> str | None:
+        """Why the endpoint may not be sent to (its URL: scheme, host, allow-list), or None."""
+        if endpoint not in self._refused:
+            try:
+                self.rules.check_url(endpoint)
+                reason = None
+            except RefusedEndpoint as refused:
+                reason = refused.reason
+            if len(self._refused) >= 65536:  # one entry per device: bounded, rebuilt as it is used
+                self._refused.clear()
+            self._refused[endpoint] = reason
+        return self._refused[endpoint]
 
     async def aclose(self) -> None:
         self.encryptor.close()
@@ -116,6 +127,9 @@ class PushSender:
     ) -> PushResult:
         if len(payload) > MAX_PAYLOAD:
             return PushResult(Outcome.failed, error="too_large")
+        refusal = self.refusal(target.endpoint)
+        if refusal is not None:  # stored before the rules (or the settings) were what they are
+            return PushResult(Outcome.failed, error=f"refused_{refusal}")
         body = await self.encryptor.encrypt(payload, p256dh=target.p256dh, auth=target.auth)
         if body is None:
             return PushResult(Outcome.failed, error="bad_keys")
@@ -123,6 +137,8 @@ class PushSender:
         async with self.semaphore:
             try:
                 response = await self.client.post(target.endpoint, body, headers)
+            except RefusedEndpoint as refused:  # the host resolves to a refused address now
+                return PushResult(Outcome.failed, error=f"refused_{refused.reason}")
             except TimeoutError:
                 return PushResult(Outcome.retry, error="timeout")
             except (ResponseError, OSError):

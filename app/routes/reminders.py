@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -297,7 +298,9 @@ def _device(subscription: PushSubscription) -> DevicePublic:
 async def _json_body(request: Request) -> Any:
     try:
         return json.loads(await request.body() or b"null")
-    except (ValueError, UnicodeDecodeError):
+    # Too deep a body is refused before it gets here (app/input_checks.py); RecursionError stays
+    # caught in case that check is ever bypassed.
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise Invalid(i18n.gettext("This push subscription could not be read. Please try again.")) from None
 
 
@@ -310,8 +313,14 @@ async def _json_body(request: Request) -> Any:
 )
 async def add_subscription(request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient) -> Any:
     data = await _json_body(request)
-    subscription = reminders.add_subscription(
-        session, client=client, data=data, user_agent=request.headers.get("user-agent", ""), settings=settings
+    # In a worker thread: checking the endpoint looks its host up (app/services/push_endpoints.py).
+    subscription = await run_in_threadpool(
+        reminders.add_subscription,
+        session,
+        client=client,
+        data=data,
+        user_agent=request.headers.get("user-agent", ""),
+        settings=settings,
     )
     session.commit()
     return _device(subscription)
@@ -388,7 +397,8 @@ async def subscription_change(request: Request, session: SessionDep, settings: S
     client = session.get(Client, old.client_id) if old is not None else None
     if old is None or client is None:
         raise NotFound(i18n.gettext("No such device."))
-    subscription = reminders.add_subscription(
+    subscription = await run_in_threadpool(
+        reminders.add_subscription,
         session,
         client=client,
         data=data.get("subscription"),

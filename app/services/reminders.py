@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.dispatch import schedule as sched
-from app.dispatch.webpush import InvalidSubscriptionKeys, check_keys, endpoint_allowed
+from app.dispatch.webpush import InvalidSubscriptionKeys, check_keys
 from app.i18n import _
 from app.models import (
     Assignment,
@@ -30,7 +30,7 @@ from app.models import (
     ReminderOccurrence,
 )
 from app.models.types import utcnow
-from app.services import assignments
+from app.services import assignments, push_endpoints
 from app.services.errors import Invalid, NotFound
 from app.services.timeutil import parse_hhmm, valid_timezone
 from app.settings import Settings
@@ -126,7 +126,8 @@ def parse_weekdays(values: Iterable[int | str], errors: dict[str, str]) -> list[
     days: set[int] = set()
     for value in values:
         text = str(value).strip().lower()
-        if text.isdigit() and 1 <= int(text) <= 7:
+        # ASCII digits only: "²" or "①" pass isdigit() but not int().
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= 7:
             days.add(int(text))
         elif text[:3] in WEEKDAY_NAMES and text:
             days.add(WEEKDAY_NAMES.index(text[:3]) + 1)
@@ -412,7 +413,10 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 def add_subscription(
     session: Session, *, client: Client, data: Any, user_agent: str = "", settings: Settings
 ) -> PushSubscription:
-    """Store (or refresh) this device's subscription. Rejects malformed ones and plain http."""
+    """Store (or refresh) this device's subscription. Rejects malformed ones, and endpoints the
+    push endpoint rules refuse (plain http, hosts that are or resolve to addresses that are not
+    public, hosts off the allow-list): see app/services/push_endpoints.py. The host is looked up
+    here, so call this from a worker thread, not the event loop."""
     invalid = Invalid(_("This push subscription could not be read. Please try again."))
     if not isinstance(data, dict):
         raise invalid
@@ -425,12 +429,14 @@ def add_subscription(
         raise invalid
     if not _B64URL.match(p256dh) or not _B64URL.match(auth):
         raise invalid
-    if not endpoint_allowed(endpoint, allow_loopback_http=settings.is_development):
-        raise Invalid(_("Push notifications need a secure (https) push service."))
     try:
         check_keys(p256dh, auth)
     except InvalidSubscriptionKeys:
         raise invalid from None
+    try:
+        push_endpoints.EndpointRules.from_settings(settings).check_for_storing(endpoint)
+    except push_endpoints.RefusedEndpoint as refused:
+        raise _refused(refused.reason, invalid) from None
     subscription = session.exec(select(PushSubscription).where(PushSubscription.endpoint == endpoint)).first()
     if subscription is None:
         subscription = PushSubscription(client_id=client.id, endpoint=endpoint, p256dh=p256dh, auth=auth)
@@ -445,6 +451,21 @@ def add_subscription(
     session.add(subscription)
     session.flush()
     return subscription
+
+
+def _refused(reason: str, invalid: Invalid) -> Invalid:
+    if reason in (push_endpoints.INSECURE, push_endpoints.UNRESOLVED):
+        return Invalid(_("Push notifications need a secure (https) push service."))
+    if reason == push_endpoints.NOT_ALLOWED:
+        return Invalid(
+            _(
+                "Reminders can only be sent through the push service of a common browser "
+                "(Chrome, Firefox, Safari or Edge). Please try one of those."
+            )
+        )
+    if reason == push_endpoints.ADDRESS:
+        return Invalid(_("This push service is not on the public internet, so reminders cannot be sent through it."))
+    return invalid
 
 
 def remove_subscription(

@@ -79,6 +79,8 @@ class LiveServer:
             base_url=self.url,
             host="127.0.0.1",
             port=self.port,
+            # The push service the browser test subscribes at (npm web-push-testing) is on loopback.
+            push_allow_loopback=True,
         )
         from app.main import create_app
 

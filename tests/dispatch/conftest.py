@@ -46,6 +46,9 @@ def dispatch_settings(settings: Settings) -> Settings:
             # In the test process itself; tests/dispatch/test_encryption.py, the push-peer test
             # and the dispatcher processes of test_processes.py use the worker processes.
             "dispatch_encrypt_processes": 0,
+            # The push services of these tests (the npm peer, the sink below) listen on loopback,
+            # which the push endpoint rules refuse unless told otherwise.
+            "push_allow_loopback": True,
         }
     )
 

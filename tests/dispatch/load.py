@@ -203,6 +203,7 @@ def dispatcher_env(database_url: str, data_dir: str, **overrides: Any) -> dict[s
             "BETWEEN_VAPID_PRIVATE_KEY": VapidKeys.generate().private_key_b64,
             "BETWEEN_VAPID_SUBJECT": "mailto:tests@example.org",
             "BETWEEN_DISPATCH_TICK_SECONDS": "0.2",
+            "BETWEEN_PUSH_ALLOW_LOOPBACK": "true",  # the sink listens on loopback
         }
     )
     env.update({f"BETWEEN_{key.upper()}": str(value) for key, value in overrides.items()})

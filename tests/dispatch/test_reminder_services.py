@@ -125,20 +125,22 @@ def test_malformed_subscriptions_are_refused(session: Session, settings: Setting
     assert session.exec(select(PushSubscription)).all() == []
 
 
-def test_plain_http_endpoints_only_on_loopback_outside_production(session: Session, settings: Settings) -> None:
+def test_plain_http_endpoints_only_on_loopback_and_only_when_a_test_setting_allows_it(
+    session: Session, settings: Settings
+) -> None:
     client = make_client(session)
-    with pytest.raises(Invalid, match="secure"):
-        reminders.add_subscription(
-            session, client=client, data=subscription_json("http://push.example.org/x"), settings=settings
-        )
-    production = settings.model_copy(update={"environment": Environment.production})
-    with pytest.raises(Invalid, match="secure"):
-        reminders.add_subscription(
-            session, client=client, data=subscription_json("http://127.0.0.1:9/x"), settings=production
-        )
+    loopback = settings.model_copy(update={"push_allow_loopback": True})
+    for endpoint, rules in (
+        ("http://127.0.0.1:9/x", settings),  # tests and development alike: off unless set
+        ("http://push.example.org/x", settings),
+        ("http://push.example.org/x", loopback),  # the test setting admits loopback only
+        ("http://10.0.0.1/x", loopback),
+    ):
+        with pytest.raises(Invalid, match="secure"):
+            reminders.add_subscription(session, client=client, data=subscription_json(endpoint), settings=rules)
     assert session.exec(select(PushSubscription)).all() == []
     added = reminders.add_subscription(
-        session, client=client, data=subscription_json("http://127.0.0.1:9/x"), settings=settings
+        session, client=client, data=subscription_json("http://127.0.0.1:9/x"), settings=loopback
     )
     assert added.id is not None
 

@@ -54,6 +54,13 @@ def _reminder(session: Session, assignment_id: uuid.UUID) -> Reminder | None:
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The test notification goes to the npm push peer, which listens on loopback: the push
+    endpoint rules refuse that unless this test setting says otherwise."""
+    return settings.model_copy(update={"push_allow_loopback": True})
+
+
+@pytest.fixture
 def person(session: Session) -> tuple[Client, Any]:
     client = make_client(session)
     return client, make_assignment(session, client=client)
@@ -309,7 +316,7 @@ def test_malformed_subscriptions_are_422_and_not_stored(web: TestClient, session
     assert session.exec(select(PushSubscription)).all() == []
 
 
-def test_plain_http_push_endpoints_are_refused_except_loopback_outside_production(
+def test_plain_http_push_endpoints_are_refused_and_loopback_only_with_the_test_setting(
     web: TestClient, session: Session, person, settings: Settings, engine
 ) -> None:  # type: ignore[no-untyped-def]
     client, _assignment = person
@@ -317,16 +324,19 @@ def test_plain_http_push_endpoints_are_refused_except_loopback_outside_productio
     refused = phone.post("/api/v1/push/subscriptions", json=subscription_json("http://push.example.org/x"))
     assert refused.status_code == 422
     assert "secure (https)" in refused.json()["detail"]
+    # This module's settings allow loopback (the push peer listens there) ...
     assert phone.post("/api/v1/push/subscriptions", json=subscription_json("http://127.0.0.1:9/x")).status_code == 201
 
     from app.main import create_app
 
-    production = settings.model_copy(update={"environment": Environment.production})
-    with signed_in(
-        TestClient(create_app(production, engine=engine), base_url="http://testserver"), session, client
-    ) as live:
-        answer = live.post("/api/v1/push/subscriptions", json=subscription_json("http://127.0.0.1:9/y"))
-        assert answer.status_code == 422
+    # ... which nothing else does: not the default settings of any environment.
+    for environment in (Environment.test, Environment.development):
+        strict = settings.model_copy(update={"environment": environment, "push_allow_loopback": False})
+        with signed_in(
+            TestClient(create_app(strict, engine=engine), base_url="http://testserver"), session, client
+        ) as live:
+            answer = live.post("/api/v1/push/subscriptions", json=subscription_json("http://127.0.0.1:9/y"))
+            assert answer.status_code == 422
     assert len(session.exec(select(PushSubscription)).all()) == 1
 
 
