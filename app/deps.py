@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.models import Client, DeviceSession, SessionKind, Therapist
 from app.services import device_sessions, pins
+from app.services.device_trust import PrivateAccess
 from app.settings import Settings
 from app.web import SESSION_COOKIE
 
@@ -127,13 +128,19 @@ def get_current_client(request: Request, session: SessionDep) -> Client:
     request.state.viewer = client
     if client.pin_hash and _pin_touch_due(request, unlocked_at=device.unlocked_at):
         pins.touch(session, device=device)
+    # Sent with every page (web.render), so the service worker keeps the lock offline too.
+    request.state.pin_lock_in = (
+        str(pins.seconds_until_locked(device.unlocked_at, idle_hours=request.app.state.settings.pin_idle_hours))
+        if client.pin_hash
+        else "never"
+    )
     return client
 
 
-def get_client_id(request: Request, session: Session) -> uuid.UUID:
-    """The signed-in client's id, by the same rules as `get_current_client` (401, PIN
-    lock), for routes that need nothing else of the client: the entry API, which every
-    offline sync goes through.
+def get_client_id(request: Request, session: Session) -> tuple[uuid.UUID, uuid.UUID]:
+    """The signed-in client's id and their device's, by the same rules as
+    `get_current_client` (401, PIN lock), for routes that need nothing else of the
+    client: the entry API, which every offline sync goes through.
 
     The usual request reads a few columns instead of loading the device and the client.
     Whenever something is due to be written (last_seen, the PIN's unlock time) or the
@@ -142,8 +149,17 @@ def get_client_id(request: Request, session: Session) -> uuid.UUID:
     token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
     found = device_sessions.peek_client(session, token=token) if token else None
     if found is None or (found.has_pin and _pin_touch_due(request, unlocked_at=found.unlocked_at)):
-        return get_current_client(request, session).id
-    return found.client_id
+        client_id = get_current_client(request, session).id
+        return client_id, request.state.device.id
+    return found.client_id, found.device_id
+
+
+def get_private_access(request: Request, session: SessionDep) -> PrivateAccess:
+    """Which private entries this client device may show (see `device_trust`)."""
+    device = _device(request, session)
+    if device is None or device.kind != SessionKind.client:
+        raise NotSignedIn(SessionKind.client)
+    return PrivateAccess.of(device)
 
 
 class Locked(Exception):
@@ -172,3 +188,4 @@ def _pin_touch_due(request: Request, *, unlocked_at: datetime | None) -> bool:
 CurrentTherapist = Annotated[Therapist, Depends(get_current_therapist)]
 CurrentClient = Annotated[Client, Depends(get_current_client)]
 CurrentDevice = Annotated[DeviceSession, Depends(get_device)]
+ClientAccess = Annotated[PrivateAccess, Depends(get_private_access)]

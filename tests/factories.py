@@ -23,8 +23,9 @@ from app.models import (
     TherapistCreate,
     Visibility,
 )
-from app.services import accounts, assignments, clients, device_sessions, entries, templates
+from app.models.types import utcnow
 from app.security import csrf_token
+from app.services import accounts, assignments, clients, device_sessions, entries, templates
 from app.web import SESSION_COOKIE, csrf_cookie_name
 
 _counter = itertools.count(1)
@@ -120,12 +121,16 @@ def make_entry(
     return saved.entry
 
 
-def signed_in(web: TestClient, session: Session, who: Therapist | Client) -> TestClient:
-    """Give a TestClient a real server-side session (and a CSRF token) for `who`."""
+def signed_in(web: TestClient, session: Session, who: Therapist | Client, *, confirmed: bool = True) -> TestClient:
+    """Give a TestClient a real server-side session (and a CSRF token) for `who`.
+
+    A client's device is one the client confirmed (their own phone) unless `confirmed`
+    is False: then it is like a device signed in by an invitation nobody confirmed."""
     if isinstance(who, Therapist):
         _device, token = device_sessions.start(session, kind=SessionKind.therapist, therapist_id=who.id, days=1)
     else:
-        _device, token = device_sessions.start(session, kind=SessionKind.client, client_id=who.id, days=1)
+        device, token = device_sessions.start(session, kind=SessionKind.client, client_id=who.id, days=1)
+        device.confirmed_at = utcnow() if confirmed else None
     session.commit()
     web.cookies.set(SESSION_COOKIE, token)
     # The CSRF token is bound to the session, as the app's own pages would carry it.

@@ -36,6 +36,9 @@ class Entry(SQLModel, table=True):
     # A deleted entry keeps its id (content wiped) so a replayed offline sync is told "gone".
     deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     content_hash: str = Field(max_length=64)
+    # The device that wrote it: a device not yet confirmed by the client still shows the
+    # private entries it wrote itself, and no others.
+    device_id: uuid.UUID | None = None
 
 
 class EntryCreate(SQLModel):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import CurrentClient, SessionDep, get_client_id, thread_session
+from app.deps import ClientAccess, CurrentClient, SessionDep, get_client_id, thread_session
 from app.models import AssignmentPublic, EntryCreate, EntryPublic, EntryUpdate
 from app.services import assignments, entries
 
@@ -73,8 +73,8 @@ _ENTRY_JSON = TypeAdapter(EntryPublic)
 def _create_entry(request: Request, data: EntryCreate) -> tuple[bytes, bool]:
     with thread_session(request) as session:
         # Same checks as CurrentClient (401, PIN lock), reading only what a write needs.
-        client_id = get_client_id(request, session)
-        stored = entries.store(session, client_id=client_id, data=data)
+        client_id, device_id = get_client_id(request, session)
+        stored = entries.store(session, client_id=client_id, device_id=device_id, data=data)
         session.commit()
     return _ENTRY_JSON.dump_json(_ENTRY_JSON.validate_python(stored.row)), stored.created
 
@@ -83,11 +83,14 @@ def _create_entry(request: Request, data: EntryCreate) -> tuple[bytes, bool]:
 def list_entries(
     session: SessionDep,
     client: CurrentClient,
+    access: ClientAccess,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: datetime | None = None,
     assignment_id: uuid.UUID | None = None,
 ) -> Any:
-    return entries.list_for_client(session, client=client, limit=limit, before=before, assignment_id=assignment_id)
+    return entries.list_for_client(
+        session, client=client, access=access, limit=limit, before=before, assignment_id=assignment_id
+    )
 
 
 @router.get(
@@ -96,8 +99,8 @@ def list_entries(
     responses={**ERRORS, 410: {"model": Problem, "description": "Deleted"}},
     summary="One of my entries",
 )
-def get_entry(entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Any:
-    return entries.get_own(session, client=client, entry_id=entry_id)
+def get_entry(entry_id: uuid.UUID, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Any:
+    return entries.get_own(session, client=client, access=access, entry_id=entry_id)
 
 
 @router.patch(
@@ -106,8 +109,10 @@ def get_entry(entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -
     responses={**ERRORS, 410: {"model": Problem, "description": "Deleted"}},
     summary="Change one of my entries (answers, visibility, time)",
 )
-def update_entry(entry_id: uuid.UUID, data: EntryUpdate, session: SessionDep, client: CurrentClient) -> Any:
-    entry = entries.update(session, client=client, entry_id=entry_id, data=data)
+def update_entry(
+    entry_id: uuid.UUID, data: EntryUpdate, session: SessionDep, client: CurrentClient, access: ClientAccess
+) -> Any:
+    entry = entries.update(session, client=client, access=access, entry_id=entry_id, data=data)
     session.commit()
     return entry
 
@@ -118,8 +123,8 @@ def update_entry(entry_id: uuid.UUID, data: EntryUpdate, session: SessionDep, cl
     responses={**ERRORS, 410: {"model": Problem, "description": "Already deleted"}},
     summary="Delete one of my entries",
 )
-def delete_entry(entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
-    entries.delete(session, client=client, entry_id=entry_id)
+def delete_entry(entry_id: uuid.UUID, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
+    entries.delete(session, client=client, access=access, entry_id=entry_id)
     session.commit()
     return Response(status_code=204)
 

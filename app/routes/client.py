@@ -12,12 +12,12 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app import i18n
-from app.deps import CurrentClient, CurrentDevice, SessionDep
+from app.deps import ClientAccess, CurrentClient, CurrentDevice, SessionDep, SettingsDep
 from app.models import EntryCreate, EntryUpdate, RecordTemplate, TemplateVersion, Visibility
 from app.models.fields import FieldDef
-from app.services import assignments, clients, device_sessions, entries, templates
+from app.services import assignments, clients, device_sessions, device_trust, entries, templates
 from app.services.answers import VOICE_COMPANION_SUFFIX
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Invalid, NotFound, TooManyAttempts
 from app.views import entry_views, is_library_version, tr
 from app.web import redirect, render
 
@@ -25,16 +25,20 @@ router = APIRouter(prefix="/c", include_in_schema=False)
 
 
 @router.get("")
-def today_page(request: Request, session: SessionDep, client: CurrentClient) -> Response:
+def today_page(request: Request, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
     tasks = assignments.today(session, client=client)
-    recent = entries.list_for_client(session, client=client, limit=5)
+    recent = entries.list_for_client(session, client=client, access=access, limit=5)
     library = {task.version.id: is_library_version(session, task.version) for task in tasks}
-    return render(
-        request,
-        "pages/c_today.html",
-        {"client": client, "tasks": tasks, "recent": entry_views(session, recent), "library": library},
-        block="content",
-    )
+    # New devices waiting for the client's word are asked about where the client looks first.
+    waiting = device_trust.waiting(session, client=client) if access.everything else []
+    context = {
+        "client": client,
+        "tasks": tasks,
+        "recent": entry_views(session, recent),
+        "library": library,
+        "devices_waiting": waiting,
+    }
+    return render(request, "pages/c_today.html", context, block="content")
 
 
 def _form_context(session, client, assignment, version, *, values, errors, entry_id, entry=None):  # type: ignore[no-untyped-def]
@@ -67,7 +71,7 @@ def record_form(request: Request, assignment_id: uuid.UUID, session: SessionDep,
 
 @router.post("/record/{assignment_id}")
 async def submit_record(
-    request: Request, assignment_id: uuid.UUID, session: SessionDep, client: CurrentClient
+    request: Request, assignment_id: uuid.UUID, session: SessionDep, client: CurrentClient, access: ClientAccess
 ) -> Response:
     form = await request.form()
     assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
@@ -89,7 +93,7 @@ async def submit_record(
             visibility=_visibility(form),
             occurred_at=_occurred_at(form, client.timezone),
         )
-        entries.create(session, client=client, data=data)
+        entries.create(session, client=client, data=data, device_id=access.device_id)
     except Invalid as error:
         session.rollback()
         context = _form_context(
@@ -163,16 +167,18 @@ def answers_from_form(fields: list[FieldDef], form: FormData) -> dict[str, Any]:
 
 
 @router.get("/entries")
-def my_entries(request: Request, session: SessionDep, client: CurrentClient) -> Response:
-    rows = entries.list_for_client(session, client=client, limit=200)
+def my_entries(request: Request, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
+    rows = entries.list_for_client(session, client=client, access=access, limit=200)
     return render(
         request, "pages/c_entries.html", {"client": client, "entries": entry_views(session, rows)}, block="content"
     )
 
 
 @router.get("/entries/{entry_id}")
-def edit_entry_page(request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
-    entry = entries.get_own(session, client=client, entry_id=entry_id)
+def edit_entry_page(
+    request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient, access: ClientAccess
+) -> Response:
+    entry = entries.get_own(session, client=client, access=access, entry_id=entry_id)
     version = session.get(TemplateVersion, entry.template_version_id)
     assignment = assignments.get_for_client(session, client=client, assignment_id=entry.assignment_id)
     local = entry.occurred_at.astimezone(ZoneInfo(client.timezone)).strftime("%Y-%m-%dT%H:%M")
@@ -184,9 +190,11 @@ def edit_entry_page(request: Request, entry_id: uuid.UUID, session: SessionDep, 
 
 
 @router.post("/entries/{entry_id}")
-async def update_entry(request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
+async def update_entry(
+    request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient, access: ClientAccess
+) -> Response:
     form = await request.form()
-    entry = entries.get_own(session, client=client, entry_id=entry_id)
+    entry = entries.get_own(session, client=client, access=access, entry_id=entry_id)
     version = session.get(TemplateVersion, entry.template_version_id)
     assert version is not None
     answers = answers_from_form(templates.fields_of(version), form)
@@ -194,6 +202,7 @@ async def update_entry(request: Request, entry_id: uuid.UUID, session: SessionDe
         entries.update(
             session,
             client=client,
+            access=access,
             entry_id=entry.id,
             data=EntryUpdate(
                 answers=answers,
@@ -222,26 +231,38 @@ async def update_entry(request: Request, entry_id: uuid.UUID, session: SessionDe
 
 @router.post("/entries/{entry_id}/visibility")
 async def change_visibility(
-    request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient
+    request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient, access: ClientAccess
 ) -> Response:
     form = await request.form()
-    entry = entries.update(session, client=client, entry_id=entry_id, data=EntryUpdate(visibility=_visibility(form)))
+    update = EntryUpdate(visibility=_visibility(form))
+    entry = entries.update(session, client=client, access=access, entry_id=entry_id, data=update)
     session.commit()
     view = entry_views(session, [entry])[0]
     return render(request, "_entry.html", {"item": view, "own": True})
 
 
 @router.post("/entries/{entry_id}/delete")
-def delete_entry(request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
-    entries.delete(session, client=client, entry_id=entry_id)
+def delete_entry(
+    request: Request, entry_id: uuid.UUID, session: SessionDep, client: CurrentClient, access: ClientAccess
+) -> Response:
+    entries.delete(session, client=client, access=access, entry_id=entry_id)
     session.commit()
     return redirect(request, "/c/entries")
 
 
 @router.get("/settings")
 def settings_page(request: Request, session: SessionDep, client: CurrentClient, device: CurrentDevice) -> Response:
-    devices = device_sessions.active(session, client_id=client.id)
-    return render(request, "pages/c_settings.html", {"client": client, "devices": devices, "this_device": device})
+    devices = device_trust.history(session, client=client)
+    return render(
+        request,
+        "pages/c_settings.html",
+        {
+            "client": client,
+            "devices": devices,
+            "this_device": device,
+            **device_trust.context_for(session, client=client, device=device),
+        },
+    )
 
 
 @router.post("/settings")
@@ -253,10 +274,53 @@ async def save_settings(request: Request, session: SessionDep, client: CurrentCl
 
 
 @router.post("/devices/{device_id}/revoke")
-def revoke_device(request: Request, device_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
+def revoke_device(
+    request: Request, device_id: uuid.UUID, session: SessionDep, client: CurrentClient, this_device: CurrentDevice
+) -> Response:
     device = next((d for d in device_sessions.active(session, client_id=client.id) if d.id == device_id), None)
     if device is None:
         raise NotFound(i18n.gettext("No such device."))
-    device_sessions.revoke(session, device=device)
+    if device.id != this_device.id:
+        # Signing other devices out is the account holder's act: an unconfirmed device
+        # could otherwise lock the client out of their own phone.
+        device_trust.require_confirmed(this_device)
+    device_trust.revoke(session, client=client, device=device, by="client", actor_id=client.id)
     session.commit()
+    if device.id == this_device.id:
+        return redirect(request, "/")
+    return redirect(request, "/c/settings")
+
+
+@router.post("/devices/{device_id}/confirm")
+def confirm_device(
+    request: Request, device_id: uuid.UUID, session: SessionDep, client: CurrentClient, this_device: CurrentDevice
+) -> Response:
+    """On a confirmed device: "this new device is mine", so it may show private entries."""
+    device_trust.confirm_from(session, client=client, confirming=this_device, device_id=device_id)
+    session.commit()
+    return redirect(request, "/c/settings")
+
+
+@router.post("/device/confirm-pin")
+async def confirm_with_pin(
+    request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient, this_device: CurrentDevice
+) -> Response:
+    """On a new device: the client's PIN shows that the phone is in their hands."""
+    form = await request.form()
+    pin = str(form.get("pin", ""))[:20]
+    try:
+        confirmed = device_trust.confirm_with_pin(
+            session,
+            client=client,
+            device=this_device,
+            pin=pin,
+            max_attempts=settings.pin_max_attempts,
+            window_seconds=settings.pin_window_seconds,
+        )
+    except TooManyAttempts as error:
+        session.commit()
+        raise error from None
+    session.commit()
+    if not confirmed:
+        raise Invalid(i18n.gettext("That PIN is not right."), errors={"pin": i18n.gettext("That PIN is not right.")})
     return redirect(request, "/c/settings")

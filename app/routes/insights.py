@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from app import charts, i18n
-from app.deps import CurrentClient, CurrentTherapist, SessionDep
+from app.deps import ClientAccess, CurrentClient, CurrentTherapist, SessionDep
 from app.models import Appointment, Repeat
 from app.services import appointments, audit, brief, clients
 from app.services.errors import Invalid
@@ -225,8 +225,8 @@ def cancel_session(
 
 
 @client_router.get("/progress")
-def progress_page(request: Request, session: SessionDep, client: CurrentClient) -> Response:
-    data = brief.progress(session, client=client)
+def progress_page(request: Request, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
+    data = brief.progress(session, client=client, access=access)
     first = min((p.day for s in data.trends + data.questionnaires for p in s.points), default=data.today)
     charts_ = [
         charts.line_chart(s, first_day=first, last_day=data.today, chart_id=f"mine-{s.key}")

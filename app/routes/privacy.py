@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from app import i18n
 from app.deps import CurrentClient, CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
-from app.services import account_deletion, audit, clients, device_sessions, exports, fhir, pins
+from app.services import account_deletion, audit, clients, device_sessions, device_trust, exports, fhir, pins
 from app.services.errors import Invalid, TooManyAttempts
 from app.web import clear_session_cookie, redirect, render
 
@@ -33,13 +33,18 @@ def _download(body: str | bytes, *, media_type: str, filename: str) -> Response:
 
 
 @client_router.get("/export")
-def export_page(request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient) -> Response:
+def export_page(
+    request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient, device: CurrentDevice
+) -> Response:
     summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
-    return render(request, "pages/c_export.html", {"client": client, "summary": summary})
+    context = {"client": client, "summary": summary, **device_trust.context_for(session, client=client, device=device)}
+    return render(request, "pages/c_export.html", context)
 
 
 @client_router.get("/export.zip")
-def export_zip(request: Request, settings: SettingsDep, client: CurrentClient) -> Response:
+def export_zip(request: Request, settings: SettingsDep, client: CurrentClient, device: CurrentDevice) -> Response:
+    # The download holds every private entry: only a device the client confirmed gets it.
+    device_trust.require_confirmed(device)
     stream = exports.stream_client_archive(
         engine=request.app.state.engine, client_id=client.id, locale=i18n.get_locale(), upload_dir=settings.upload_dir
     )
@@ -52,15 +57,18 @@ def export_zip(request: Request, settings: SettingsDep, client: CurrentClient) -
 @client_router.get("/privacy")
 def privacy_page(request: Request, session: SessionDep, client: CurrentClient) -> Response:
     log = exports.access_log(session, client_id=client.id, limit=200)
-    return render(request, "pages/c_privacy.html", {"client": client, "log": log}, block="content")
+    devices = device_trust.history(session, client=client)
+    return render(request, "pages/c_privacy.html", {"client": client, "log": log, "devices": devices}, block="content")
 
 
 @client_router.get("/delete-account")
 def delete_account_page(
-    request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient
+    request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient, device: CurrentDevice
 ) -> Response:
     summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
-    return render(request, "pages/c_delete_account.html", {"client": client, "summary": summary, "error": None})
+    # Deleting the account is the account holder's act, not that of any device signed in to it.
+    error = None if device.confirmed_at else device_trust.unconfirmed_message()
+    return render(request, "pages/c_delete_account.html", {"client": client, "summary": summary, "error": error})
 
 
 @client_router.post("/delete-account")
@@ -69,13 +77,17 @@ def delete_account(
     session: SessionDep,
     settings: SettingsDep,
     client: CurrentClient,
+    device: CurrentDevice,
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    device_trust.require_confirmed(device)
     if confirm != "yes":
         summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
         message = i18n.gettext("To delete your account, tick the box to confirm. Nothing has been deleted.")
         return render(
-            request, "pages/c_delete_account.html", {"client": client, "summary": summary, "error": message},
+            request,
+            "pages/c_delete_account.html",
+            {"client": client, "summary": summary, "error": message},
             status_code=422,
         )
     account_deletion.delete_client(session, client=client, upload_dir=settings.upload_dir)
@@ -87,8 +99,12 @@ def delete_account(
 
 
 @client_router.post("/signout-everywhere")
-def client_signout_everywhere(request: Request, session: SessionDep, client: CurrentClient) -> Response:
-    device_sessions.revoke_all(session, client_id=client.id)
+def client_signout_everywhere(
+    request: Request, session: SessionDep, client: CurrentClient, device: CurrentDevice
+) -> Response:
+    device_trust.require_confirmed(device)
+    for each in device_sessions.active(session, client_id=client.id):
+        device_trust.revoke(session, client=client, device=each, by="client", actor_id=client.id)
     session.commit()
     response = redirect(request, "/join")
     clear_session_cookie(request, response)
@@ -110,21 +126,26 @@ def set_pin(
     pin: Annotated[str, Form(max_length=20)] = "",
     confirm: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
+    # A PIN set on an unconfirmed device would confirm that device: the account holder's act.
+    device_trust.require_confirmed(device)
     try:
         pins.set_pin(session, client=client, device=device, pin=pin, confirm=confirm)
     except Invalid as error:
         session.rollback()
         errors = error.errors or {"pin": error.message}
         return render(
-            request, "pages/c_pin.html",
-            {"client": client, "errors": errors, "idle_hours": settings.pin_idle_hours}, status_code=422,
+            request,
+            "pages/c_pin.html",
+            {"client": client, "errors": errors, "idle_hours": settings.pin_idle_hours},
+            status_code=422,
         )
     session.commit()
     return redirect(request, "/c/settings")
 
 
 @client_router.post("/pin/clear")
-def clear_pin(request: Request, session: SessionDep, client: CurrentClient) -> Response:
+def clear_pin(request: Request, session: SessionDep, client: CurrentClient, device: CurrentDevice) -> Response:
+    device_trust.require_confirmed(device)
     pins.clear_pin(session, client=client)
     session.commit()
     return redirect(request, "/c/settings")
@@ -150,19 +171,28 @@ def unlock(
         return redirect(request, "/c")
     try:
         opened = pins.unlock(
-            session, client=client, device=device, pin=pin,
-            max_attempts=settings.pin_max_attempts, window_seconds=settings.pin_window_seconds,
+            session,
+            client=client,
+            device=device,
+            pin=pin,
+            max_attempts=settings.pin_max_attempts,
+            window_seconds=settings.pin_window_seconds,
         )
     except TooManyAttempts:
         # The lockout must still count the try that caused it.
         session.commit()
         raise
+    if opened:
+        # The PIN is the client's proof: a device unlocked with it is confirmed too.
+        device_trust.confirmed_by_pin(session, client=client, device=device)
     session.commit()
     if opened:
         return redirect(request, "/c")
     return render(
-        request, "pages/c_unlock.html",
-        {"error": i18n.gettext("That PIN did not match. Please try again.")}, status_code=400,
+        request,
+        "pages/c_unlock.html",
+        {"error": i18n.gettext("That PIN did not match. Please try again.")},
+        status_code=400,
     )
 
 

@@ -13,7 +13,17 @@ from app import i18n
 from app.deps import CurrentTherapist, SessionDep, SettingsDep
 from app.models import AssignmentCreate, Frequency
 from app.routes.reminders import failure_reason
-from app.services import assignments, audit, clients, device_sessions, entries, invites, reminders, templates
+from app.services import (
+    assignments,
+    audit,
+    clients,
+    device_sessions,
+    device_trust,
+    entries,
+    invites,
+    reminders,
+    templates,
+)
 from app.services.errors import Invalid, NotFound
 from app.views import entry_views
 from app.web import redirect, render
@@ -155,7 +165,8 @@ def revoke_client_device(
     device = next((d for d in device_sessions.active(session, client_id=client.id) if d.id == device_id), None)
     if device is None:
         raise NotFound(i18n.gettext("No such device."))
-    device_sessions.revoke(session, device=device)
+    # Signed out, not erased: the client still sees the device, and that their therapist ended it.
+    device_trust.revoke(session, client=client, device=device, by="therapist", actor_id=therapist.id)
     session.commit()
     return redirect(request, f"/t/clients/{client.id}")
 
@@ -164,7 +175,6 @@ def revoke_client_device(
 def unlink_client(request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
     """End the link: the client keeps their records and their phone; this therapist no longer sees them."""
     clients.unlink(session, therapist=therapist, client_id=client_id)
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="client.unlinked", client_id=client_id)
     session.commit()
     return redirect(request, "/t")
 

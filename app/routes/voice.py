@@ -11,11 +11,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
-from app.deps import CurrentClient, DeviceDep, SessionDep, SettingsDep
+from app.deps import CurrentClient, DeviceDep, SessionDep, SettingsDep, get_current_client
 from app.i18n import _
-from app.models import Client, SessionKind, Therapist, VoiceNotePublic
+from app.models import SessionKind, Therapist, VoiceNotePublic
 from app.routes.api import ERRORS, Problem
 from app.services import audit, voice_notes
+from app.services.device_trust import PrivateAccess
 from app.services.errors import Invalid, NotFound
 from app.settings import Settings
 
@@ -92,13 +93,18 @@ async def upload_voice_note(
     response_class=FileResponse,
     summary="Play a voice note (its client, or their therapist when the entry is shared)",
 )
-def play_voice_note(note_id: uuid.UUID, session: SessionDep, settings: SettingsDep, device: DeviceDep) -> Response:
+def play_voice_note(
+    note_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep, device: DeviceDep
+) -> Response:
     client = therapist = None
     if device is not None and device.kind == SessionKind.client and device.client_id:
-        client = session.get(Client, device.client_id)
+        # The client's own voice is theirs to hear only on an unlocked device, like their
+        # entries: the same rule (the app PIN after idle hours answers 423).
+        client = get_current_client(request, session)
     elif device is not None and device.kind == SessionKind.therapist and device.therapist_id:
         therapist = session.get(Therapist, device.therapist_id)
-    note = voice_notes.readable(session, note_id=note_id, client=client, therapist=therapist)
+    access = PrivateAccess.of(device) if client is not None and device is not None else None
+    note = voice_notes.readable(session, note_id=note_id, client=client, access=access, therapist=therapist)
     path = voice_notes.file_of(_upload_dir(settings), note)
     if not path.is_file():
         raise NotFound(_("No such voice note."))

@@ -32,6 +32,7 @@ from app.models.types import utcnow
 from app.services import appointments, clients, scoring, templates, zone_history
 from app.services.adherence import Adherence, DayClock, EntryFact, ZoneChange
 from app.services.adherence_data import Assigned, adherence_of, assigned
+from app.services.device_trust import PrivateAccess
 from app.services.errors import NotFound
 
 # Scales that make a trend line, whatever form they come from.
@@ -370,8 +371,9 @@ class Progress:
     today: date
 
 
-def progress(session: Session, *, client: Client, now: datetime | None = None) -> Progress:
-    """The client's own view: all of their entries, private ones included."""
+def progress(session: Session, *, client: Client, access: PrivateAccess, now: datetime | None = None) -> Progress:
+    """The client's own view: all of their entries count as done; the charts show the
+    private ones only on a device that may show them (`access`)."""
     now = now or utcnow()
     zones, clock = _zones_and_clock(session, client)
     records = assigned(session, client_ids=[client.id])[client.id]
@@ -393,8 +395,9 @@ def progress(session: Session, *, client: Client, now: datetime | None = None) -
         )
         for item in records
     ]
+    shown = rows if access.everything else [row for row in rows if access.allows(row)]
     trends, questionnaires = _series(
-        rows,
+        shown,
         records=records,
         versions=_versions(session, rows),
         clock=clock,

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from app.i18n import _
 from app.models import Client, Therapist
+from app.services import audit, invites
 from app.services.errors import Invalid, NotFound
 from app.services.timeutil import valid_timezone
 
@@ -75,7 +76,11 @@ def update_preferences(
 
 
 def unlink(session: Session, *, therapist: Therapist, client_id: uuid.UUID) -> Client:
+    """End the link. The client keeps their records and devices; the former therapist's
+    pending invitations die with it, so none can sign a device in afterwards."""
     client = get_for_therapist(session, therapist=therapist, client_id=client_id)
     client.therapist_id = None
     session.add(client)
+    invites.revoke_pending(session, client_id=client.id)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="client.unlinked", client_id=client.id)
     return client

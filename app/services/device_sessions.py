@@ -84,6 +84,7 @@ class ClientPass:
     """A live client session as plain column values: what a phone's write needs to know."""
 
     client_id: uuid.UUID
+    device_id: uuid.UUID
     has_pin: bool
     unlocked_at: datetime | None
 
@@ -94,6 +95,7 @@ _CLIENT = Client.__table__  # type: ignore[attr-defined]
 # several times what the query does, on the busiest request there is (an entry write).
 _CLIENT_PASS = (
     core_select(
+        _DEVICE.c.id,
         _DEVICE.c.kind,
         _DEVICE.c.revoked_at,
         _DEVICE.c.expires_at,
@@ -118,13 +120,13 @@ def peek_client(session: Session, *, token: str) -> ClientPass | None:
     row = session.connection().execute(_CLIENT_PASS, {"token_hash": token_hash(token)}).first()
     if row is None:
         return None
-    kind, revoked_at, expires_at, last_seen_at, unlocked_at, client_id, has_pin = row
+    device_id, kind, revoked_at, expires_at, last_seen_at, unlocked_at, client_id, has_pin = row
     now = utcnow()
     if kind != SessionKind.client or revoked_at is not None or expires_at <= now:
         return None
     if now - last_seen_at > _TOUCH_EVERY:
         return None
-    return ClientPass(client_id=client_id, has_pin=bool(has_pin), unlocked_at=unlocked_at)
+    return ClientPass(client_id=client_id, device_id=device_id, has_pin=bool(has_pin), unlocked_at=unlocked_at)
 
 
 def revoke(session: Session, *, device: DeviceSession) -> None:

@@ -31,6 +31,7 @@ from app.models.fields import FieldDef
 from app.models.types import utcnow
 from app.services import scoring, voice_notes
 from app.services.answers import AnswerError, validate_answers
+from app.services.device_trust import PrivateAccess
 from app.services.errors import Conflict, Gone, Invalid, NotFound
 from app.services.templates import fields_by_id, fields_of
 
@@ -55,13 +56,13 @@ class Stored:
     replayed: Entry | None = None
 
 
-def create(session: Session, *, client: Client, data: EntryCreate) -> Saved:
+def create(session: Session, *, client: Client, data: EntryCreate, device_id: uuid.UUID | None = None) -> Saved:
     """Store an entry once. The same UUID and content again returns the stored entry.
 
     The entry comes back attached to the session as if it had been loaded, so later
-    changes to it are saved as usual.
+    changes to it are saved as usual. `device_id` is the device that wrote it.
     """
-    stored = store(session, client_id=client.id, data=data)
+    stored = store(session, client_id=client.id, device_id=device_id, data=data)
     if stored.replayed is not None:
         return Saved(stored.replayed, created=False)
     entry = Entry(**stored.row)
@@ -70,7 +71,7 @@ def create(session: Session, *, client: Client, data: EntryCreate) -> Saved:
     return Saved(entry, created=True)
 
 
-def store(session: Session, *, client_id: uuid.UUID, data: EntryCreate) -> Stored:
+def store(session: Session, *, client_id: uuid.UUID, data: EntryCreate, device_id: uuid.UUID | None = None) -> Stored:
     """`create` without building an ORM entry for a new one: for the entry API, which only
     answers with the stored values (building and tracking the object cost more than the
     INSERT)."""
@@ -115,6 +116,7 @@ def store(session: Session, *, client_id: uuid.UUID, data: EntryCreate) -> Store
         "updated_at": now,
         "deleted_at": None,
         "content_hash": digest,
+        "device_id": device_id,
     }
     if not _insert_once(session, row):
         # Already stored: an offline sync sent it again, or two syncs of it raced.
@@ -164,8 +166,8 @@ def _same_or_conflict(existing: Entry, *, client_id: uuid.UUID, digest: str) -> 
     return existing
 
 
-def update(session: Session, *, client: Client, entry_id: uuid.UUID, data: EntryUpdate) -> Entry:
-    entry = get_own(session, client=client, entry_id=entry_id)
+def update(session: Session, *, client: Client, access: PrivateAccess, entry_id: uuid.UUID, data: EntryUpdate) -> Entry:
+    entry = get_own(session, client=client, access=access, entry_id=entry_id)
     version = session.get(TemplateVersion, entry.template_version_id)
     assert version is not None
     nothing = entry.nothing_to_report if data.nothing_to_report is None else data.nothing_to_report
@@ -195,9 +197,9 @@ def update(session: Session, *, client: Client, entry_id: uuid.UUID, data: Entry
     return entry
 
 
-def delete(session: Session, *, client: Client, entry_id: uuid.UUID) -> None:
+def delete(session: Session, *, client: Client, access: PrivateAccess, entry_id: uuid.UUID) -> None:
     """Wipe the content but keep the id, so a replayed offline sync is told it is gone."""
-    entry = get_own(session, client=client, entry_id=entry_id)
+    entry = get_own(session, client=client, access=access, entry_id=entry_id)
     voice_notes.forget_entry(session, entry_id=entry.id)
     entry.answers = {}
     entry.score = None
@@ -207,9 +209,11 @@ def delete(session: Session, *, client: Client, entry_id: uuid.UUID) -> None:
     session.flush()
 
 
-def get_own(session: Session, *, client: Client, entry_id: uuid.UUID) -> Entry:
+def get_own(session: Session, *, client: Client, access: PrivateAccess, entry_id: uuid.UUID) -> Entry:
+    """One of the client's entries, as far as this device may show it: a private entry
+    on a device the client has not confirmed is answered like a missing one."""
     entry = session.get(Entry, entry_id)
-    if entry is None or entry.client_id != client.id:
+    if entry is None or entry.client_id != client.id or not access.allows(entry):
         raise NotFound(_("No such entry."))
     if entry.deleted_at is not None:
         raise Gone(_("This entry was deleted."))
@@ -220,11 +224,12 @@ def list_for_client(
     session: Session,
     *,
     client: Client,
+    access: PrivateAccess,
     limit: int = 50,
     before: datetime | None = None,
     assignment_id: uuid.UUID | None = None,
 ) -> list[Entry]:
-    statement = select(Entry).where(Entry.client_id == client.id, col(Entry.deleted_at).is_(None))
+    statement = select(Entry).where(Entry.client_id == client.id, col(Entry.deleted_at).is_(None), access.entries())
     if before is not None:
         statement = statement.where(Entry.occurred_at < before)
     if assignment_id is not None:

@@ -335,6 +335,8 @@ _ACTIONS = {
     "export.csv": i18n.N_("downloaded your shared entries as a spreadsheet (CSV)"),
     "export.report": i18n.N_("opened a printable report of your shared entries"),
     "export.fhir": i18n.N_("exported your shared entries for a health record system (FHIR)"),
+    "invite.issued": i18n.N_("created a new invitation to sign a device in to your account"),
+    "device.revoked": i18n.N_("signed out one of your devices"),
 }
 
 

@@ -12,6 +12,7 @@ from app.i18n import _
 from app.models import Client, Invite, Therapist
 from app.models.types import utcnow
 from app.security import new_code, new_token, normalize_code, token_hash
+from app.services import audit
 from app.services.errors import Gone, NotFound
 
 
@@ -23,10 +24,13 @@ class IssuedInvite:
 
 
 def issue(session: Session, *, therapist: Therapist, client: Client, hours: int) -> IssuedInvite:
-    # A new invite replaces any unused one for the same client.
-    for old in pending(session, client_id=client.id):
-        old.revoked_at = utcnow()
-        session.add(old)
+    """A new invitation for one of the therapist's clients; any unused one is revoked.
+
+    Audited: the client sees in "who looked at my records" that their therapist made a
+    way to sign a device in to their account."""
+    if client.therapist_id != therapist.id:
+        raise NotFound(_("No such client."))
+    revoke_pending(session, client_id=client.id)
     token, code = new_token(), new_code()
     invite = Invite(
         therapist_id=therapist.id,
@@ -37,7 +41,24 @@ def issue(session: Session, *, therapist: Therapist, client: Client, hours: int)
     )
     session.add(invite)
     session.flush()
+    audit.record(
+        session,
+        actor_kind="therapist",
+        actor_id=therapist.id,
+        action="invite.issued",
+        client_id=client.id,
+        subject_id=invite.id,
+    )
     return IssuedInvite(invite=invite, token=token, code=code)
+
+
+def revoke_pending(session: Session, *, client_id: uuid.UUID) -> int:
+    """Revoke every unused invitation of a client (a new one is issued, or the link ends)."""
+    found = pending(session, client_id=client_id)
+    for old in found:
+        old.revoked_at = utcnow()
+        session.add(old)
+    return len(found)
 
 
 def pending(session: Session, *, client_id: uuid.UUID) -> list[Invite]:
@@ -50,8 +71,15 @@ def pending(session: Session, *, client_id: uuid.UUID) -> list[Invite]:
     return list(session.exec(statement))
 
 
-def redeem(session: Session, *, token: str | None = None, code: str | None = None) -> Client:
-    """Use an invite once. Raises NotFound for unknown, Gone for used/expired."""
+@dataclass(frozen=True)
+class Redeemed:
+    client: Client
+    invite: Invite
+
+
+def redeem(session: Session, *, token: str | None = None, code: str | None = None) -> Redeemed:
+    """Use an invite once. Raises NotFound for unknown, Gone for used/expired, or when the
+    therapist who issued it is no longer the client's therapist."""
     if token:
         digest = token_hash(token)
         invite = session.exec(select(Invite).where(Invite.token_hash == digest).with_for_update()).first()
@@ -69,7 +97,10 @@ def redeem(session: Session, *, token: str | None = None, code: str | None = Non
     client = session.get(Client, invite.client_id)
     if client is None:
         raise NotFound(_("This invitation is not valid. Check the code or ask your therapist for a new one."))
+    if client.therapist_id != invite.therapist_id:
+        # Unlinking revokes pending invitations; this also covers one issued in a race with it.
+        raise Gone(_("This invitation is no longer valid. Ask your therapist for a new one."))
     invite.used_at = utcnow()
     session.add(invite)
     session.flush()
-    return client
+    return Redeemed(client=client, invite=invite)

@@ -28,6 +28,7 @@ from app.models import Client, Entry, Therapist, Visibility, VoiceNote
 from app.models.fields import FieldDef, LongTextField, ShortTextField, VoiceField
 from app.models.types import utcnow
 from app.services.answers import voice_companion
+from app.services.device_trust import PrivateAccess
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 # Recordings nobody's entry answers with (the entry was rejected, the phone gave up)
@@ -156,14 +157,26 @@ def _same_or_conflict(existing: VoiceNote, *, client: Client, digest: str) -> Vo
 
 
 def readable(
-    session: Session, *, note_id: uuid.UUID, client: Client | None = None, therapist: Therapist | None = None
+    session: Session,
+    *,
+    note_id: uuid.UUID,
+    client: Client | None = None,
+    access: PrivateAccess | None = None,
+    therapist: Therapist | None = None,
 ) -> VoiceNote:
-    """The note, for its client or, when the entry it answers is shared, their therapist; else 404."""
+    """The note, for its client on a device that may show it (`access`: a note of a
+    private entry follows the entry) or, when the entry it answers is shared, their
+    therapist; else 404."""
     note = session.get(VoiceNote, note_id)
     if note is None:
         raise NotFound(_("No such voice note."))
-    if client is not None and note.client_id == client.id:
-        return note
+    if client is not None and access is not None and note.client_id == client.id:
+        if access.everything:
+            return note
+        entry = session.get(Entry, note.entry_id) if note.entry_id is not None else None
+        if entry is not None and entry.client_id == client.id and access.allows(entry):
+            return note
+        raise NotFound(_("No such voice note."))
     if therapist is not None and note.entry_id is not None:
         owner = session.get(Client, note.client_id)
         entry = session.get(Entry, note.entry_id)

@@ -9,6 +9,7 @@ import pytest
 
 from app.routes import pwa
 from app.services import entries
+from app.services.device_trust import EVERYTHING
 from tests.browser.live import LiveServer
 from tests.browser.people import client_with_records
 from tests.browser.steps import WAIT_MS, open_app, outbox, save_mood, wait_outbox_empty, wait_queued, wait_until
@@ -91,7 +92,7 @@ def test_an_entry_deleted_on_the_server_is_not_sent_again_and_the_person_is_told
     phone_context.set_offline(False)
     wait_outbox_empty(page)
     with live_server.session() as session:
-        entries.delete(session, client=person.client, entry_id=uuid.UUID(item["id"]))
+        entries.delete(session, client=person.client, access=EVERYTHING, entry_id=uuid.UUID(item["id"]))
         session.commit()
 
     # The same entry comes back from an old copy of the outbox (a restored phone, say).

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.models import EntryCreate, Therapist, Visibility
 from app.services import entries, voice_notes
+from app.services.device_trust import EVERYTHING
 from tests.factories import browser, make_assignment, make_client, make_template, make_therapist, signed_in
 
 WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm" + bytes(range(256)) * 4
@@ -23,8 +24,13 @@ FIELDS: list[dict[str, Any]] = [
 def _wav(seconds: int, byte_rate: int = 100) -> bytes:
     data = b"\x00" * (seconds * byte_rate)
     fmt = struct.pack("<HHIIHH", 1, 1, byte_rate, byte_rate, 1, 8)
-    return b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt + (
-        b"data" + struct.pack("<I", len(data)) + data
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + (b"data" + struct.pack("<I", len(data)) + data)
     )
 
 
@@ -63,8 +69,9 @@ def test_upload_sniffs_the_container_and_is_idempotent_on_the_id(web, session, a
     assert _upload(phone, MP4).json()["content_type"] == "audio/mp4"
     wav = _upload(phone, _wav(3), seconds=1)
     assert (wav.json()["content_type"], wav.json()["seconds"]) == ("audio/wav", 3.0)  # measured, not claimed
-    stored = voice_notes.file_of(app.state.settings.upload_dir, voice_notes.readable(
-        session, note_id=note_id, client=client))
+    stored = voice_notes.file_of(
+        app.state.settings.upload_dir, voice_notes.readable(session, note_id=note_id, client=client, access=EVERYTHING)
+    )
     assert stored.read_bytes() == WEBM
     assert stored.parent == app.state.settings.upload_dir / "voice"
 
@@ -100,9 +107,12 @@ def test_only_the_client_and_their_therapist_hear_a_shared_note(web, session, ap
     assert own.headers["cache-control"] == "private, no-store"
     assert own.headers["content-type"] == "audio/webm"
 
-    with browser(app) as stranger, browser(app) as other_client, browser(app) as own_therapist, browser(
-        app
-    ) as other_therapist:
+    with (
+        browser(app) as stranger,
+        browser(app) as other_client,
+        browser(app) as own_therapist,
+        browser(app) as other_therapist,
+    ):
         signed_in(other_client, session, make_client(session))
         signed_in(own_therapist, session, therapist)
         signed_in(other_therapist, session, make_therapist(session))
@@ -185,9 +195,12 @@ def test_the_record_form_offers_voice_and_keeps_a_spoken_answer_on_edit(web, ses
     note_id = uuid.uuid4()
     assert _upload(phone, WEBM, note_id=note_id).status_code == 201
     saved = entries.create(
-        session, client=client,
+        session,
+        client=client,
         data=EntryCreate(
-            id=uuid.uuid4(), assignment_id=assignment.id, answers={"note": "typed", "note:voice": str(note_id)},
+            id=uuid.uuid4(),
+            assignment_id=assignment.id,
+            answers={"note": "typed", "note:voice": str(note_id)},
             visibility=Visibility.shared,
         ),
     ).entry
@@ -195,9 +208,15 @@ def test_the_record_form_offers_voice_and_keeps_a_spoken_answer_on_edit(web, ses
     edit = phone.get(f"/c/entries/{saved.id}")
     assert f'name="a.note:voice" value="{note_id}"' in edit.text
     assert "data-new-entry" not in edit.text
-    form = {"csrf_token": phone.headers["X-CSRF-Token"], "a.note": "typed again", "a.note:voice": str(note_id),
-            "visibility": "shared"}
+    form = {
+        "csrf_token": phone.headers["X-CSRF-Token"],
+        "a.note": "typed again",
+        "a.note:voice": str(note_id),
+        "visibility": "shared",
+    }
     assert phone.post(f"/c/entries/{saved.id}", data=form, follow_redirects=False).status_code == 303
     session.expire_all()
-    assert entries.get_own(session, client=client, entry_id=saved.id).answers == {
-        "note": "typed again", "note:voice": str(note_id)}
+    assert entries.get_own(session, client=client, access=EVERYTHING, entry_id=saved.id).answers == {
+        "note": "typed again",
+        "note:voice": str(note_id),
+    }

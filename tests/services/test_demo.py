@@ -131,7 +131,7 @@ def test_the_sign_in_link_signs_in_as_alex(session: Session) -> None:
     session.commit()
     assert info.invite_link.startswith("http://demo.test/invite/")
     token = info.invite_link.rsplit("/", 1)[1]
-    assert invites.redeem(session, token=token).display_name == "Alex"
+    assert invites.redeem(session, token=token).client.display_name == "Alex"
     assert "demo@between.example" in demo.instructions(info)
     assert "between-demo" in demo.instructions(info)
     assert info.invite_link in demo.instructions(info)

@@ -9,6 +9,7 @@ from sqlmodel import Session, func, select
 
 from app.models import Entry, EntryCreate, Visibility
 from app.services import entries
+from app.services.device_trust import EVERYTHING
 from app.services.errors import Conflict, Gone, NotFound
 from tests.factories import make_assignment, make_client, make_entry, make_therapist
 
@@ -68,12 +69,12 @@ def test_deleted_entry_is_a_tombstone(session) -> None:
         assignment=make_assignment(session, client=client),
         answers={"mood": 3, "note": "gone soon"},
     )
-    entries.delete(session, client=client, entry_id=entry.id)
+    entries.delete(session, client=client, access=EVERYTHING, entry_id=entry.id)
     session.commit()
     stored = session.get(Entry, entry.id)
     assert stored is not None and stored.answers == {} and stored.deleted_at is not None
     try:
-        entries.get_own(session, client=client, entry_id=entry.id)
+        entries.get_own(session, client=client, access=EVERYTHING, entry_id=entry.id)
     except Gone:
         pass
     else:
