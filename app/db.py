@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 
-def build_engine(database_url: str, *, echo: bool = False) -> Engine:
+def build_engine(database_url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     # hide_parameters: SQL errors must never carry answers into logs.
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
@@ -24,7 +24,9 @@ def build_engine(database_url: str, *, echo: bool = False) -> Engine:
         return engine
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

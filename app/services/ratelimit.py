@@ -14,9 +14,12 @@ so no more than the limit are ever checked in a window.
 The count is written and committed in a short transaction of its own, on a
 connection of its own, before the request goes on: a request that is still
 checking a password has already been counted for every other request, and a
-request that later fails or rolls back stays counted. (On SQLite, if the
-request's own connection already holds the write lock, the count is written
-through it instead: a second connection would wait for that lock.)
+request that later fails or rolls back stays counted. Those connections come from
+a pool of their own (`_counter_engine`): a burst of requests that each hold a
+connection of the main pool would otherwise wait for one another's second
+connection. (On SQLite, if the request's own connection already holds the write
+lock, the count is written through it instead: a second connection would wait for
+that lock.)
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -118,10 +122,29 @@ def _run(session: Session, statement: Any) -> Any:
     if isinstance(bind, Connection) or _holds_sqlite_write_lock(session):
         # Already inside the caller's transaction: count there; its commit publishes it.
         return session.connection().execute(statement)
-    with bind.begin() as connection:
+    with _counter_engine(bind).begin() as connection:
         result = connection.execute(statement)
         # Read RETURNING rows before the commit.
         return _Buffered(list(result.all()) if result.returns_rows else [])
+
+
+_counter_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_counter_engines_lock = threading.Lock()
+
+
+def _counter_engine(engine: Engine) -> Engine:
+    """A second engine on the same database, for counter transactions only."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return engine  # an in-memory database exists only on its own connection
+    with _counter_engines_lock:
+        counter = _counter_engines.get(engine)
+        if counter is None:
+            from app.db import build_engine
+
+            # Counter transactions are a statement long: a few connections serve any burst.
+            url = engine.url.render_as_string(hide_password=False)
+            counter = _counter_engines[engine] = build_engine(url, pool_size=4, max_overflow=4)
+        return counter
 
 
 class _Buffered:
