@@ -1,4 +1,4 @@
-"""What makes Between an installable, offline-capable app: manifest, service worker, offline page.
+"""What makes Between an installable, offline-capable app: manifest, service worker, offline and locked pages.
 
 The service worker is `app/static/sw.js`, served at the root so its scope is the
 whole site. It pulls in the offline logic with `importScripts("/sw-offline.js")`:
@@ -29,6 +29,8 @@ router = APIRouter(include_in_schema=False)
 THEME_COLOR = "#2f5d62"
 BACKGROUND_COLOR = "#f6f4ef"
 OFFLINE_PATH = "/offline"
+# Shown offline instead of any kept client page once the app PIN is due (see js/sw-offline.js).
+LOCKED_PATH = "/locked"
 NO_CACHE = "no-cache"
 
 # Precached when the worker installs, so every client page can start with no network.
@@ -56,6 +58,7 @@ def _worker_config() -> str:
         "version": shell_version(),
         "shell": {name: static_url(name) for name in SHELL},
         "offline": OFFLINE_PATH,
+        "locked": LOCKED_PATH,
         "core": static_url("js/outbox-core.js"),
     }
     return f"self.BETWEEN_SW = {json.dumps(config, sort_keys=True)};\n"
@@ -84,6 +87,11 @@ def service_worker_offline() -> Response:
 @router.get(OFFLINE_PATH)
 def offline_page(request: Request) -> Response:
     return render(request, "pages/offline.html", headers={"Cache-Control": NO_CACHE})
+
+
+@router.get(LOCKED_PATH)
+def locked_page(request: Request) -> Response:
+    return render(request, "pages/locked.html", headers={"Cache-Control": NO_CACHE})
 
 
 @router.get("/manifest.webmanifest")

@@ -112,6 +112,7 @@ PUBLIC = {
     "/sw-offline.js",
     "/manifest.webmanifest",
     "/offline",
+    "/locked",
     # The VAPID public key: public by design (every browser subscribes with it).
     "/push/public-key",
 }

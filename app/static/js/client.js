@@ -14,6 +14,8 @@
   }
 
   function csrfToken() {
+    // The lock page is kept for days: its token may be older than the one the outbox has.
+    if (document.querySelector("[data-offline-lock]")) { return ""; }
     try {
       return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || "";
     } catch (error) {
