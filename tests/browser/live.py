@@ -25,6 +25,7 @@ from sqlmodel import Session, func, select
 from app import migrate
 from app.db import build_engine
 from app.models import Client, Entry, SessionKind, Therapist
+from app.models.types import utcnow
 from app.security import csrf_token
 from app.services import device_sessions, library
 from app.settings import Environment, Settings
@@ -120,9 +121,10 @@ class LiveServer:
                     session, kind=SessionKind.therapist, therapist_id=who.id, days=1, label="browser test"
                 )
             else:
-                _device, token = device_sessions.start(
+                device, token = device_sessions.start(
                     session, kind=SessionKind.client, client_id=who.id, days=1, label="browser test"
                 )
+                device.confirmed_at = utcnow()  # the client's own phone (see device_trust)
             session.commit()
         csrf = csrf_token(self.settings.secret_key, session=token)  # bound to the session, as the app makes it
         context.add_cookies(
