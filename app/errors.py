@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -100,6 +100,16 @@ def install(app: FastAPI) -> None:
             exc.detail if isinstance(exc.detail, str) else i18n.gettext("Something is wrong with this request.")
         )
         return problem(request, exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _data_refused(request: Request, exc: DataError) -> Response:
+        # The catch-all for input the checks before it missed: the database refused a value
+        # (PostgreSQL: a NUL in text, a number out of range, ...). The request's session rolls
+        # back as it closes, so nothing of the request is stored. No parameters are logged.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return problem(
+            request, 422, i18n.gettext("Some of what was sent cannot be saved. Please check it and try again.")
+        )
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: DBAPIError) -> Response:

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from app import errors
 from app.csrf import csrf_protect
 from app.db import build_engine
+from app.input_checks import InputCheckMiddleware
 from app.limits import rate_limits
 from app.middleware import RequestContextMiddleware
 from app.routes import (
@@ -87,6 +88,8 @@ def create_app(
     app.state.shutdown_hooks = []
     # The embedded default (`between serve`) runs one dispatcher in the web process.
     app.state.run_dispatcher = run_dispatcher
+    # Added first, so it runs inside RequestContextMiddleware (language, body size, headers).
+    app.add_middleware(InputCheckMiddleware, upload_paths=[voice.UPLOAD_PATH])
     app.add_middleware(
         RequestContextMiddleware,
         secure_cookies=settings.secure_cookies,

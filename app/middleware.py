@@ -70,7 +70,7 @@ class RequestContextMiddleware:
 
         limit = self.body_limits.get(scope["path"], self.max_body)
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
+        if length and length.isascii() and length.isdigit() and int(length) > limit:
             await _too_large(send)
             return
         # A body sent in chunks (no Content-Length) is counted as it arrives.
