@@ -33,6 +33,10 @@ MIN_DURATION = 5
 # Sessions never last longer than this, so "still running" needs only a bounded look back.
 _LONGEST = timedelta(minutes=MAX_DURATION)
 _STEP = {Repeat.weekly: timedelta(weeks=1), Repeat.biweekly: timedelta(weeks=2)}
+# How far ahead a session may start. Far enough for any plan, and it keeps every instant
+# computed from a session (its repeats, its end, the reminders before it) inside the range
+# datetime can hold: a session in the year 9999 would overflow it.
+MAX_AHEAD = timedelta(days=2 * 366)
 
 
 @dataclass(frozen=True)
@@ -62,13 +66,38 @@ def local_start(day: date, at: time, *, timezone: str) -> datetime:
     """The UTC instant of a wall-clock time; a time the clocks skip over is refused."""
     zone = _zone(timezone)
     local = datetime.combine(day, at).replace(tzinfo=zone)
-    instant = local.astimezone(UTC)
+    try:
+        instant = local.astimezone(UTC)
+    except OverflowError:  # the first or last hours datetime can hold, in a zone away from UTC
+        raise _too_far() if day.year > 1 else _in_the_past() from None
     if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise Invalid(
             _("The clocks change at that time on that day. Please choose another time."),
             errors={"time": _("This time does not exist on that day.")},
         )
     return instant
+
+
+def _in_the_past() -> Invalid:
+    return Invalid(
+        _("That time has already passed. Please choose a time in the future."),
+        errors={"starts_at": _("In the past.")},
+    )
+
+
+def _too_far() -> Invalid:
+    return Invalid(_("Sessions can be planned up to two years ahead."), errors={"starts_at": _("Too far ahead.")})
+
+
+def _check_start(starts_at: datetime, now: datetime) -> None:
+    """A session starts in the future, and at most MAX_AHEAD from now."""
+    if starts_at.tzinfo is None:
+        raise Invalid(_("The session needs a time zone."))
+    # Subtracting aware datetimes never overflows, whatever their offsets.
+    if starts_at < now:
+        raise _in_the_past()
+    if starts_at - now > MAX_AHEAD:
+        raise _too_far()
 
 
 def _duration(minutes: int) -> int:
@@ -161,14 +190,8 @@ def schedule(
         repeat = Repeat(repeat)
     except ValueError:
         raise Invalid(_("Choose how the session repeats.")) from None
-    if starts_at.tzinfo is None:
-        raise Invalid(_("The session needs a time zone."))
+    _check_start(starts_at, now)
     duration = _duration(duration_minutes)
-    if starts_at < now:
-        raise Invalid(
-            _("That time has already passed. Please choose a time in the future."),
-            errors={"starts_at": _("In the past.")},
-        )
     starts = _occurrences(starts_at.astimezone(UTC), timezone=timezone, repeat=repeat, now=now)
     length = timedelta(minutes=duration)
     slots = [(start, start + length) for start in starts]
@@ -225,13 +248,7 @@ def move(
         raise Invalid(_("This session has already taken place."))
     zone = timezone or appointment.timezone
     _zone(zone)
-    if starts_at.tzinfo is None:
-        raise Invalid(_("The session needs a time zone."))
-    if starts_at < now:
-        raise Invalid(
-            _("That time has already passed. Please choose a time in the future."),
-            errors={"starts_at": _("In the past.")},
-        )
+    _check_start(starts_at, now)
     duration = _duration(duration_minutes or appointment.duration_minutes)
     slot = (starts_at, starts_at + timedelta(minutes=duration))
     clash = _overlapping(session, therapist_id=therapist.id, slots=[slot], ignore={appointment.id})
