@@ -16,6 +16,9 @@ class Frequency(StrEnum):
     times_per_day = "times_per_day"
     weekdays = "weekdays"
     weekly = "weekly"
+    # Records that follow events (a thought record, an urge): what happened is counted,
+    # nothing is scheduled, and no day is ever missed. Reminders are optional check-ins.
+    as_it_happens = "as_it_happens"
 
 
 class AssignmentBase(SQLModel):
