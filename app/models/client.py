@@ -29,6 +29,14 @@ class Client(ClientBase, table=True):
     email_fallback: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Opt-in: name the record in notification text (shown on the lock screen).
     lock_screen_detail: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # When the client's phone (or the client) last set `timezone`. None while the zone is the
+    # "UTC" placeholder a new client starts with: the therapist's browser never sets it, the
+    # phone does when it joins or next opens Between (app/services/phone_zone.py).
+    timezone_set_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # "Not now" to following the phone into another zone: not asked again about that zone
+    # before `zone_declined_until` (a weekend away must not mean two taps every day).
+    zone_declined: str | None = Field(default=None, max_length=64)
+    zone_declined_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class ClientPublic(ClientBase):
