@@ -7,7 +7,14 @@ from app.models.appointment import (
     ClientZoneChange,
     Repeat,
 )
-from app.models.assignment import Assignment, AssignmentCreate, AssignmentPublic, Frequency
+from app.models.assignment import (
+    Assignment,
+    AssignmentChange,
+    AssignmentCreate,
+    AssignmentPublic,
+    ChangeKind,
+    Frequency,
+)
 from app.models.audit import AuditEvent
 from app.models.client import Client, ClientPublic
 from app.models.device_session import DeviceSession, SessionKind
@@ -30,9 +37,11 @@ __all__ = [
     "AppointmentForClient",
     "AppointmentPublic",
     "Assignment",
+    "AssignmentChange",
     "AssignmentCreate",
     "AssignmentPublic",
     "AuditEvent",
+    "ChangeKind",
     "Client",
     "ClientPublic",
     "ClientZoneChange",

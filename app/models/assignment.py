@@ -3,9 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import field_validator
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index
 from sqlmodel import Column, Field, SQLModel
 
 from app.models.types import UTCDateTime, utcnow
@@ -69,3 +70,34 @@ class AssignmentPublic(AssignmentBase):
     template_id: uuid.UUID
     created_at: datetime
     ended_at: datetime | None
+
+
+class ChangeKind(StrEnum):
+    changed = "changed"  # frequency, days, instructions or proposed times edited
+    stopped = "stopped"
+    restarted = "restarted"  # a stop undone
+
+
+# The fields of an assignment a therapist may edit while it runs; each change keeps them
+# as they were before and after.
+EDITABLE = ("frequency", "times_per_day", "weekdays", "instructions", "proposed_times")
+
+
+class AssignmentChange(SQLModel, table=True):
+    """One edit, stop or restart of an assignment: what it was, what it became, when and by whom.
+    Past days keep being counted by the rules of the time (see `adherence.ScheduleChange`)."""
+
+    __tablename__ = "assignment_change"
+    __table_args__ = (Index("ix_assignment_change_client_changed", "client_id", "changed_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    assignment_id: uuid.UUID = Field(foreign_key="assignment.id", index=True, ondelete="CASCADE")
+    client_id: uuid.UUID = Field(foreign_key="client.id", ondelete="CASCADE")
+    kind: ChangeKind = Field(default=ChangeKind.changed, max_length=16)
+    changed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    changed_by_id: uuid.UUID | None = Field(default=None, foreign_key="therapist.id", ondelete="SET NULL")
+    # The editable fields (EDITABLE) as they were, and as they became.
+    before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # When the client said they had read the notice about it (None: still shown).
+    seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -70,6 +70,11 @@ class Reminder(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
+    # When the client last chose the times or days themselves; None while they are the
+    # ones the therapist proposed (which then follow the therapist's edits).
+    chosen_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
 
 
 class ReminderOccurrence(SQLModel, table=True):
