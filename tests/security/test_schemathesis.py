@@ -3,16 +3,24 @@
 Every operation gets generated valid and invalid requests (a bounded number, so
 the run stays short on two cores); every answer must be free of server errors
 and match the schema: documented status, content type, headers and body.
+
+The push routes read their JSON body themselves, so the schema describes no body
+for them (and the service worker's /push/... routes are not in it at all): they
+get their own generated bodies below, any JSON, nested far too deep, or carrying
+NUL characters.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -22,10 +30,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from app.main import create_app
-from app.models import SessionKind, Visibility
+from app.models import PushSubscription, Reminder, SessionKind, Visibility
 from app.services import device_sessions
 from tests.factories import library_template, make_assignment, make_client, make_entry, make_therapist
 
@@ -108,3 +117,90 @@ def test_api_survives_fuzzing_and_matches_its_schema(fuzz_app, world, actor: str
     # The run reached real data, not only rejections.
     assert len(statuses) > 100 and any(200 <= status < 300 for status in statuses), sorted(set(statuses))
     print(actor, len(statuses), sorted(set(statuses)))
+
+
+# --- the push routes: bodies the schema cannot describe --------------------------------------------
+
+PUSH_ROUTES = ["/push/snooze", "/push/subscription-change", "/api/v1/push/subscriptions"]
+_NUL_TEXT = st.builds(lambda before, after: f"{before}\x00{after}", st.text(max_size=12), st.text(max_size=12))
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@st.composite
+def _deep(draw: st.DrawFn) -> bytes:
+    """JSON nested past the limit: open or closed, arrays or objects, alone or inside a valid object."""
+    depth = draw(st.sampled_from([65, 200, 1_500, 20_000, 100_000]))
+    opener, closer = draw(st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")]))
+    inner = opener * depth + ((b"1" if opener != b"[" else b"") + closer * depth if draw(st.booleans()) else b"")
+    if draw(st.booleans()):
+        return b'{"token": "x", "old_endpoint": "https://push.example.org/x", "subscription": ' + inner + b"}"
+    return inner
+
+
+@st.composite
+def _with_nul(draw: st.DrawFn) -> bytes:
+    """A body shaped like what the route expects, with a NUL in a key or a value."""
+    nul = draw(_NUL_TEXT)
+    keys = {"p256dh": draw(st.text(max_size=8)), "auth": draw(st.text(max_size=8))}
+    shapes = [
+        {"endpoint": nul, "keys": keys},
+        {"endpoint": "https://push.example.org/x", "keys": {"p256dh": nul, "auth": nul}},
+        {"old_endpoint": nul, "subscription": {"endpoint": nul, "keys": keys}},
+        {"token": nul, "minutes": draw(st.integers())},
+        {nul: draw(_JSON)},
+        [nul],
+    ]
+    return json.dumps(draw(st.sampled_from(shapes))).encode()
+
+
+_BODIES = st.one_of(
+    st.tuples(st.just("deep"), _deep()),
+    st.tuples(st.just("nul"), _with_nul()),
+    st.tuples(st.just("json"), _JSON.map(lambda value: json.dumps(value).encode())),
+    st.tuples(st.just("bytes"), st.binary(max_size=64)),
+)
+_CONTENT_TYPES = st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded", None])
+
+
+@pytest.mark.parametrize("path", PUSH_ROUTES)
+def test_push_routes_answer_deep_and_nul_laden_bodies_with_a_clear_4xx(
+    fuzz_app, world, session: Session, path: str
+) -> None:  # type: ignore[no-untyped-def]
+    headers = {"Accept": "application/json"}
+    if path.startswith("/api/"):
+        headers["Authorization"] = f"Bearer {world['client']}"
+
+    def stored() -> tuple[int, int]:
+        session.expire_all()
+        devices = session.exec(select(func.count()).select_from(PushSubscription)).one()
+        snoozed = session.exec(
+            select(func.count()).select_from(Reminder).where(col(Reminder.snoozed_until).is_not(None))
+        ).one()
+        return devices, snoozed
+
+    before = stored()
+    kinds: set[str] = set()
+    with TestClient(fuzz_app, base_url="http://testserver") as web:
+
+        @settings(max_examples=60, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(body=_BODIES, content_type=_CONTENT_TYPES)
+        def run(body: tuple[str, bytes], content_type: str | None) -> None:
+            kind, content = body
+            kinds.add(kind)
+            sent = dict(headers, **({"Content-Type": content_type} if content_type else {}))
+            answer = web.post(path, content=content, headers=sent)
+            assert 400 <= answer.status_code < 500, (kind, content[:80], answer.status_code, answer.text[:200])
+            assert answer.json()["detail"]
+            if kind == "deep":
+                assert answer.status_code == 400, (content[:80], answer.text[:200])
+            if kind == "nul":
+                assert answer.status_code == 422, (content[:80], answer.text[:200])
+
+        run()
+    assert kinds == {"deep", "nul", "json", "bytes"}
+    assert stored() == before
