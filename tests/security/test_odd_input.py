@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -350,19 +349,34 @@ def _used(node: nodes.Node) -> set[str]:
     return {name.name for name in node.find_all(nodes.Name) if name.ctx == "load"}
 
 
+def _tree(name: str) -> nodes.Template:
+    return jinja.parse((TEMPLATES_DIR / name).read_text(encoding="utf-8"))
+
+
+def _parents(tree: nodes.Template) -> list[nodes.Template]:
+    """The templates this one extends, nearest first."""
+    found = []
+    extends = next(tree.find_all(nodes.Extends), None)
+    while extends is not None and isinstance(extends.template, nodes.Const):
+        parent = _tree(extends.template.value)
+        found.append(parent)
+        extends = next(parent.find_all(nodes.Extends), None)
+    return found
+
+
 def test_every_block_sees_every_name_it_uses_when_rendered_alone() -> None:
     """`render(..., block=...)` renders one block for htmx. A block sees only its own imports
-    and assignments, never the template's top level or an enclosing block: a macro imported
-    outside it is undefined there, and the fragment fails."""
+    and assignments, never the template's top level, an enclosing block or a parent template:
+    a macro imported outside it is undefined there, and the fragment fails."""
     problems = []
-    for path in sorted(TEMPLATES_DIR.rglob("*.html")):
-        source = path.read_text(encoding="utf-8")
-        tree = jinja.parse(source)
-        everything = _defined(tree)
+    paths = sorted(TEMPLATES_DIR.rglob("*.html"))
+    assert len(paths) > 30 and TEMPLATES_DIR / "pages" / "t_brief.html" in paths
+    for path in paths:
+        tree = _tree(str(path.relative_to(TEMPLATES_DIR)))
+        everything = _defined(tree).union(*(_defined(parent) for parent in _parents(tree)))
         for block in tree.find_all(nodes.Block):
             outside = everything - _defined(block)
             missing = sorted(_used(block) & outside)
             if missing:
                 problems.append(f"{path.relative_to(TEMPLATES_DIR)} block {block.name}: {missing}")
     assert problems == []
-    assert Path(TEMPLATES_DIR, "pages", "t_brief.html").exists()
