@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Reasons a URL or an address is refused (RefusedEndpoint.reason).
-MALFORMED = "malformed"  # not a URL with a host, or credentials in it
+MALFORMED = "malformed"  # no valid host name or address, port 0, credentials or line breaks in it
 INSECURE = "insecure"  # not https (or http to a non-loopback host when loopback is allowed)
 NOT_ALLOWED = "not_allowed"  # the allow-list is on and the host is not a known push service
 ADDRESS = "address"  # the host is, or resolves to, an address that is not public
@@ -118,6 +119,18 @@ def is_loopback(ip: IPAddress) -> bool:
     return ip.is_loopback
 
 
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def _host_name(host: str) -> bool:
+    """Whether `host` is a DNS name (international names in their ASCII form)."""
+    try:
+        name = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return False
+    return len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
+
+
 def parse_address(text: str) -> IPAddress | None:
     """An IP address written as such (brackets and an IPv6 zone allowed), else None."""
     text = text.strip("[]")
@@ -159,12 +172,11 @@ class EndpointRules:
         except ValueError:
             raise RefusedEndpoint(MALFORMED) from None
         host = (parts.hostname or "").rstrip(".")
-        if not host or "@" in parts.netloc or any(ch in endpoint for ch in "\r\n\t\\ "):
+        if not host or port == 0 or "@" in parts.netloc or any(ch in endpoint for ch in "\r\n\t\\ "):
             raise RefusedEndpoint(MALFORMED)
-        try:
-            host.encode("idna")
-        except UnicodeError:
-            raise RefusedEndpoint(MALFORMED) from None
+        address = parse_address(host)
+        if address is None and ("[" in parts.netloc or not _host_name(host)):
+            raise RefusedEndpoint(MALFORMED)
         scheme = parts.scheme.lower()
         if scheme != "https" and not (scheme == "http" and self.allow_loopback):
             raise RefusedEndpoint(INSECURE)
@@ -172,7 +184,6 @@ class EndpointRules:
             host == suffix or host.endswith("." + suffix) for suffix in self.allowed_hosts
         ):
             raise RefusedEndpoint(NOT_ALLOWED)
-        address = parse_address(host)
         if address is not None:
             self.check_addresses(scheme, [address])
         return Endpoint(scheme, host, port or (443 if scheme == "https" else 80))

@@ -179,6 +179,12 @@ def test_loopback_only_with_the_test_setting_and_plain_http_only_to_loopback() -
         "file:///etc/passwd",
         "gopher://127.0.0.1:6379/_FLUSHALL",
         "https://fcm.googleapis.com/push\r\nX-Injected: 1",
+        "https://fcm.googleapis.com:0/push",
+        "https://%31%32%37.0.0.1/push",  # percent-encoded host
+        "https://a\x00b/push",
+        "https://[v1.fe]/push",
+        "https://under_score.example/push",
+        "https://" + "a" * 64 + ".example/push",
     ],
 )
 def test_malformed_and_other_schemes_are_refused(endpoint: str) -> None:
@@ -252,6 +258,15 @@ def test_plain_http_is_refused_when_stored(phone: tuple[TestClient, Client], ses
     for endpoint in ("http://127.0.0.1:9/x", "http://push.example.org/x"):
         answer = browser.post("/api/v1/push/subscriptions", json=subscription_json(endpoint))
         assert answer.status_code == 422 and answer.json()["detail"] == INSECURE
+    assert _stored(session) == []
+
+
+def test_an_unreadable_endpoint_is_refused_when_stored(phone: tuple[TestClient, Client], session: Session) -> None:
+    browser, _client = phone
+    for endpoint in ("https://fcm.googleapis.com@127.0.0.1/push", "https://%31%32%37.0.0.1/", "gopher://127.0.0.1/"):
+        answer = browser.post("/api/v1/push/subscriptions", json=subscription_json(endpoint))
+        assert answer.status_code == 422, endpoint
+        assert answer.json()["detail"] in (INSECURE, "This push subscription could not be read. Please try again.")
     assert _stored(session) == []
 
 
