@@ -16,6 +16,13 @@ N-times-a-day records, a chosen weekday for weekday records, a seven-day window
 - The first day of a daily or weekday record is a bonus: done, it counts; not
   done, it is not held against anyone (the task may have been given at night).
 - "Nothing to report" fulfils an occasion and is also counted apart.
+- Entries on a day the schedule does not ask for (a Tuesday of a Monday/Wednesday/Friday
+  record) are *done extra*: shown and counted apart, never as nothing, and they do not
+  lower the completion rate.
+- A record kept "as it happens" (thought records, urges: they follow events) has no
+  occasions at all: nothing is expected, so nothing is missed and there is no streak
+  of misses. What counts is what happened: `Tally`s of entries and of "nothing to
+  report" check-ins over the same windows as the rates.
 - Days are the client's local days (their zone at that instant, and their day
   boundary), so DST and moving zones never shift an entry into the wrong day.
   A date the client never lived (flying east over the date line) is not expected.
@@ -46,11 +53,12 @@ class DayState(StrEnum):
     nothing_to_report = "nothing_to_report"
     partial = "partial"  # some, but fewer than the N a day asked for (counted as missed)
     missed = "missed"
+    extra = "extra"  # entries on a day the schedule did not ask for: done extra
     not_expected = "not_expected"
     future = "future"
 
 
-DONE_STATES = frozenset({DayState.done, DayState.nothing_to_report})
+DONE_STATES = frozenset({DayState.done, DayState.nothing_to_report, DayState.extra})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,19 @@ class Schedule:
             times_per_day=max(1, int(assignment.times_per_day or 1)),
             weekdays=tuple(sorted(set(assignment.weekdays or ALL_WEEKDAYS))),
         )
+
+    @property
+    def as_it_happens(self) -> bool:
+        """Counted as it happens: no occasions, nothing expected."""
+        return self.frequency is Frequency.as_it_happens
+
+    @property
+    def due_weekday(self) -> int | None:
+        """A weekly record's day (ISO weekday): its weeks end on that day. None for weeks
+        counted from the assignment's first day (weekly records set before weeks had a day)."""
+        if self.frequency is Frequency.weekly and len(self.weekdays) == 1:
+            return self.weekdays[0]
+        return None
 
     @property
     def target(self) -> int:
@@ -108,6 +129,30 @@ ZoneHistory = Sequence[ZoneChange]
 
 
 @dataclass(frozen=True)
+class ScheduleChange:
+    """Until this instant the assignment followed `schedule` (None: it was stopped, and
+    nothing was asked); then an edit changed it. Days before the day of the edit are counted
+    by the rules they had."""
+
+    until: datetime
+    schedule: Schedule | None
+
+
+def week_windows(*, span: int, skip: int, first_weekday: int, due_weekday: int | None) -> list[tuple[int, int]]:
+    """A weekly record's seven-day windows as (first, last) day offsets from its first day:
+    ending on `due_weekday` (the first one shorter, from the first day), or every seven days
+    from the first day when it has none. Those that start on or after `skip` and by `span`."""
+    end = 6 if due_weekday is None else (due_weekday - first_weekday) % 7
+    out = []
+    while end - 6 <= span:
+        start = max(0, end - 6)
+        if start >= skip:
+            out.append((start, end))
+        end += 7
+    return out
+
+
+@dataclass(frozen=True)
 class Rate:
     done: int
     expected: int
@@ -118,6 +163,25 @@ class Rate:
         if self.expected <= 0:
             return None
         return min(1.0, self.done / self.expected)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What happened over a window of days: entries and "nothing to report" check-ins."""
+
+    entries: int  # entries with something in them (not "nothing to report")
+    nothing: int  # "nothing to report" check-ins
+    days: int  # days of the window the record was assigned (for entries per week)
+
+    @property
+    def per_week(self) -> float | None:
+        """Entries per week over the window; None for a window shorter than a week."""
+        if self.days < 7:
+            return None
+        return self.entries * 7 / self.days
+
+
+NO_TALLY = Tally(0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +225,14 @@ class Adherence:
     backfilled: int = 0
     median_delay: timedelta | None = None
     last_entry_at: datetime | None = None
+    # Days with entries the schedule did not ask for (scheduled records, but weekly ones).
+    extra: int = 0
+    as_it_happens: bool = False
+    # Entries and check-ins over the whole span, the last 7 and 28 days and since `since`.
+    happened: Tally = NO_TALLY
+    happened_7: Tally = NO_TALLY
+    happened_28: Tally = NO_TALLY
+    happened_since: Tally | None = None
 
     @property
     def completion(self) -> float | None:
@@ -253,6 +325,9 @@ class _Occasion:
     real: int = 0  # entries that are not "nothing to report"
     nothing: int = 0
     counted: bool = True  # False: pending, or the first-day bonus not taken
+    window: bool = False  # a week's window (done on any of its days)
+    bonus: bool = False  # counts only when done: a first day, a short first week, a week cut by an edit
+    multiplier: float | None = None  # the habit score's smoothing under the rules of the time
 
     @property
     def satisfied(self) -> bool:
@@ -274,22 +349,64 @@ def _occasions(
 ) -> list[_Occasion]:
     """Occasions from the first day on; with a later `from_day`, only those wholly after it."""
     out: list[_Occasion] = []
+    if schedule.as_it_happens:
+        return out
     span = (last_day - first_day).days
     skip = max(0, (from_day - first_day).days)
     if span < 0:
         return out
     if schedule.frequency is Frequency.weekly:
-        for week_start in range(-(-skip // 7) * 7, span + 1, 7):
-            window = [first_day + timedelta(days=week_start + offset) for offset in range(7)]
+        windows = week_windows(
+            span=span, skip=skip, first_weekday=first_day.isoweekday(), due_weekday=schedule.due_weekday
+        )
+        for start, end in windows:
+            window = [first_day + timedelta(days=offset) for offset in range(start, end + 1)]
             if any(day in lived for day in window if day <= last_day):
-                out.append(_Occasion(due=window[-1], days=window, target=1))
+                out.append(_Occasion(due=window[-1], days=window, target=1, window=True, bonus=len(window) < 7))
         return out
     chosen = schedule.weekdays if schedule.frequency is Frequency.weekdays else ALL_WEEKDAYS
     weekdays = set(chosen)
     for offset in range(skip, span + 1):
         day = first_day + timedelta(days=offset)
         if day in lived and day.isoweekday() in weekdays:
-            out.append(_Occasion(due=day, days=[day], target=schedule.target))
+            out.append(_Occasion(due=day, days=[day], target=schedule.target, bonus=offset == 0))
+    return out
+
+
+def _occasions_over(
+    schedule: Schedule,
+    history: Sequence[ScheduleChange],
+    clock: DayClock,
+    *,
+    first_day: date,
+    last_day: date,
+    lived: set[date],
+    from_day: date,
+) -> list[_Occasion]:
+    """`_occasions` under each set of rules in turn: the earlier ones (`history`) up to the
+    day before their edit, the current `schedule` from the day of the last edit on."""
+    if not history:
+        return _occasions(schedule, first_day=first_day, last_day=last_day, lived=lived, from_day=from_day)
+    out: list[_Occasion] = []
+    begin = first_day
+    for change in sorted(history, key=lambda item: item.until):
+        edited = clock.day_of(change.until)
+        end = min(edited - timedelta(days=1), last_day)
+        if end < begin:
+            begin = max(begin, edited)  # changed again the same day: those rules never held a whole day
+            continue
+        rules = change.schedule
+        part = [] if rules is None else _occasions(rules, first_day=begin, last_day=end, lived=lived, from_day=from_day)
+        for occasion in part:
+            if occasion.days[-1] > end:  # a week the edit cut short: it counts only if done
+                occasion.days = [day for day in occasion.days if day <= end]
+                occasion.due = end
+                occasion.bonus = True
+            occasion.multiplier = rules.multiplier if rules is not None else None
+        out.extend(part)
+        begin = end + timedelta(days=1)
+    if begin <= last_day:
+        out.extend(_occasions(schedule, first_day=begin, last_day=last_day, lived=lived, from_day=from_day))
     return out
 
 
@@ -311,6 +428,7 @@ def compute(
     backfill_after: timedelta = BACKFILL_AFTER,
     with_delays: bool = True,
     with_days: bool = True,
+    history: Sequence[ScheduleChange] = (),
 ) -> Adherence:
     """Adherence of one assignment from `start` (its creation) to `now` (or `end`, if it ended).
 
@@ -319,6 +437,7 @@ def compute(
     entries from then on were loaded: occasions that began earlier are left out
     (and `Adherence.window_from` says so), so streaks read "at least".
     `with_delays` / `with_days` off leave `delays` / `days` empty (a caseload needs neither).
+    `history`: the rules the assignment had before each edit (past days keep them).
     """
     facts = list(entries)
     clock = DayClock(zones, boundary)
@@ -334,7 +453,9 @@ def compute(
     from_day = window_from or first_day
     lived = clock.lived_days(max(start, window_start or start), stop)
 
-    occasions = _occasions(schedule, first_day=first_day, last_day=last_day, lived=lived, from_day=from_day)
+    occasions = _occasions_over(
+        schedule, history, clock, first_day=first_day, last_day=last_day, lived=lived, from_day=from_day
+    )
     by_day: dict[date, _Occasion] = {}
     for occasion in occasions:
         for day in occasion.days:
@@ -364,7 +485,7 @@ def compute(
         if occasion.due >= last_day:
             occasion.counted = False
             pending = pending or last_day == today
-        elif schedule.frequency is not Frequency.weekly and occasion.due == first_day:
+        elif occasion.bonus:
             occasion.counted = False
 
     counted = [occasion for occasion in occasions if occasion.counted]
@@ -380,7 +501,8 @@ def compute(
     multiplier = schedule.multiplier
     score = 0.0
     for occasion in counted:
-        score = score * multiplier + occasion.value * (1.0 - multiplier)
+        factor = multiplier if occasion.multiplier is None else occasion.multiplier
+        score = score * factor + occasion.value * (1.0 - factor)
     score = min(1.0, max(0.0, score))
 
     # A week done early counts in the window where it was done.
@@ -395,6 +517,21 @@ def compute(
         return Rate(done=done_, expected=expected_)
 
     since_rate = rate(clock.day_of(since)) if since is not None else None
+
+    # Days with entries outside the schedule; a week's window takes any day of it.
+    extra = 0
+    if not schedule.as_it_happens and schedule.frequency is not Frequency.weekly:
+        extra = sum(1 for day, count in counts.items() if day not in by_day and count > nothing_days.get(day, 0))
+    tally_to = min(today, last_day)
+
+    def tally(lo: date) -> Tally:
+        lo = max(lo, from_day)
+        entries_ = nothing_ = 0
+        for day, count in counts.items():
+            if lo <= day <= tally_to:
+                entries_ += count
+                nothing_ += nothing_days.get(day, 0)
+        return Tally(entries=entries_ - nothing_, nothing=nothing_, days=max(0, (tally_to - lo).days + 1))
 
     days = (
         []
@@ -451,6 +588,12 @@ def compute(
         backfilled=sum(1 for item in delays if item.backfilled),
         median_delay=positive[len(positive) // 2] if positive else None,
         last_entry_at=max((fact.occurred_at for fact in facts), default=None),
+        extra=extra,
+        as_it_happens=schedule.as_it_happens,
+        happened=tally(from_day),
+        happened_7=tally(today - timedelta(days=6)),
+        happened_28=tally(today - timedelta(days=27)),
+        happened_since=tally(clock.day_of(since)) if since is not None else None,
     )
 
 
@@ -468,6 +611,8 @@ def _day_states(
 ) -> list[Day]:
     by_day: dict[date, _Occasion] = {day: item for item in occasions for day in item.days}
     weekly = schedule.frequency is Frequency.weekly
+    # Entries on a day a schedule did not ask for are done extra; as it happens, every one is plain done.
+    extra_days = not weekly and not schedule.as_it_happens
     out: list[Day] = []
     for offset in range((through - first_day).days + 1):
         day = first_day + timedelta(days=offset)
@@ -482,21 +627,23 @@ def _day_states(
             continue
         if count:
             only_nothing = nothing_days.get(day, 0) == count
-            if occasion is not None and not weekly and not occasion.satisfied:
+            if occasion is not None and not occasion.window and not occasion.satisfied:
                 state = (
                     DayState.partial
                     if occasion.counted
                     else (DayState.expected if day == today else DayState.not_expected)
                 )
+            elif only_nothing:
+                state = DayState.nothing_to_report
             else:
-                state = DayState.nothing_to_report if only_nothing else DayState.done
-            due = occasion is not None and (not weekly or day == occasion.due)
+                state = DayState.extra if occasion is None and extra_days else DayState.done
+            due = occasion is not None and (not occasion.window or day == occasion.due)
             out.append(Day(day, state, count, due))
             continue
         if occasion is None:
             out.append(Day(day, DayState.not_expected, 0, False))
             continue
-        if weekly:
+        if occasion.window:
             if occasion.satisfied:
                 state = DayState.not_expected
             elif not occasion.counted:

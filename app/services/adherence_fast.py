@@ -22,7 +22,16 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from app.models.assignment import Frequency
-from app.services.adherence import ALL_WEEKDAYS, Adherence, DayClock, Rate, Schedule, ZoneHistory
+from app.services.adherence import (
+    ALL_WEEKDAYS,
+    Adherence,
+    DayClock,
+    Rate,
+    Schedule,
+    Tally,
+    ZoneHistory,
+    week_windows,
+)
 
 _UNIX_DAY_ZERO = date(1970, 1, 1).toordinal()
 _SECONDS_PER_DAY = 86400
@@ -240,6 +249,47 @@ def glance(
 
     weekly = schedule.frequency is Frequency.weekly
     target = schedule.target
+    # Entries and check-ins over [lo, today] (within the days read): sums of slices of the day counts.
+    tally_to = min(today, last_day)
+
+    def tally(lo: int) -> Tally:
+        lo = max(lo, from_day)
+        if tally_to < lo:
+            return Tally(0, 0, 0)
+        entries_ = sum(per_day[lo - from_day : tally_to - from_day + 1])
+        nothing_ = sum(nothing_per_day[lo - from_day : tally_to - from_day + 1]) if nothing_per_day else 0
+        return Tally(entries_ - nothing_, nothing_, tally_to - lo + 1)
+
+    happened, happened_7, happened_28 = tally(from_day), tally(today - 6), tally(today - 27)
+    happened_since = None if since is None else tally(days.ordinal_of(since))
+    if schedule.as_it_happens:
+        # Nothing is scheduled: no occasions, so nothing expected, missed or pending.
+        nil = Rate(0, 0)
+        return Adherence(
+            today=date.fromordinal(today),
+            first_day=date.fromordinal(first_day),
+            last_day=date.fromordinal(last_day),
+            window_from=None if window_from is None else date.fromordinal(window_from),
+            days=[],
+            expected=0,
+            done=0,
+            nothing_to_report=0,
+            missed=0,
+            pending=False,
+            current_streak=0,
+            longest_streak=0,
+            overall=nil,
+            since=None if since is None else nil,
+            last_7=nil,
+            last_28=nil,
+            score=0.0,
+            last_entry_at=datetime.fromtimestamp(max(times), UTC) if times else None,
+            as_it_happens=True,
+            happened=happened,
+            happened_7=happened_7,
+            happened_28=happened_28,
+            happened_since=happened_since,
+        )
     # The occasions in day order, as `_occasions` finds them: due day, entries, "nothing to report" entries.
     # Every occasion day is on or after from_day.
     span = last_day - first_day
@@ -247,12 +297,18 @@ def glance(
     dues: list[int]
     entries: list[int]
     nothings: list[int]
+    short_first = False  # a weekly record's first week ends on its day sooner than in seven days
     if weekly:
         dues, entries, nothings = [], [], []
-        for week_start in range(-(-skip // 7) * 7, span + 1, 7):
-            window = range(first_day + week_start, min(first_day + week_start + 7, last_day + 1))
+        # Ordinal 1 (1 January of year 1) was a Monday.
+        for start, end in week_windows(
+            span=span, skip=skip, first_weekday=(first_day - 1) % 7 + 1, due_weekday=schedule.due_weekday
+        ):
+            window = range(first_day + start, min(first_day + end + 1, last_day + 1))
             if any(day in lived for day in window):
-                dues.append(first_day + week_start + 6)
+                if not dues:
+                    short_first = end - start < 6
+                dues.append(first_day + end)
                 entries.append(sum(per_day[day - from_day] for day in window))
                 nothings.append(sum(nothing_per_day[day - from_day] for day in window) if nothing_per_day else 0)
     else:
@@ -272,6 +328,17 @@ def glance(
             ]
             entries = [per_day[day - from_day] for day in dues]
             nothings = [nothing_per_day[day - from_day] for day in dues] if nothing_per_day else [0] * len(dues)
+    # Days with entries (not only "nothing to report") the schedule did not ask for: done extra.
+    extra = 0
+    if not weekly and (len(dues) < len(per_day)):
+        scheduled_days = set(dues)
+        extra = sum(
+            1
+            for offset, count in enumerate(per_day)
+            if count
+            and count > (nothing_per_day[offset] if nothing_per_day else 0)
+            and from_day + offset not in scheduled_days
+        )
     if nothing_per_day:
         satisfied = [nothing > 0 or count >= target for count, nothing in zip(entries, nothings, strict=True)]
     else:
@@ -283,7 +350,7 @@ def glance(
     if dues and not satisfied[-1] and dues[-1] >= last_day:
         pending = last_day == today
         del dues[-1], entries[-1], nothings[-1], satisfied[-1]
-    if not weekly and dues and not satisfied[0] and dues[0] == first_day:
+    if dues and not satisfied[0] and (short_first if weekly else dues[0] == first_day):
         del dues[0], entries[0], nothings[0], satisfied[0]
     # What is left counts: lists, comprehensions and bytes do in C what `compute` loops over.
     done = sum(satisfied)
@@ -331,4 +398,9 @@ def glance(
         last_28=rate(today - 27),
         score=score,
         last_entry_at=datetime.fromtimestamp(max(times), UTC) if times else None,
+        extra=extra,
+        happened=happened,
+        happened_7=happened_7,
+        happened_28=happened_28,
+        happened_since=happened_since,
     )

@@ -288,7 +288,8 @@ def test_weekdays_assignment_ignores_other_days() -> None:
     assert result.current_streak == result.longest_streak == 5
     days = result.day_map()
     assert days[date(2026, 6, 2)].state is DayState.not_expected
-    assert days[date(2026, 6, 6)].state is DayState.done and not days[date(2026, 6, 6)].expected
+    assert days[date(2026, 6, 6)].state is DayState.extra and not days[date(2026, 6, 6)].expected
+    assert result.extra == 1
     assert schedule.days_per_repetition == pytest.approx(7 / 3)
     # Friday the 12th is missed: the streak is broken, the longest stays.
     later = compute(
@@ -301,6 +302,59 @@ def test_weekdays_assignment_ignores_other_days() -> None:
     assert later.current_streak == 0
     assert later.longest_streak == 5
     assert later.missed == 1
+
+
+def test_entries_on_unscheduled_days_are_done_extra_and_do_not_lower_the_rate() -> None:
+    # Set for Mon/Wed/Fri, done on Tue, Thu and Fri: one of the days asked for, two extra.
+    monday = datetime(2026, 6, 1, 8, tzinfo=UTC)
+    schedule = Schedule(frequency=Frequency.weekdays, weekdays=(1, 3, 5))
+    entries = [fact(monday + timedelta(days=n, hours=10)) for n in (1, 3, 4)]
+    result = compute(entries=entries, schedule=schedule, zones="UTC", start=monday, now=monday + timedelta(days=6))
+    days = result.day_map()
+    assert [days[date(2026, 6, n)].state for n in range(1, 8)] == [
+        DayState.not_expected,  # the first day, not done: not held against anyone
+        DayState.extra,
+        DayState.missed,
+        DayState.extra,
+        DayState.done,
+        DayState.not_expected,
+        DayState.not_expected,
+    ]
+    assert (result.done, result.expected, result.extra) == (1, 2, 2)
+    assert result.happened_7.entries == 3
+    without_extra = compute(
+        entries=entries[2:], schedule=schedule, zones="UTC", start=monday, now=monday + timedelta(days=6)
+    )
+    assert without_extra.overall == result.overall and without_extra.last_7 == result.last_7
+    assert without_extra.extra == 0
+
+
+def test_a_record_kept_as_it_happens_counts_what_happened() -> None:
+    monday = datetime(2026, 6, 1, 8, tzinfo=UTC)
+    schedule = Schedule(frequency=Frequency.as_it_happens)
+    entries = [fact(monday + timedelta(days=n, hours=10)) for n in (1, 3, 4, 4, 12)]
+    entries.append(fact(monday + timedelta(days=13, hours=11), nothing=True))
+    result = compute(
+        entries=entries,
+        schedule=schedule,
+        zones="UTC",
+        start=monday,
+        now=monday + timedelta(days=13, hours=12),
+        since=monday + timedelta(days=7),
+    )
+    assert result.as_it_happens
+    assert (result.expected, result.done, result.missed, result.extra) == (0, 0, 0, 0)
+    assert result.current_streak == result.longest_streak == 0 and not result.pending
+    assert result.overall.value is None and result.since is not None and result.since.value is None
+    assert result.happened.entries == 5 and result.happened.nothing == 1 and result.happened.days == 14
+    assert result.happened.per_week == pytest.approx(2.5)
+    assert result.happened_7.entries == 1 and result.happened_7.nothing == 1
+    assert result.happened_since is not None and result.happened_since.entries == 1
+    days = result.day_map()
+    assert days[date(2026, 6, 5)].state is DayState.done and days[date(2026, 6, 5)].count == 2
+    assert days[date(2026, 6, 3)].state is DayState.not_expected
+    assert days[date(2026, 6, 14)].state is DayState.nothing_to_report
+    assert DayState.missed not in {item.state for item in result.days}
 
 
 def test_today_not_done_does_not_break_the_streak_and_is_not_counted() -> None:

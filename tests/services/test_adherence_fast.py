@@ -178,3 +178,34 @@ def test_named_cases_around_dst_with_entries_on_day_starts() -> None:
         }
         full, light = _both(scenario)
         assert light == full
+
+
+def test_extra_days_and_records_kept_as_they_happen_agree() -> None:
+    """Set for Mon/Wed/Fri and done on Tue, Thu and Fri; the same entries kept as they happen."""
+    monday = datetime(2026, 6, 1, 8, tzinfo=UTC)
+    occurred = [(monday + timedelta(days=n, hours=10), False) for n in (1, 3, 4)]
+    occurred.append((monday + timedelta(days=5, hours=9), True))
+    for schedule in (
+        Schedule(frequency=Frequency.weekdays, weekdays=(1, 3, 5)),
+        Schedule(frequency=Frequency.as_it_happens),
+    ):
+        full, light = _both(
+            {
+                "occurred": occurred,
+                "schedule": schedule,
+                "zones": [ZoneChange(datetime(2000, 1, 1, tzinfo=UTC), "Europe/Madrid")],
+                "boundary": time(0, 0),
+                "start": monday,
+                "now": monday + timedelta(days=6),
+                "end": None,
+                "since": monday + timedelta(days=2),
+                "window_start": None,
+                "index_span": (monday, monday + timedelta(days=6)),
+            }
+        )
+        assert light == full
+        assert light.happened_7.entries == 3 and light.happened_7.nothing == 1
+        if schedule.as_it_happens:
+            assert (light.expected, light.extra) == (0, 0)
+        else:
+            assert (light.done, light.expected, light.extra) == (1, 2, 2)

@@ -7,13 +7,14 @@ import time as clock
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.models import Frequency
-from app.services.adherence import Adherence, EntryFact, Schedule, ZoneChange, compute
+from app.services.adherence import Adherence, DayState, EntryFact, Schedule, ZoneChange, compute
 
 ZONES = [
     "UTC",
@@ -44,6 +45,13 @@ schedules = st.one_of(
         weekdays=st.lists(st.integers(1, 7), min_size=1, max_size=7, unique=True).map(lambda days: tuple(sorted(days))),
     ),
     st.just(Schedule(frequency=Frequency.weekly)),
+    st.just(Schedule(frequency=Frequency.as_it_happens)),
+)
+# A few chosen weekdays, so that many entries fall on days the schedule does not ask for.
+sparse_weekdays = st.builds(
+    Schedule,
+    frequency=st.just(Frequency.weekdays),
+    weekdays=st.lists(st.integers(1, 7), min_size=1, max_size=3, unique=True).map(lambda days: tuple(sorted(days))),
 )
 
 boundaries = st.sampled_from([time(0, 0), time(3, 0), time(4, 30)])
@@ -126,6 +134,65 @@ def test_counts_streaks_and_rates_stay_consistent(scenario: dict) -> None:  # ty
     assert days == sorted(days) and len(days) == len(set(days))
     assert sum(1 for item in result.delays if item.backfilled) == result.backfilled
     assert len(result.delays) == len(scenario["entries"])
+    # Done extra: as many days as the calendar shows, none of them due.
+    extra_days = [item for item in result.days if item.state is DayState.extra]
+    assert result.extra == len(extra_days)
+    assert not any(item.expected for item in extra_days)
+    # What happened, over nested windows.
+    for tally in (result.happened, result.happened_7, result.happened_28, result.happened_since):
+        if tally is not None:
+            assert tally.entries >= 0 and tally.nothing >= 0 and tally.days >= 0
+    assert result.happened_7.entries <= result.happened_28.entries <= result.happened.entries
+    assert result.happened_7.days <= 7 and result.happened_28.days <= 28
+    counted_days = [item for item in result.days if item.day <= min(result.today, result.last_day)]
+    assert result.happened.entries + result.happened.nothing == sum(item.count for item in counted_days)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.data())
+def test_records_kept_as_they_happen_expect_nothing_and_miss_nothing(scenario: dict, data: st.DataObject) -> None:  # type: ignore[type-arg]
+    result = compute(**{**scenario, "schedule": Schedule(frequency=Frequency.as_it_happens)})
+    assert result.as_it_happens
+    assert result.expected == result.done == result.missed == result.nothing_to_report == 0
+    assert result.current_streak == result.longest_streak == 0 and not result.pending
+    assert result.overall.value is None and result.last_7.value is None and result.last_28.value is None
+    assert result.extra == 0
+    states = {item.state for item in result.days}
+    assert not states & {DayState.missed, DayState.partial, DayState.expected, DayState.extra}
+    assert not any(item.expected for item in result.days)
+    # Every day with an entry shows as done (or as a "nothing to report" check-in).
+    for item in result.days:
+        assert (item.count > 0) == (item.state in (DayState.done, DayState.nothing_to_report))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(STEADY_ZONES), sparse_weekdays, st.lists(st.integers(0, 24 * 120), min_size=1, max_size=12))
+def test_entries_on_unscheduled_days_are_done_extra_and_never_lower_the_rate(
+    scenario: dict,  # type: ignore[type-arg]
+    schedule: Schedule,
+    hours: list[int],
+) -> None:
+    scenario = {**scenario, "schedule": schedule, "zones": scenario["zones"][:1]}
+    before = compute(**scenario)
+    zone = ZoneInfo(scenario["zones"][0].timezone)
+    shift = timedelta(hours=scenario["boundary"].hour, minutes=scenario["boundary"].minute)
+    extra = []
+    for hour in hours:
+        at = scenario["start"] + timedelta(hours=hour)
+        day = (at.astimezone(zone).replace(tzinfo=None) - shift).date()
+        if at <= scenario["now"] and day.isoweekday() not in schedule.weekdays:
+            extra.append(EntryFact(occurred_at=at, logged_at=at))
+    after = compute(**{**scenario, "entries": [*scenario["entries"], *extra]})
+    for name in ("expected", "done", "missed", "current_streak", "longest_streak", "pending"):
+        assert getattr(after, name) == getattr(before, name), name
+    assert _rates(after) == _rates(before)
+    assert after.score == before.score
+    assert after.extra >= before.extra
+    by_day = after.day_map()
+    for fact in extra:
+        day = (fact.occurred_at.astimezone(zone).replace(tzinfo=None) - shift).date()
+        if day in by_day and (scenario["window_start"] is None or fact.occurred_at >= scenario["window_start"]):
+            assert by_day[day].state is DayState.extra
 
 
 @settings(max_examples=100, deadline=None)
