@@ -230,6 +230,10 @@ class EndpointRules:
         connection cannot end up somewhere a second answer points. Raises RefusedEndpoint,
         or OSError when the name does not resolve."""
         parsed = Endpoint(scheme, host.strip("[]").rstrip(".").lower(), port)
+        written = parse_address(parsed.host)
+        if written is not None:  # an address in the URL: nothing to look up
+            self.check_addresses(scheme, [written])
+            return [parsed.host]
         loop = asyncio.get_running_loop()
         infos = await loop.getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
         return self._checked(parsed, infos)
