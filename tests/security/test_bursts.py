@@ -9,6 +9,7 @@ argon2 checks themselves; the process-server test reads the server's peak memory
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from app.main import create_app
 from app.models import Client, DeviceSession, Invite
 from app.models.types import utcnow
 from app.services import invites
+from app.settings import Settings
 from tests.factories import PASSWORD, make_client, make_therapist
 from tests.security.servers import Browser, ProcessServer, burst, statuses, thread_server
 
@@ -30,8 +32,10 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def live(settings, engine) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The app on a real HTTP server in this process, on the test's database."""
-    with thread_server(create_app(settings, engine=engine)) as url:
+    """The app on a real HTTP server in this process, on the test's database. Requests wait
+    as long as it takes for a password-check slot, so every answer is the limits' own."""
+    patient = settings.model_copy(update={"password_check_wait_seconds": 120})
+    with thread_server(create_app(patient, engine=engine)) as url:
         yield url
 
 
@@ -143,7 +147,7 @@ def test_a_burst_of_invitation_codes_gets_at_most_the_limit_looked_up(live, sett
     assert counted[429] == BURST - counted.get(404, 0)
 
     # The right code inside the next burst waits too, and the invitation stays unused.
-    tries = codes[: BURST // 2] + [issued.code] + codes[BURST // 2 + 1 :]
+    tries = [*codes[: BURST // 2], issued.code, *codes[BURST // 2 + 1 :]]
     again = burst(live, [("/join", {"code": code, "csrf_token": phone.csrf}, phone.headers()) for code in tries])
     assert statuses(again) == {429: BURST}
     session.expire_all()
@@ -151,10 +155,21 @@ def test_a_burst_of_invitation_codes_gets_at_most_the_limit_looked_up(live, sett
     phone.close()
 
 
+@contextmanager
+def _restored_password_work(settings: Settings) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        # The semaphore is process-wide: leave it as the other tests expect it.
+        security.configure_password_work(
+            slots=settings.password_check_slots, wait_seconds=settings.password_check_wait_seconds
+        )
+
+
 def test_a_password_check_that_finds_no_free_slot_is_answered_503_and_not_counted(settings, engine, session) -> None:
     make_therapist(session, email="busy@example.org")
     quick = settings.model_copy(update={"password_check_slots": 1, "password_check_wait_seconds": 0.2})
-    with thread_server(create_app(quick, engine=engine)) as url:
+    with thread_server(create_app(quick, engine=engine)) as url, _restored_password_work(settings):
         browser = Browser(url)
         browser.open("/signin")
         slot = security.password_slots()
