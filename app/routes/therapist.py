@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -25,23 +25,74 @@ from app.services import (
     templates,
 )
 from app.services.errors import Invalid, NotFound
+from app.services.timeutil import valid_timezone
 from app.views import entry_views
 from app.web import redirect, render
 
 router = APIRouter(prefix="/t", include_in_schema=False)
 
 
+# The caseload's last view (cards or table), remembered in this browser.
+CASELOAD_VIEW_COOKIE = "between_caseload_view"
+# The therapist's own time zone, as their browser says (caseload.js sets it): today's
+# sessions and the caseload's times are in it. Without it, each time is in its own zone.
+ZONE_COOKIE = "between_tz"
+
+
+def _browser_zone(request: Request) -> str | None:
+    name = request.cookies.get(ZONE_COOKIE, "")
+    try:
+        return valid_timezone(name) if name else None
+    except ValueError:
+        return None
+
+
 @router.get("")
-def clients_page(request: Request, session: SessionDep, therapist: CurrentTherapist) -> Response:
-    from app.caseload_view import caseload_rows
+def clients_page(
+    request: Request,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    view: Annotated[str | None, Query(max_length=10)] = None,
+    q: Annotated[str, Query(max_length=120)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    from app import caseload_view
     from app.services import caseload
     from app.services.account_deletion import departures
 
+    chosen = caseload_view.parse_view(view)
+    remembered = request.cookies.get(CASELOAD_VIEW_COOKIE)
+    shown = chosen or (caseload_view.View.table if remembered == "table" else caseload_view.View.cards)
+    order = caseload_view.parse_sort(sort)
+    zone = _browser_zone(request)
+    built = caseload.build(session, therapist=therapist)
+    rows = caseload_view.caseload_rows(built, zone=zone)
+    found = caseload_view.search(rows, q)
+    if shown is caseload_view.View.table:
+        found = caseload_view.sort(found, order)
     context = {
-        "rows": caseload_rows(caseload.build(session, therapist=therapist)),
+        "rows": found,
+        "total": len(rows),
+        "view": shown,
+        "query": q,
+        "order": order,
+        "columns": caseload_view.columns(order),
+        "today": caseload_view.today_views(caseload.todays_sessions(built, zone=zone), zone=zone),
+        "zone": zone,
         "departures": departures(session, therapist_id=therapist.id),
     }
-    return render(request, "pages/t_caseload.html", context, block="content")
+    response = render(request, "pages/t_caseload.html", context, block="content")
+    if chosen is not None:
+        response.set_cookie(
+            CASELOAD_VIEW_COOKIE,
+            chosen.value,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+            path="/t",
+        )
+    return response
 
 
 @router.get("/clients/new")

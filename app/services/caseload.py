@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.orm import aliased
@@ -34,6 +35,7 @@ from app.services import appointments, scoring, zone_history
 from app.services.adherence import Adherence, Rate
 from app.services.adherence_fast import DayIndex, glance
 from app.services.appointments import Slot
+from app.services.assignment_changes import glance_with_history, schedule_histories
 from app.services.caseload_data import NO_ENTRIES, ClientFacts, Listed, clients_of, listed, recent_times
 from app.services.querying import among
 
@@ -144,6 +146,10 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
     sessions = appointments.slots_around(session, client_ids=ids, now=now, lookback=LONGEST_WINDOW)
     zones = zone_history.histories(session, clients=clients)
     records = listed(session, client_ids=ids)
+    # Records whose rules were edited keep their past days under the old rules (the full engine).
+    histories = schedule_histories(
+        session, assignment_ids=[item.assignment.id for items in records.values() for item in items]
+    )
 
     default_start = now - WINDOW
     window_starts: dict[uuid.UUID, datetime] = {}
@@ -168,6 +174,7 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
         summaries = []
         for item in records[client.id]:
             entries = recent.get(item.assignment.id, NO_ENTRIES).since(from_epoch)
+            history = histories.get(item.assignment.id)
             summaries.append(
                 RecordSummary(
                     item=item,
@@ -176,6 +183,20 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
                         nothing=entries.nothing,
                         schedule=item.schedule,
                         days=days,
+                        start=item.assignment.created_at,
+                        end=item.assignment.ended_at,
+                        now=now,
+                        since=around.since,
+                        window_start=window_start,
+                    )
+                    if history is None
+                    else glance_with_history(
+                        times=entries.times,
+                        nothing=entries.nothing,
+                        schedule=item.schedule,
+                        history=history,
+                        zones=zones[client.id],
+                        boundary=client.day_boundary,
                         start=item.assignment.created_at,
                         end=item.assignment.ended_at,
                         now=now,
@@ -295,3 +316,35 @@ def _delivery(session: Session, *, clients: list[ClientFacts], now: datetime) ->
             state = Delivery.ok
         out[client.id] = DeliverySummary(state=state, last_delivered_at=last)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TodaySession:
+    """A session on the therapist's today, with whose it is."""
+
+    slot: Slot
+    client: ClientFacts
+    zone: str  # the zone its day and time are told in
+
+
+def todays_sessions(rows: list[CaseloadRow], *, zone: str | None, now: datetime | None = None) -> list[TodaySession]:
+    """The caseload's sessions that fall on today, earliest first: no query of its own.
+
+    Today is the day in `zone` (the therapist's own zone, when known), else each session's
+    own day in the zone it was agreed in. The rows already hold each client's last session
+    (ended, possibly earlier today) and next one (running, or later today), so a client's
+    sessions today are among those two; a client with three sessions in one day is not a
+    case a caseload needs to cover.
+    """
+    now = now or utcnow()
+    found: dict[uuid.UUID, TodaySession] = {}
+    zones: dict[str, ZoneInfo] = {}
+    for row in rows:
+        for slot in (row.last_session, row.next_session):
+            if slot is None or slot.id in found:
+                continue
+            name = zone or slot.timezone
+            info = zones.get(name) or zones.setdefault(name, ZoneInfo(name))
+            if slot.starts_at.astimezone(info).date() == now.astimezone(info).date():
+                found[slot.id] = TodaySession(slot=slot, client=row.client, zone=name)
+    return sorted(found.values(), key=lambda item: (item.slot.starts_at, item.client.display_name.lower()))
