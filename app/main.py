@@ -34,6 +34,7 @@ from app.routes import (
     therapist,
     therapist_settings,
     voice,
+    welcome,
 )
 from app.security import configure_password_work
 from app.services import library
@@ -105,7 +106,7 @@ def create_app(
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
     # The entry API first: phones syncing entries are the busiest path, and routes are
     # matched in order.
-    for module in (api, health, auth, signup, pages, templates, therapist, therapist_settings, client):
+    for module in (api, health, auth, signup, pages, templates, therapist, therapist_settings, client, welcome):
         app.include_router(module.router)
     for extra in (insights.therapist_router, insights.client_router):
         app.include_router(extra)

@@ -44,6 +44,13 @@ def _environment() -> Environment:
     env.globals["tr"] = lambda text: i18n.gettext(text) if text else text
     env.globals["frequency_label"] = frequency_label
     env.globals["weekday_names"] = _WeekdayNames()
+    # How often: the choices of the assign and edit forms, and what reminders do once a record is done.
+    from app.services import frequency
+
+    env.globals["frequency_choices"] = frequency.CHOICES
+    env.globals["usual_frequency_help"] = frequency.usual_help
+    env.globals["reminder_rule"] = frequency.reminder_rule
+    env.globals["per_week"] = frequency.per_week
     return env
 
 
@@ -58,6 +65,8 @@ def frequency_label(assignment: Any) -> str:
         return ", ".join(names[day] for day in assignment.weekdays)
     if frequency is Frequency.weekly:
         return i18n.gettext("once a week")
+    if frequency is Frequency.as_it_happens:
+        return i18n.gettext("when it happens")
     return i18n.gettext("every day")
 
 

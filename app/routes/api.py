@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import ClientAccess, CurrentClient, SessionDep, get_client_id, thread_session
 from app.models import AssignmentPublic, EntryCreate, EntryPublic, EntryUpdate
-from app.services import assignments, entries
+from app.services import assignments, entries, phone_zone
 
 router = APIRouter(prefix="/api/v1", tags=["client"])
 
@@ -33,6 +33,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": Problem, "description": "Too many requests: wait for Retry-After seconds"},
     503: {"model": Problem, "description": "The database is briefly unavailable: retry after Retry-After seconds"},
 }
+
+
+class ProfilePublic(BaseModel):
+    """The signed-in client as their phone needs them: how to greet them, in which language,
+    and the clock their days and reminders follow."""
+
+    display_name: str
+    locale: str | None = Field(description="The client's language (en, es); null: the phone's")
+    timezone: str = Field(description="IANA time zone that reminders and days follow, e.g. America/New_York")
+    timezone_known: bool = Field(
+        description="False while the zone is the UTC placeholder a new client starts with, before their phone says"
+    )
+    day_boundary: time = Field(description="When the client's day ends (00:00, or up to 06:00 for night owls)")
 
 
 class TaskPublic(BaseModel):
@@ -127,6 +140,17 @@ def delete_entry(entry_id: uuid.UUID, session: SessionDep, client: CurrentClient
     entries.delete(session, client=client, access=access, entry_id=entry_id)
     session.commit()
     return Response(status_code=204)
+
+
+@router.get("/me", response_model=ProfilePublic, responses=ERRORS, summary="My profile (name, language, time zone)")
+def me(client: CurrentClient) -> Any:
+    return ProfilePublic(
+        display_name=client.display_name,
+        locale=client.locale,
+        timezone=client.timezone,
+        timezone_known=phone_zone.known(client),
+        day_boundary=client.day_boundary,
+    )
 
 
 @router.get("/today", response_model=list[TaskPublic], responses=ERRORS, summary="Today's tasks")

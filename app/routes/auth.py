@@ -4,6 +4,7 @@ Open sign-up and the confirmation of a therapist's email are in signup.py."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -12,8 +13,8 @@ from starlette.responses import Response
 from app import i18n
 from app.deps import DeviceDep, SessionDep, SettingsDep
 from app.models import SessionKind
-from app.services import accounts, device_sessions, device_trust, invites, ratelimit
-from app.services.errors import ServiceError, TooManyAttempts
+from app.services import accounts, device_sessions, device_trust, invites, phone_zone, ratelimit
+from app.services.errors import Invalid, ServiceError, TooManyAttempts
 from app.web import SESSION_COOKIE, clear_session_cookie, redirect, render, set_lang_cookie, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -135,6 +136,7 @@ def join(
     settings: SettingsDep,
     token: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=40)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     wait = ratelimit.hit(
         session,
@@ -162,6 +164,14 @@ def join(
             request, "pages/join.html", {"token": None, "error": error.message}, status_code=error.status_code
         )
     client = redeemed.client
+    # The phone's own time zone, filled in by js/app.js. Without JavaScript (or with a zone
+    # this server does not know) the field is empty and the welcome page asks instead.
+    if timezone:
+        with contextlib.suppress(Invalid):
+            phone_zone.seen(session, client=client, zone=timezone)
+    # The account's first phone starts with the first minute (what Between is, reminders,
+    # a first record); a later device goes straight to Today.
+    first_device = not device_sessions.active(session, client_id=client.id)
     return _start(
         request,
         session,
@@ -169,6 +179,6 @@ def join(
         kind=SessionKind.client,
         who=client.id,
         locale=client.locale,
-        to="/c",
+        to="/c/welcome" if first_device else "/c",
         redeemed=redeemed,
     )

@@ -42,6 +42,7 @@ SHELL = (
     "js/client.js",
     "js/voice.js",
     "js/push.js",
+    "js/zone.js",
     "icons/icon.svg",
 )
 

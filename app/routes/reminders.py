@@ -185,7 +185,7 @@ def _page(
         "test_outcome": test_outcome,
         "vapid_public_key": keys.public_key if keys else "",
         # The stored zone is the default one nobody chose: let the browser fill in its own.
-        "detect_zone": client.timezone == "UTC" and form is None,
+        "detect_zone": client.timezone_set_at is None and form is None,
     }
     return render(request, "pages/c_reminders.html", context, status_code=status_code, block=block)
 

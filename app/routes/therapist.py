@@ -24,6 +24,7 @@ from app.services import (
     reminders,
     templates,
 )
+from app.services import frequency as frequency_rules
 from app.services.errors import Invalid, NotFound
 from app.services.timeutil import valid_timezone
 from app.views import entry_views
@@ -175,21 +176,25 @@ def assign(
     therapist: CurrentTherapist,
     template_id: Annotated[str, Form(max_length=40)] = "",
     instructions: Annotated[str, Form(max_length=2000)] = "",
-    frequency: Annotated[str, Form(max_length=16)] = "daily",
+    frequency: Annotated[str, Form(max_length=16)] = "",
     times_per_day: Annotated[str, Form(max_length=3)] = "1",
     weekdays: Annotated[list[str] | None, Form()] = None,
     proposed_times: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
     try:
-        data = AssignmentCreate(
-            template_id=uuid.UUID(template_id),
-            instructions=instructions,
-            frequency=Frequency(frequency),
-            times_per_day=int(times_per_day or 1),
-            weekdays=[int(day) for day in (weekdays or ["1", "2", "3", "4", "5", "6", "7"])],
-            proposed_times=[item for item in proposed_times.replace(";", ",").split(",") if item.strip()],
-        )
+        fields = {
+            "template_id": uuid.UUID(template_id),
+            "instructions": instructions,
+            "times_per_day": int(times_per_day or 1),
+            "weekdays": [int(day) for day in (weekdays or ["1", "2", "3", "4", "5", "6", "7"])],
+            "proposed_times": [item for item in proposed_times.replace(";", ",").split(",") if item.strip()],
+        }
+        # Not chosen: the record type's usual frequency ("when it happens" for event records).
+        chosen = frequency_rules.parse(frequency)
+        if chosen is not None:
+            fields["frequency"] = chosen
+        data = AssignmentCreate.model_validate(fields)
     except (ValueError, ValidationError):
         raise Invalid(
             i18n.gettext("Check the record type, the frequency, the weekdays and the times (like 08:30).")

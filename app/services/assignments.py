@@ -21,6 +21,7 @@ from app.models import (
     Therapist,
 )
 from app.models.types import utcnow
+from app.services import frequency as frequency_rules
 from app.services import templates
 from app.services.days import day_bounds, local_day
 from app.services.errors import Invalid, NotFound
@@ -32,11 +33,18 @@ def assign(session: Session, *, therapist: Therapist, client: Client, data: Assi
     template = templates.get_usable(session, therapist=therapist, template_id=data.template_id)
     if template.archived_at is not None:
         raise Invalid(_("This record type is archived."))
+    fields = data.model_dump(exclude={"template_id"})
+    if "frequency" not in data.model_fields_set:
+        # Not chosen: records that follow events are kept as they happen, others every day.
+        fields["frequency"] = frequency_rules.default_for(template)
+    if fields["frequency"] is not Frequency.times_per_day:
+        fields["times_per_day"] = 1  # entries a day only mean something for "several times a day"
+    frequency_rules.check(fields["frequency"], times_per_day=fields["times_per_day"])
     assignment = Assignment(
         client_id=client.id,
         therapist_id=therapist.id,
         template_id=template.id,
-        **data.model_dump(exclude={"template_id"}),
+        **fields,
     )
     session.add(assignment)
     session.flush()
@@ -99,6 +107,11 @@ class Task:
     def complete(self) -> bool:
         return self.done_today >= self.expected_today
 
+    @property
+    def as_it_happens(self) -> bool:
+        """Kept as it happens: never due, every entry counts."""
+        return Frequency(self.assignment.frequency) is Frequency.as_it_happens
+
 
 def today(session: Session, *, client: Client, now: datetime | None = None) -> list[Task]:
     """Each active assignment with how many entries today's local day already has."""
@@ -120,15 +133,16 @@ def today(session: Session, *, client: Client, now: datetime | None = None) -> l
     )
     tasks = []
     for assignment, version in pairs:
-        due = assignment.frequency is not Frequency.weekdays or day.isoweekday() in assignment.weekdays
-        expected = assignment.times_per_day if assignment.frequency is Frequency.times_per_day else 1
+        expected = frequency_rules.entries_asked(
+            assignment.frequency, times_per_day=assignment.times_per_day, weekdays=assignment.weekdays, day=day
+        )
         tasks.append(
             Task(
                 assignment=assignment,
                 version=version,
                 done_today=int(counts.get(assignment.id, 0)),
-                expected_today=expected if due else 0,
-                due_today=due,
+                expected_today=expected,
+                due_today=expected > 0,
             )
         )
     return tasks

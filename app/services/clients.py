@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from app.i18n import _
 from app.models import Client, Therapist
+from app.models.types import utcnow
 from app.services import audit, invites
 from app.services.errors import Invalid, NotFound
 from app.services.timeutil import valid_timezone
@@ -27,15 +28,23 @@ def get_for_therapist(session: Session, *, therapist: Therapist, client_id: uuid
     return client
 
 
-def create(session: Session, *, therapist: Therapist, display_name: str, timezone: str = "UTC") -> Client:
+def create(session: Session, *, therapist: Therapist, display_name: str, timezone: str | None = None) -> Client:
+    """A new client of `therapist`. Their time zone is unknown ("UTC", not set) until their
+    phone says (app/services/phone_zone.py): the therapist's pages never pass `timezone`,
+    which is for the demo, imports and tests, where the zone is known."""
     name = display_name.strip()
     if not name or len(name) > 120:
         raise Invalid(_("Give the client a name or alias (up to 120 characters)."))
     try:
-        valid_timezone(timezone)
+        zone = valid_timezone(timezone or "UTC")
     except ValueError:
         raise Invalid(_("Unknown time zone.")) from None
-    client = Client(display_name=name, therapist_id=therapist.id, timezone=timezone)
+    client = Client(
+        display_name=name,
+        therapist_id=therapist.id,
+        timezone=zone,
+        timezone_set_at=utcnow() if timezone else None,
+    )
     session.add(client)
     session.flush()
     return client
@@ -57,9 +66,14 @@ def update_preferences(
             raise Invalid(_("Unknown time zone.")) from None
         from app.services import zone_history
 
-        zone_history.record_change(session, client=client, timezone=zone)
+        zone_history.record_change(session, client=client, timezone=zone, at=now)
         moved = zone != client.timezone
         client.timezone = zone
+        # Chosen by the client (or their phone, with the client's yes): no longer a placeholder,
+        # and an earlier "Not now" to another zone is settled by this choice.
+        client.timezone_set_at = now or utcnow()
+        client.zone_declined = None
+        client.zone_declined_until = None
     if locale is not None:
         from app.i18n import SUPPORTED_LOCALES
 

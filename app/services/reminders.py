@@ -28,9 +28,12 @@ from app.models import (
     RecordTemplate,
     Reminder,
     ReminderOccurrence,
+    TemplateVersion,
 )
 from app.models.types import utcnow
 from app.services import assignments, push_endpoints
+from app.services import frequency as frequency_rules
+from app.services.days import local_day
 from app.services.errors import Invalid, NotFound
 from app.services.timeutil import parse_hhmm, valid_timezone
 from app.settings import Settings
@@ -510,6 +513,19 @@ class DeliveryHealth:
     reminders: int
     paused: bool
     email_fallback: bool
+    # Reminders that stayed quiet (not failures), by why: `frequency.QUIET_*`.
+    quiet: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def quiet_done(self) -> int:
+        """Stayed quiet because the record was already done that day (or, kept as it happens,
+        something was written)."""
+        return sum(n for reason, n in self.quiet.items() if reason != frequency_rules.QUIET_NOT_DUE)
+
+    @property
+    def quiet_not_due(self) -> int:
+        """Stayed quiet because the record is not set for that day."""
+        return self.quiet.get(frequency_rules.QUIET_NOT_DUE, 0)
 
     @property
     def push_ready(self) -> bool:
@@ -567,4 +583,72 @@ def delivery_health(session: Session, *, client: Client, now: datetime | None = 
         reminders=int(reminders),
         paused=client.reminders_paused,
         email_fallback=client.email_fallback,
+        quiet=_quiet_counts(session, client=client, since=since),
     )
+
+
+def _quiet_counts(session: Session, *, client: Client, since: datetime) -> dict[str, int]:
+    """Reminders that stayed quiet since `since`, by reason (older ones, without one, as done)."""
+    rows = session.exec(
+        select(ReminderOccurrence.last_error, func.count())
+        .where(
+            ReminderOccurrence.client_id == client.id,
+            ReminderOccurrence.status == OccurrenceStatus.suppressed,
+            ReminderOccurrence.due_at >= since,
+        )
+        .group_by(col(ReminderOccurrence.last_error))
+    ).all()
+    out: dict[str, int] = {}
+    for reason, count in rows:
+        key = reason or frequency_rules.QUIET_DONE
+        out[key] = out.get(key, 0) + int(count)
+    return out
+
+
+@dataclass(frozen=True)
+class QuietReminder:
+    """A reminder that stayed quiet, as the client's reminder page tells it."""
+
+    title: str
+    due_local: datetime  # in the client's zone
+    reason: str | None  # `frequency.QUIET_*` (None: recorded before reasons were kept)
+    today: bool
+
+
+def quiet_reminders(
+    session: Session, *, client: Client, now: datetime | None = None, days: int = 7, limit: int = 10
+) -> list[QuietReminder]:
+    """The client's reminders that stayed quiet lately, newest first, with why: nothing is
+    kept quiet without the client being able to see it."""
+    now = now or utcnow()
+    statement = (
+        select(ReminderOccurrence.due_at, ReminderOccurrence.last_error, TemplateVersion.title, RecordTemplate)
+        .join(Reminder, col(Reminder.id) == ReminderOccurrence.reminder_id)
+        .join(Assignment, col(Assignment.id) == Reminder.assignment_id)
+        .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
+        .join(
+            TemplateVersion,
+            (col(TemplateVersion.template_id) == RecordTemplate.id)
+            & (col(TemplateVersion.number) == RecordTemplate.current_version),
+        )
+        .where(
+            ReminderOccurrence.client_id == client.id,
+            ReminderOccurrence.status == OccurrenceStatus.suppressed,
+            ReminderOccurrence.due_at >= now - timedelta(days=days),
+        )
+        .order_by(col(ReminderOccurrence.due_at).desc())
+        .limit(limit)
+    )
+    zone = ZoneInfo(client.timezone)
+    today = local_day(now, timezone=client.timezone, boundary=client.day_boundary)
+    out = []
+    for due, reason, title, template in session.exec(statement):
+        out.append(
+            QuietReminder(
+                title=_(title) if template.is_library and title else title,
+                due_local=due.astimezone(zone),
+                reason=reason,
+                today=local_day(due, timezone=client.timezone, boundary=client.day_boundary) == today,
+            )
+        )
+    return out

@@ -114,7 +114,7 @@ def test_invite_link_signs_phone_in_once(web, session, app) -> None:
     assert "Continue on this phone" in page.text
     response = web.post("/join", data={"token": issued.token, "csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/c"
+    assert response.headers["location"] == "/c/welcome"  # the first phone starts with the first minute
     set_cookie = response.headers["set-cookie"]
     assert "HttpOnly" in set_cookie and "samesite=lax" in set_cookie.lower()
     assert (

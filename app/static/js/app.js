@@ -37,6 +37,39 @@
     });
   }
 
+  // The invitation page: copy or share the invite link where the browser can (the link stays
+  // visible and selectable everywhere else).
+  function inviteShare(root) {
+    var box = root.querySelector ? root.querySelector("[data-invite-share]") : null;
+    if (!box || box.dataset.ready) { return; }
+    box.dataset.ready = "1";
+    var link = box.dataset.link;
+    var status = document.querySelector("[data-share-status]");
+    function say(text) { if (status) { status.textContent = text || ""; } }
+    var copy = box.querySelector("[data-copy-link]");
+    if (copy && navigator.clipboard && window.isSecureContext) {
+      copy.hidden = false;
+      copy.addEventListener("click", function () {
+        navigator.clipboard.writeText(link).then(function () {
+          say(box.dataset.msgCopied);
+        }, function () {
+          say(box.dataset.msgCopyFailed);
+        });
+      });
+    }
+    var share = box.querySelector("[data-share-link]");
+    if (share && navigator.share) {
+      share.hidden = false;
+      share.addEventListener("click", function () {
+        navigator.share({ title: box.dataset.shareTitle, text: box.dataset.shareText, url: link })
+          .catch(function () { /* closed without sharing */ });
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { inviteShare(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { inviteShare(event.target); });
+
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
 })();
