@@ -215,6 +215,10 @@ def test_signup_is_limited_per_address_and_mail_per_mailbox(settings, engine, se
         assert _sign_up(web, "one@example.org", password="another password").status_code == 200
         assert _sign_up(web, "two@example.org").status_code == 200
         blocked = _sign_up(web, "three@example.org")
+        # "Send the link again" counts against the same limit.
+        token = _form(web, "/signin")
+        resend = web.post("/signup/resend", data={"email": "one@example.org", "csrf_token": token})
+        assert resend.status_code == 429 and int(resend.headers["retry-after"]) > 0
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) > 0 and "Too many attempts" in blocked.text
     assert [message["To"] for message in inbox.messages] == ["one@example.org", "two@example.org"]
