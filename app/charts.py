@@ -21,6 +21,7 @@ STATE_LABELS = {
     DayState.nothing_to_report: N_("Nothing to report"),
     DayState.partial: N_("Partly done"),
     DayState.missed: N_("Not logged"),
+    DayState.extra: N_("Done extra"),
     DayState.expected: N_("Still open today"),
     DayState.not_expected: N_("Not expected"),
     DayState.future: N_("Still to come"),

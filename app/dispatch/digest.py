@@ -137,9 +137,12 @@ class RecordLine:
     expected: int | None
     current_streak: int
     best_streak: int
+    happened: int | None = None  # entries since the last session, for a record kept as it happens
 
     @property
     def completion(self) -> str:
+        if self.happened is not None:
+            return ngettext("%(num)s entry", "%(num)s entries", self.happened)
         if self.expected:
             return _("%(done)s of %(expected)s", done=self.done, expected=self.expected)
         return _("nothing due yet")
@@ -164,6 +167,9 @@ def compose(session: Session, *, claimed: Claimed, base_url: str, default_locale
                 expected=record.adherence.since.expected if record.adherence.since else None,
                 current_streak=record.adherence.current_streak,
                 best_streak=record.adherence.longest_streak,
+                happened=record.adherence.happened_since.entries
+                if record.adherence.as_it_happens and record.adherence.happened_since is not None
+                else None,
             )
             for record in data.records
         ]
@@ -185,6 +191,7 @@ def compose(session: Session, *, claimed: Claimed, base_url: str, default_locale
             "no_records": _("No records assigned in this period."),
             "streak_label": _("Current streak"),
             "best_label": _("Best streak"),
+            "as_it_happens_label": _("when it happens"),
             "risk_line": _("An answer was flagged for your attention: please see the brief.") if data.has_risk else "",
             "agenda_line": ngettext(
                 "%(num)s entry marked to discuss in session.",
@@ -206,6 +213,9 @@ def _text(context: dict[str, Any]) -> str:
     lines = [context["greeting"], "", context["session_line"], "", context["since_line"]]
     records: list[RecordLine] = context["records"]
     for record in records:
+        if record.happened is not None:
+            lines.append(f"- {record.title}: {record.completion} · {context['as_it_happens_label']}")
+            continue
         lines.append(
             f"- {record.title}: {record.completion} · {context['streak_label']} {record.current_streak}"
             f" · {context['best_label']} {record.best_streak}"

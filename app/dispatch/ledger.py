@@ -30,7 +30,6 @@ from app.models import (
     Assignment,
     Client,
     Entry,
-    Frequency,
     OccurrenceKind,
     OccurrenceStatus,
     PushSubscription,
@@ -40,6 +39,7 @@ from app.models import (
     TemplateVersion,
 )
 from app.models.types import utcnow
+from app.services import frequency as frequency_rules
 from app.services.days import local_day
 from app.services.querying import among_ids
 from app.services.timeutil import parse_hhmm
@@ -263,8 +263,11 @@ class Ledger:
                         candidates.append(snoozed)
                     cursor = min(candidates) if candidates else None
                 advances.append({"rid": row.id, "due": cursor, "snoozed": snoozed})
-            for occurrence in self._already_done(connection, pending):
-                occurrence.update(status=OccurrenceStatus.suppressed, attempts=0, next_attempt_at=None)
+            # A reminder whose record is already done that day stays quiet, and says why.
+            for occurrence, reason in self._stays_quiet(connection, pending):
+                occurrence.update(
+                    status=OccurrenceStatus.suppressed, attempts=0, next_attempt_at=None, last_error=reason
+                )
                 stats.suppressed += 1
             # An occurrence recorded before (a reminder moved back onto an instant already
             # recorded) is skipped by the unique key: only the ones inserted now are sent.
@@ -327,8 +330,11 @@ class Ledger:
             columns[name] = [str(value) for value in columns[name]]
         return set(connection.execute(_INSERT_OCCURRENCES_PG, columns).scalars().all())
 
-    def _already_done(self, connection: Any, pending: list[tuple[dict[str, Any], Any]]) -> list[dict[str, Any]]:
-        """The occurrences whose record is already done (or not due) on that client day."""
+    def _stays_quiet(
+        self, connection: Any, pending: list[tuple[dict[str, Any], Any]]
+    ) -> list[tuple[dict[str, Any], str]]:
+        """The occurrences that stay quiet, each with why (`frequency.quiet_reason`): the entries
+        that client day asks for are there already, or the record is not set for that day."""
         if not pending:
             return []
         days: dict[uuid.UUID, tuple[str, Any]] = {}
@@ -348,19 +354,19 @@ class Ledger:
             for assignment_id, occurred_at in rows:
                 zone, boundary = days[assignment_id]
                 counts[(assignment_id, local_day(occurred_at, timezone=zone, boundary=boundary))] += 1
-        done = []
+        quiet = []
         for occurrence, row in pending:
             day = local_day(occurrence["due_at"], timezone=row.timezone, boundary=row.day_boundary)
-            frequency = Frequency(row.frequency)
-            if frequency is Frequency.weekdays and day.isoweekday() not in (row.assigned_weekdays or []):
-                expected = 0
-            elif frequency is Frequency.times_per_day:
-                expected = row.times_per_day
-            else:
-                expected = 1
-            if counts.get((row.assignment_id, day), 0) >= expected:
-                done.append(occurrence)
-        return done
+            reason = frequency_rules.quiet_reason(
+                row.frequency,
+                times_per_day=row.times_per_day,
+                weekdays=row.assigned_weekdays or (),
+                day=day,
+                entries=counts.get((row.assignment_id, day), 0),
+            )
+            if reason is not None:
+                quiet.append((occurrence, reason))
+        return quiet
 
     # --- step 2: deliver pending occurrences --------------------------------------------------
 

@@ -7,7 +7,8 @@ dispatcher was down, or the session was booked later than that) is not sent at
 all: it is recorded as missed rather than arriving at night.
 
 What: only when at least one assigned record has a missed day (or week) since the
-last session; today's still-open record does not count. Otherwise it is recorded
+last session; today's still-open record does not count, nor does a record kept as it
+happens (it follows events: no day of it is ever missed). Otherwise it is recorded
 as suppressed. The words are warm and discreet: no record names and no clinical
 words on a lock screen unless the client opted in (`Client.lock_screen_detail`).
 A client who paused their reminders gets no nudge either.
@@ -162,6 +163,8 @@ def missing_records(session: Session, *, client: Client, appointment_id: uuid.UU
     zones = zone_history.history(session, client=client)
     titles = []
     for item in records:
+        if item.schedule.as_it_happens:
+            continue  # kept as it happens: nothing is expected, so nothing can be missing
         adherence = adherence_of(
             item,
             client=client,

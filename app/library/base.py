@@ -22,6 +22,9 @@ class LibraryTemplate:
     fields: list[Json]
     example: Json
     scoring: str | None = None
+    # Filled in when something happens (a difficult moment, an urge, an exposure): assigned
+    # "when it happens" unless the therapist chooses otherwise. Not part of the stored version.
+    follows_events: bool = False
 
     def content(self) -> Json:
         """What a TemplateVersion stores; equal contents mean the same version."""

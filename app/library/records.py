@@ -156,6 +156,7 @@ THOUGHT_RECORD = LibraryTemplate(
         ),
         "emotions_after": {"anxious": 40, "sad": 20},
     },
+    follows_events=True,
 )
 
 ABC_RECORD = LibraryTemplate(
@@ -204,6 +205,7 @@ ABC_RECORD = LibraryTemplate(
         "consequence_emotions": {"hurt": 70, "lonely": 60},
         "consequence_behaviour": N_("Stayed in, skipped dinner and didn't answer her message."),
     },
+    follows_events=True,
 )
 
 SLEEP_DIARY = LibraryTemplate(
@@ -380,6 +382,7 @@ URGE_LOG = LibraryTemplate(
         "acted_on": False,
         "duration": 25,
     },
+    follows_events=True,
 )
 
 SUDS_MIN = N_("Completely calm")
@@ -445,6 +448,7 @@ EXPOSURE_LOG = LibraryTemplate(
         "duration": 15,
         "safety_behaviours": N_("Stood near the door and kept my headphones on."),
     },
+    follows_events=True,
 )
 
 FREE_NOTE = LibraryTemplate(

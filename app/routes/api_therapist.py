@@ -37,6 +37,12 @@ class DayPublic(BaseModel):
     expected: bool
 
 
+class TallyPublic(BaseModel):
+    entries: int = Field(description="Entries with something in them")
+    nothing_to_report: int = Field(description="“Nothing to report” check-ins")
+    days: int = Field(description="Days of the window while the record was assigned")
+
+
 class AdherencePublic(BaseModel):
     assignment_id: uuid.UUID
     title: str
@@ -62,6 +68,13 @@ class AdherencePublic(BaseModel):
     score: float = Field(ge=0, le=1, description="Habit strength (Loop Habit Tracker formula)")
     backfilled: int
     median_delay_minutes: float | None
+    as_it_happens: bool = Field(
+        default=False, description="Kept as it happens: nothing is expected or missed; see the entry tallies"
+    )
+    extra_days: int = Field(default=0, description="Days with entries the schedule did not ask for (done extra)")
+    entries_last_7_days: TallyPublic | None = None
+    entries_last_28_days: TallyPublic | None = None
+    entries_since_last_session: TallyPublic | None = None
     days: list[DayPublic] | None = None
 
 
@@ -165,6 +178,10 @@ def _rate(rate: engine.Rate) -> RatePublic:
     return RatePublic(done=rate.done, expected=rate.expected, value=rate.value)
 
 
+def _tally(tally: engine.Tally) -> TallyPublic:
+    return TallyPublic(entries=tally.entries, nothing_to_report=tally.nothing, days=tally.days)
+
+
 def _adherence(item: Any, result: engine.Adherence, *, with_days: bool) -> AdherencePublic:
     assignment = item.assignment
     median = result.median_delay
@@ -191,6 +208,11 @@ def _adherence(item: Any, result: engine.Adherence, *, with_days: bool) -> Adher
         score=round(result.score, 4),
         backfilled=result.backfilled,
         median_delay_minutes=None if median is None else round(median.total_seconds() / 60, 1),
+        as_it_happens=result.as_it_happens,
+        extra_days=result.extra,
+        entries_last_7_days=_tally(result.happened_7),
+        entries_last_28_days=_tally(result.happened_28),
+        entries_since_last_session=_tally(result.happened_since) if result.happened_since is not None else None,
         days=[DayPublic(day=d.day, state=d.state, count=d.count, expected=d.expected) for d in result.days]
         if with_days
         else None,

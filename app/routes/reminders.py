@@ -29,6 +29,7 @@ from app.dispatch.vapid import VapidError, VapidKeys
 from app.errors import wants_json
 from app.models import Client, PushSubscription, SessionKind
 from app.routes.api import ERRORS
+from app.services import frequency as frequency_rules
 from app.services import reminder_settings, reminders
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.web import is_htmx, jinja, redirect, render
@@ -129,6 +130,8 @@ def _record_rows(
                 "paused": paused,
                 "proposed": proposed,
                 "therapist_times": list(row.assignment.proposed_times),
+                # What a reminder does once the record is done, in plain words.
+                "rule": frequency_rules.reminder_rule(row.assignment, title=row.title, times=filled),
                 "next": [_next_label(moment) for moment in row.next_times],
                 "errors": own_errors,
                 "sampling_open": values["random_count"] not in ("", "0")
@@ -139,6 +142,18 @@ def _record_rows(
             }
         )
     return rows
+
+
+def _quiet_lines(session: SessionDep, client: Client) -> list[tuple[str, str]]:
+    """Reminders that stayed quiet lately, as (record, why) in the client's words."""
+    names: dict[int, str] = dict(jinja.globals["weekday_names"])  # type: ignore[call-overload]
+    lines = []
+    for item in reminders.quiet_reminders(session, client=client):
+        moment = item.due_local
+        day = f"{names[moment.isoweekday()]} {moment.day}"
+        why = frequency_rules.quiet_sentence(item.reason, time=moment.strftime("%H:%M"), day=day, today=item.today)
+        lines.append((item.title, why))
+    return lines
 
 
 def _hhmm(value: Any) -> str:
@@ -180,6 +195,7 @@ def _page(
         "records": _record_rows(session, client, form, errors),
         "errors": errors,
         "health": reminders.delivery_health(session, client=client),
+        "quiet": _quiet_lines(session, client),
         "for_client": True,
         "failure_reason": failure_reason,
         "test_outcome": test_outcome,

@@ -261,8 +261,7 @@ class _Seeder:
             client,
             "thought_record",
             instructions="When you notice a sudden drop in mood. Three a week is plenty.",
-            frequency=Frequency.weekdays,
-            weekdays=[1, 3, 5],
+            frequency=Frequency.as_it_happens,
         )
         phq9 = self._assign(
             client,
