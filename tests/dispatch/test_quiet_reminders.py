@@ -1,0 +1,154 @@
+"""When a reminder stays quiet: it follows the entries a day asks for, and it says why.
+
+Against the fault-injecting loopback push endpoint (`sink`): a reminder that is sent reaches it,
+one that stays quiet does not, and its occurrence keeps the reason the client's page shows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.dispatch.dispatcher import Dispatcher
+from app.models import Assignment, Client, Frequency, OccurrenceStatus, Reminder, ReminderOccurrence
+from app.services import frequency, reminders
+from app.settings import Settings
+from tests.dispatch.conftest import Sink, dispatch, due_now, subscription_json
+from tests.factories import make_assignment, make_client, make_entry
+
+MONDAY = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
+
+
+def _set_up(
+    session: Session, sink: Sink, settings: Settings, *, times: tuple[str, ...], **assigned: Any
+) -> tuple[Client, Assignment, Reminder]:
+    client = make_client(session, timezone="UTC")
+    assignment = make_assignment(session, client=client, **assigned)
+    reminder = reminders.save(
+        session,
+        client=client,
+        assignment_id=assignment.id,
+        data=reminders.ReminderInput(times=times),
+        now=MONDAY,
+    )
+    reminders.add_subscription(session, client=client, data=subscription_json(f"{sink.base}/phone"), settings=settings)
+    session.commit()
+    return client, assignment, reminder
+
+
+def _next(session: Session, dispatcher: Dispatcher, reminder: Reminder) -> ReminderOccurrence:
+    """Run the dispatcher when the reminder is next due; the occurrence it recorded."""
+    session.refresh(reminder)
+    due = reminder.next_due_at
+    dispatch(dispatcher, due_now(reminder))
+    session.expire_all()
+    return session.exec(select(ReminderOccurrence).where(ReminderOccurrence.due_at == due)).one()
+
+
+def test_twice_a_day_with_one_done_the_evening_reminder_is_sent(
+    session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    client, assignment, reminder = _set_up(
+        session,
+        sink,
+        dispatch_settings,
+        times=("09:00", "20:00"),
+        frequency=Frequency.times_per_day,
+        times_per_day=2,
+    )
+    morning = _next(session, dispatcher, reminder)
+    assert morning.status is OccurrenceStatus.sent
+    make_entry(session, client=client, assignment=assignment, occurred_at=datetime(2026, 5, 4, 9, 30, tzinfo=UTC))
+
+    evening = _next(session, dispatcher, reminder)  # one of the two done: the second is still asked for
+
+    assert evening.status is OccurrenceStatus.sent
+    assert sink.hits("/phone") == 2
+    # Both done on Tuesday before its morning: that day's reminders stay quiet, and say so.
+    for hour in (7, 8):
+        make_entry(session, client=client, assignment=assignment, occurred_at=datetime(2026, 5, 5, hour, tzinfo=UTC))
+    tuesday = _next(session, dispatcher, reminder)
+    assert tuesday.status is OccurrenceStatus.suppressed
+    assert tuesday.last_error == frequency.QUIET_DONE
+    assert sink.hits("/phone") == 2
+
+
+def test_every_day_with_two_reminder_times_the_second_stays_quiet_once_done_and_says_why(
+    session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    client, assignment, reminder = _set_up(session, sink, dispatch_settings, times=("09:00", "20:00"))
+    assert assignment.frequency is Frequency.daily
+    assert _next(session, dispatcher, reminder).status is OccurrenceStatus.sent
+    make_entry(session, client=client, assignment=assignment, occurred_at=datetime(2026, 5, 4, 9, 30, tzinfo=UTC))
+
+    evening = _next(session, dispatcher, reminder)
+
+    assert evening.status is OccurrenceStatus.suppressed
+    assert evening.last_error == frequency.QUIET_DONE
+    assert sink.hits("/phone") == 1
+    # Not a failure: delivery health counts it apart, and the client's page says why.
+    health = reminders.delivery_health(session, client=client, now=datetime(2026, 5, 4, 21, tzinfo=UTC))
+    assert health.quiet_done == 1 and health.quiet_not_due == 0
+    assert health.recent_failures == []
+    [quiet] = reminders.quiet_reminders(session, client=client, now=datetime(2026, 5, 4, 21, tzinfo=UTC))
+    assert (quiet.due_local.hour, quiet.due_local.minute, quiet.reason, quiet.today) == (20, 0, "done", True)
+
+
+def test_a_weekday_record_stays_quiet_on_other_days_and_speaks_up_on_its_own(
+    session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    client, _assignment, reminder = _set_up(
+        session, sink, dispatch_settings, times=("19:00",), frequency=Frequency.weekdays, weekdays=[1, 3, 5]
+    )
+    reminders.save(
+        session,
+        client=client,
+        assignment_id=reminder.assignment_id,
+        data=reminders.ReminderInput(times=("19:00",), weekdays=(1, 2, 3, 4, 5, 6, 7)),
+        now=MONDAY,
+    )
+    session.commit()
+
+    outcomes = [_next(session, dispatcher, reminder) for _day in ("Mon", "Tue", "Wed")]
+
+    assert [item.status for item in outcomes] == [
+        OccurrenceStatus.sent,
+        OccurrenceStatus.suppressed,
+        OccurrenceStatus.sent,
+    ]
+    assert outcomes[1].last_error == frequency.QUIET_NOT_DUE
+    health = reminders.delivery_health(session, client=client, now=datetime(2026, 5, 6, 20, tzinfo=UTC))
+    assert health.quiet_not_due == 1 and health.quiet_done == 0
+
+
+def test_a_record_kept_as_it_happens_gets_a_check_in_unless_something_was_written(
+    session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    client, assignment, reminder = _set_up(
+        session, sink, dispatch_settings, times=("20:00",), frequency=Frequency.as_it_happens
+    )
+    assert _next(session, dispatcher, reminder).status is OccurrenceStatus.sent  # nothing written on Monday
+    make_entry(session, client=client, assignment=assignment, occurred_at=datetime(2026, 5, 5, 11, tzinfo=UTC))
+
+    tuesday = _next(session, dispatcher, reminder)
+
+    assert tuesday.status is OccurrenceStatus.suppressed
+    assert tuesday.last_error == frequency.QUIET_LOGGED
+    assert sink.hits("/phone") == 1
+
+
+def test_the_rule_in_one_place() -> None:
+    monday, tuesday = datetime(2026, 5, 4).date(), datetime(2026, 5, 5).date()
+    rule = frequency.quiet_reason
+    assert rule(Frequency.daily, times_per_day=1, weekdays=(), day=monday, entries=0) is None
+    assert rule(Frequency.daily, times_per_day=1, weekdays=(), day=monday, entries=1) == "done"
+    assert rule(Frequency.times_per_day, times_per_day=2, weekdays=(), day=monday, entries=1) is None
+    assert rule(Frequency.times_per_day, times_per_day=2, weekdays=(), day=monday, entries=2) == "done"
+    assert rule(Frequency.weekdays, times_per_day=1, weekdays=(1,), day=monday, entries=0) is None
+    assert rule(Frequency.weekdays, times_per_day=1, weekdays=(1,), day=tuesday, entries=0) == "not_due"
+    assert rule(Frequency.as_it_happens, times_per_day=1, weekdays=(), day=monday, entries=0) is None
+    assert rule(Frequency.as_it_happens, times_per_day=1, weekdays=(), day=monday, entries=3) == "logged"
+    assert frequency.entries_asked(Frequency.as_it_happens, times_per_day=1, weekdays=(), day=monday) == 0
+    assert frequency.entries_asked(Frequency.times_per_day, times_per_day=3, weekdays=(), day=monday) == 3
