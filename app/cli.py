@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlmodel import Session
 
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,6 +41,40 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# While `between serve` runs, where it can be reached, for `between demo` in another terminal:
+# `PORT=8080 make run` and then `make demo` print links to port 8080.
+SERVING_FILE = "serving.json"
+
+
+def _record_serving(settings: Settings, *, host: str, port: int) -> Path | None:
+    # An explicit BETWEEN_BASE_URL is what links use; otherwise the address served on.
+    derived = settings.base_url == f"http://{settings.host}:{settings.port}"
+    base_url = f"http://{host}:{port}" if derived else settings.base_url
+    path = settings.data_dir / SERVING_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"base_url": base_url, "pid": os.getpid()}))
+    except OSError:
+        return None  # a read-only data directory: `between demo` falls back to HOST and PORT
+    return path
+
+
+def serving_base_url(settings: Settings) -> str | None:
+    """The address a running `between serve` of this data directory recorded, if one runs."""
+    try:
+        recorded = json.loads((settings.data_dir / SERVING_FILE).read_text())
+        pid, base_url = int(recorded["pid"]), str(recorded["base_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # left behind by a server that was killed
+    except PermissionError:
+        pass  # running, as another user
+    return base_url if base_url.startswith(("http://", "https://")) else None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -44,15 +82,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     app = create_app(settings, run_dispatcher=not args.no_dispatcher)
-    uvicorn.run(
-        app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        log_level="info",
-        access_log=False,  # URLs carry entry ids; keep them out of logs by default
-    )
+    host, port = args.host or settings.host, args.port or settings.port
+    serving = _record_serving(settings, host=host, port=port)
+
+    def stopped(signum: int, _frame: object) -> None:
+        # uvicorn, having shut down on SIGTERM, raises it again; tidy up, then end as it asked.
+        if serving is not None:
+            serving.unlink(missing_ok=True)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, stopped)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            proxy_headers=True,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            log_level="info",
+            access_log=False,  # URLs carry entry ids; keep them out of logs by default
+        )
+    finally:
+        if serving is not None:
+            serving.unlink(missing_ok=True)
     return 0
 
 
@@ -65,7 +118,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.if_empty and not demo.is_empty(session):
             print("database has data: demo not seeded")
             return 0
-        info = demo.seed(session, base_url=settings.base_url)
+        # Links to the server that runs now, wherever it was started; else HOST and PORT.
+        info = demo.seed(session, base_url=serving_base_url(settings) or settings.base_url)
         session.commit()
     print(demo.instructions(info))
     return 0

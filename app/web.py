@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
-from app import i18n, security
+from app import i18n, security, timewords
 from app.staticfiles import static_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -44,6 +44,8 @@ def _environment() -> Environment:
     env.globals["tr"] = lambda text: i18n.gettext(text) if text else text
     env.globals["frequency_label"] = frequency_label
     env.globals["weekday_names"] = _WeekdayNames()
+    env.globals["local_when"] = timewords.local_when
+    env.globals["ago"] = timewords.ago
     # How often: the choices of the assign and edit forms, and what reminders do once a record is done.
     from app.services import frequency
 

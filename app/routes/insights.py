@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -102,11 +103,79 @@ def save_notes(
 # -- sessions ---------------------------------------------------------------------------------
 
 
+# A repeating session shows its next few dates; the rest wait behind "more dates".
+SERIES_SHOWN = 4
+
+
+@dataclass(frozen=True)
+class SessionGroup:
+    """A repeating session once, with its coming occurrences; or a single session."""
+
+    items: list[Appointment]
+    title: str  # "Every week, Tuesday at 17:00"; "" for a single session
+
+    @property
+    def repeats(self) -> bool:
+        return bool(self.title)
+
+    @property
+    def first(self) -> Appointment:
+        return self.items[0]
+
+    @property
+    def shown(self) -> list[Appointment]:
+        return self.items[:SERIES_SHOWN]
+
+    @property
+    def more(self) -> list[Appointment]:
+        return self.items[SERIES_SHOWN:]
+
+
+_REPEAT_TITLES = {
+    Repeat.weekly: i18n.N_("Every week, %(weekday)s at %(time)s"),
+    Repeat.biweekly: i18n.N_("Every two weeks, %(weekday)s at %(time)s"),
+}
+
+
+def session_groups(upcoming: list[Appointment]) -> list[SessionGroup]:
+    """Coming sessions with each series once, in the order of their next date."""
+    series: dict[uuid.UUID, list[Appointment]] = {}
+    order: list[uuid.UUID | Appointment] = []
+    for item in upcoming:
+        if item.series_id is None or Repeat(item.repeat) is Repeat.none:
+            order.append(item)
+        elif item.series_id in series:
+            series[item.series_id].append(item)
+        else:
+            series[item.series_id] = [item]
+            order.append(item.series_id)
+    groups = []
+    for entry in order:
+        if isinstance(entry, Appointment):
+            groups.append(SessionGroup(items=[entry], title=""))
+            continue
+        items = series[entry]
+        if len(items) == 1:
+            groups.append(SessionGroup(items=items, title=""))
+            continue
+        first = items[0]
+        local = first.starts_at.astimezone(ZoneInfo(first.timezone))
+        title = i18n.gettext(
+            _REPEAT_TITLES[Repeat(first.repeat)],
+            weekday=format_datetime(local, "EEEE", locale=i18n.get_locale()),
+            time=f"{local.hour:02d}:{local.minute:02d}",
+        )
+        groups.append(SessionGroup(items=items, title=title))
+    return groups
+
+
 def _sessions_context(session: SessionDep, client_id: uuid.UUID, therapist: Any) -> dict[str, Any]:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    upcoming = appointments.upcoming_for_client(session, client_id=client.id, limit=30)
     return {
         "client": client,
-        "upcoming": appointments.upcoming_for_client(session, client_id=client.id, limit=30),
+        "upcoming": upcoming,
+        "groups": session_groups(upcoming),
         "recent": appointments.recent_for_client(session, client_id=client.id, limit=10),
         "repeats": list(Repeat),
         "errors": {},

@@ -220,7 +220,7 @@ def therapist_export_csv(
     body = exports.therapist_csv(session, therapist=therapist, client=client)
     _audited(session, therapist, client, "export.csv")
     session.commit()
-    filename = exports.archive_name(prefix="between-shared-records", extension="csv")
+    filename = exports.therapist_file_name(client=client, what="shared-records", extension="csv")
     return _download(body, media_type="text/csv; charset=utf-8", filename=filename)
 
 
@@ -244,5 +244,5 @@ def therapist_export_fhir(
     _audited(session, therapist, client, "export.fhir")
     session.commit()
     body = json.dumps(bundle, ensure_ascii=False, indent=1)
-    filename = exports.archive_name(prefix="between-shared-records", extension="fhir.json")
+    filename = exports.therapist_file_name(client=client, what="shared-records", extension="fhir.json")
     return _download(body, media_type=fhir.MEDIA_TYPE, filename=filename)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import unicodedata
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -39,7 +42,8 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import scoring, voice_files
+from app.services import scoring, voice_files, zone_history
+from app.services.adherence import DayClock
 from app.services.errors import NotFound
 from app.views import describe, tr
 
@@ -75,8 +79,31 @@ def client_summary(session: Session, *, client: Client, upload_dir: Path | None)
 
 
 def archive_name(*, prefix: str, extension: str = "zip", today: date | None = None) -> str:
-    # No names in file names: downloads folders are synced and shared.
+    # No names in the client's own file names: their downloads folder may be synced or shared.
     return f"{prefix}-{(today or utcnow().date()).isoformat()}.{extension}"
+
+
+# Latin letters that Unicode does not split into a base letter and a mark.
+_UNDECOMPOSED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ı": "i"})
+
+
+def file_slug(name: str, *, limit: int = 40) -> str:
+    """A name as a safe piece of a file name: ASCII letters, digits and hyphens, never empty.
+
+    "José María" gives "jose-maria"; a name with no Latin letter at all gives "client".
+    """
+    decomposed = unicodedata.normalize("NFKD", name.casefold().translate(_UNDECOMPOSED))
+    ascii_only = "".join(char for char in decomposed if char.isascii() and not unicodedata.combining(char))
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")[:limit].strip("-")
+    return slug or "client"
+
+
+def therapist_file_name(*, client: Client, what: str, extension: str, now: datetime | None = None) -> str:
+    """A therapist's export of one client: filed by the therapist, so it carries the client's
+    alias (as `file_slug`) and the client's local date, e.g.
+    `between-jose-maria-shared-records-2026-03-01.csv`."""
+    today = (now or utcnow()).astimezone(ZoneInfo(client.timezone)).date()
+    return f"between-{file_slug(client.display_name)}-{what}-{today.isoformat()}.{extension}"
 
 
 # ---------------------------------------------------------------------------
@@ -443,14 +470,30 @@ def _entry_records(session: Session, entries: list[Entry]) -> list[dict[str, Any
     return records
 
 
-def _csv_rows(record: dict[str, Any]) -> list[list[Any]]:
-    """One row per answer (a long table: every record type fits the same columns)."""
+# The therapist's CSV tells times on the client's clock: local date and time, and the zone.
+THERAPIST_CSV_HEADER = [*ENTRY_CSV_HEADER[:5], "time_zone", *ENTRY_CSV_HEADER[5:]]
+
+
+def _local(instant: datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _csv_rows(record: dict[str, Any], *, clock: DayClock | None = None) -> list[list[Any]]:
+    """One row per answer (a long table: every record type fits the same columns).
+
+    With the client's `clock` (the therapist's CSV), times are local to the zone the client
+    lived in when the entry happened, and that zone follows them; without it, UTC (ISO 8601).
+    """
+    if clock is None:
+        times = [_json_default(record["occurred_at"]), _json_default(record["logged_at"])]
+    else:
+        zone = clock.zone_at(record["occurred_at"])
+        times = [_local(record["occurred_at"], zone), _local(record["logged_at"], zone), zone]
     base = [
         str(record["id"]),
         record["record"],
         record["form_version"],
-        _json_default(record["occurred_at"]),
-        _json_default(record["logged_at"]),
+        *times,
         record["visibility"],
         "yes" if record["nothing_to_report"] else "no",
         "" if record["score"] is None else record["score"],
@@ -498,11 +541,14 @@ def shared_entries(session: Session, *, therapist: Therapist, client: Client) ->
 
 
 def therapist_csv(session: Session, *, therapist: Therapist, client: Client) -> str:
+    """Shared entries, one row per answer, times on the client's clock (`time_zone` says which)."""
     buffer = io.StringIO()
     writer = csv_safe.writer(buffer)
-    writer.writerow(ENTRY_CSV_HEADER)
-    for record in _entry_records(session, shared_entries(session, therapist=therapist, client=client)):
-        writer.writerows(_csv_rows(record))
+    writer.writerow(THERAPIST_CSV_HEADER)
+    rows = shared_entries(session, therapist=therapist, client=client)
+    clock = DayClock(zone_history.history(session, client=client))
+    for record in _entry_records(session, rows):
+        writer.writerows(_csv_rows(record, clock=clock))
     return buffer.getvalue()
 
 
@@ -523,14 +569,24 @@ class Report:
     last: datetime | None
     count: int
     sections: list[ReportSection]
+    # Times are on the client's clock: each entry's `occurred_local` is in the zone the client
+    # lived in then (its `zone`); the report's own dates are in their current zone.
+    timezone: str = "UTC"
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(ZoneInfo(self.timezone))
 
 
 def report(session: Session, *, therapist: Therapist, client: Client) -> Report:
     """The printable report: shared entries grouped by record type, scores with their bands."""
     rows = shared_entries(session, therapist=therapist, client=client)
     infos = _versions(session, rows)
+    clock = DayClock(zone_history.history(session, client=client))
     sections: dict[uuid.UUID, ReportSection] = {}
     for record, entry in zip(_entry_records(session, rows), rows, strict=True):
+        zone = clock.zone_at(entry.occurred_at)
+        record["zone"] = zone
+        record["occurred_local"] = entry.occurred_at.astimezone(ZoneInfo(zone))
         info = infos[entry.template_version_id]
         section = sections.setdefault(
             info.version.template_id,
@@ -551,4 +607,5 @@ def report(session: Session, *, therapist: Therapist, client: Client) -> Report:
         last=rows[-1].occurred_at if rows else None,
         count=len(rows),
         sections=sorted(sections.values(), key=lambda s: s.title.casefold()),
+        timezone=client.timezone,
     )

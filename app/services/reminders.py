@@ -10,7 +10,7 @@ import struct
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -503,16 +503,23 @@ def active_subscriptions(session: Session, *, client_id: uuid.UUID) -> list[Push
 # --- delivery health ---------------------------------------------------------------------------
 
 
+# A device's last success this close after a reminder was sent is that reminder's.
+_SAME_SEND = timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class DeliveryHealth:
     devices: list[PushSubscription]
     expired: list[PushSubscription]
-    last_delivered_at: datetime | None
-    recent: dict[str, int]
+    last_delivered_at: datetime | None  # the last notification any device took: reminder, test or nudge
+    recent: dict[str, int]  # reminders by outcome over the last `days` days
     recent_failures: list[ReminderOccurrence]
     reminders: int
     paused: bool
     email_fallback: bool
+    last_reminder_at: datetime | None = None  # the last reminder a device took
+    timezone: str = "UTC"  # the client's: the zone these times are told in
+    days: int = 7
     # Reminders that stayed quiet (not failures), by why: `frequency.QUIET_*`.
     quiet: dict[str, int] = field(default_factory=dict)
 
@@ -532,6 +539,14 @@ class DeliveryHealth:
         return bool(self.devices)
 
     @property
+    def last_other_at(self) -> datetime | None:
+        """A later notification that was not a reminder (a test, a note before a session)."""
+        last = self.last_delivered_at
+        if last is None or (self.last_reminder_at is not None and last <= self.last_reminder_at + _SAME_SEND):
+            return None
+        return last
+
+    @property
     def failing_devices(self) -> list[PushSubscription]:
         return [device for device in self.devices if device.failures]
 
@@ -546,18 +561,26 @@ def delivery_health(session: Session, *, client: Client, now: datetime | None = 
             .order_by(col(PushSubscription.created_at))
         )
     )
-    last_delivered = session.exec(
-        select(func.max(ReminderOccurrence.sent_at)).where(
-            ReminderOccurrence.client_id == client.id, col(ReminderOccurrence.status).in_(DELIVERED)
-        )
-    ).one()
+    last_reminder = _aware(
+        session.exec(
+            select(func.max(ReminderOccurrence.sent_at)).where(
+                ReminderOccurrence.client_id == client.id, col(ReminderOccurrence.status).in_(DELIVERED)
+            )
+        ).one()
+    )
+    last_delivered = last_reminder
     last_push = max((s.last_success_at for s in subscriptions if s.last_success_at), default=None)
     if last_push and (last_delivered is None or last_push > last_delivered):
         last_delivered = last_push
+    # Counted by when each was sent (when it was due, for those never sent): the last reminder
+    # delivered, when it is within the window, is always among those counted.
     counts = dict(
         session.exec(
             select(ReminderOccurrence.status, func.count())
-            .where(ReminderOccurrence.client_id == client.id, ReminderOccurrence.due_at >= since)
+            .where(
+                ReminderOccurrence.client_id == client.id,
+                func.coalesce(ReminderOccurrence.sent_at, ReminderOccurrence.due_at) >= since,
+            )
             .group_by(col(ReminderOccurrence.status))
         ).all()
     )
@@ -583,6 +606,9 @@ def delivery_health(session: Session, *, client: Client, now: datetime | None = 
         reminders=int(reminders),
         paused=client.reminders_paused,
         email_fallback=client.email_fallback,
+        last_reminder_at=last_reminder,
+        timezone=client.timezone,
+        days=days,
         quiet=_quiet_counts(session, client=client, since=since),
     )
 
@@ -652,3 +678,12 @@ def quiet_reminders(
             )
         )
     return out
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """An aggregate's instant: SQLite hands back naive text or datetimes, in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
