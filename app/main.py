@@ -21,6 +21,7 @@ from app.middleware import RequestContextMiddleware
 from app.routes import (
     api,
     api_therapist,
+    assignment_edits,
     auth,
     client,
     health,
@@ -109,6 +110,8 @@ def create_app(
     for module in (api, health, auth, signup, pages, templates, therapist, therapist_settings, client, welcome):
         app.include_router(module.router)
     for extra in (insights.therapist_router, insights.client_router):
+        app.include_router(extra)
+    for extra in (assignment_edits.therapist_router, assignment_edits.client_router):
         app.include_router(extra)
     app.include_router(api_therapist.router)
     app.include_router(voice.router)

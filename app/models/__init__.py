@@ -12,6 +12,7 @@ from app.models.assignment import (
     AssignmentChange,
     AssignmentCreate,
     AssignmentPublic,
+    AssignmentSettings,
     ChangeKind,
     Frequency,
 )
@@ -19,6 +20,7 @@ from app.models.audit import AuditEvent
 from app.models.client import Client, ClientPublic
 from app.models.device_session import DeviceSession, SessionKind
 from app.models.entry import Entry, EntryCreate, EntryPublic, EntryUpdate, Visibility
+from app.models.heartbeat import DispatcherHeartbeat
 from app.models.invite import Invite
 from app.models.push import PushSubscription
 from app.models.rate_limit import RateLimitCounter
@@ -40,12 +42,14 @@ __all__ = [
     "AssignmentChange",
     "AssignmentCreate",
     "AssignmentPublic",
+    "AssignmentSettings",
     "AuditEvent",
     "ChangeKind",
     "Client",
     "ClientPublic",
     "ClientZoneChange",
     "DeviceSession",
+    "DispatcherHeartbeat",
     "EmailVerification",
     "Entry",
     "EntryCreate",

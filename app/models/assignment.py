@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Index
 from sqlmodel import Column, Field, SQLModel
 
@@ -41,8 +41,9 @@ class Assignment(AssignmentBase, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class AssignmentCreate(SQLModel):
-    template_id: uuid.UUID
+class AssignmentSettings(SQLModel):
+    """What a therapist sets when assigning a record, and may change while it runs."""
+
     instructions: str = Field(default="", max_length=2000)
     frequency: Frequency = Frequency.daily
     times_per_day: int = Field(default=1, ge=1, le=12)
@@ -62,6 +63,18 @@ class AssignmentCreate(SQLModel):
         from app.services.timeutil import parse_hhmm
 
         return sorted({parse_hhmm(item).strftime("%H:%M") for item in value})
+
+    @model_validator(mode="after")
+    def _one_day_a_week(self) -> AssignmentSettings:
+        # A weekly record is due on one day (its week ends then); all seven days is the
+        # older form, whose weeks run from the first day.
+        if self.frequency is Frequency.weekly and 1 < len(self.weekdays) < 7:
+            raise ValueError("a weekly record is due on one day of the week")
+        return self
+
+
+class AssignmentCreate(AssignmentSettings):
+    template_id: uuid.UUID
 
 
 class AssignmentPublic(AssignmentBase):

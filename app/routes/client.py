@@ -15,7 +15,7 @@ from app import i18n
 from app.deps import ClientAccess, CurrentClient, CurrentDevice, SessionDep, SettingsDep
 from app.models import EntryCreate, EntryUpdate, RecordTemplate, TemplateVersion, Visibility
 from app.models.fields import FieldDef
-from app.services import assignments, clients, device_sessions, device_trust, entries, templates
+from app.services import assignment_changes, assignments, clients, device_sessions, device_trust, entries, templates
 from app.services.answers import VOICE_COMPANION_SUFFIX
 from app.services.errors import Invalid, NotFound, TooManyAttempts
 from app.views import entry_views, is_library_version, tr
@@ -31,11 +31,13 @@ def today_page(request: Request, session: SessionDep, client: CurrentClient, acc
     library = {task.version.id: is_library_version(session, task.version) for task in tasks}
     # New devices waiting for the client's word are asked about where the client looks first.
     waiting = device_trust.waiting(session, client=client) if access.everything else []
+    titles = {task.assignment.id: tr(task.version.title, library=library[task.version.id]) for task in tasks}
     context = {
         "client": client,
         "tasks": tasks,
         "recent": entry_views(session, recent),
         "library": library,
+        "change_notices": assignment_changes.notices(session, client=client, titles=titles),
         "devices_waiting": waiting,
     }
     return render(request, "pages/c_today.html", context, block="content")
@@ -66,6 +68,9 @@ def record_form(request: Request, assignment_id: uuid.UUID, session: SessionDep,
     assert template is not None
     version = templates.current_version(session, template=template)
     context = _form_context(session, client, assignment, version, values={}, errors={}, entry_id=uuid.uuid4())
+    if assignment.ended_at is None:
+        title = {assignment.id: context["t"](version.title)}
+        context["change_notices"] = assignment_changes.notices(session, client=client, titles=title)
     return render(request, "pages/c_record.html", context)
 
 

@@ -12,12 +12,11 @@ from babel.dates import format_datetime
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from app import charts, i18n
+from app import brief_view, charts, i18n
 from app.deps import ClientAccess, CurrentClient, CurrentTherapist, SessionDep
 from app.models import Appointment, Repeat
 from app.services import appointments, audit, brief, clients
 from app.services.errors import Invalid
-from app.views import entry_views
 from app.web import redirect, render, wants_fragment
 
 therapist_router = APIRouter(prefix="/t", include_in_schema=False)
@@ -74,7 +73,8 @@ def brief_page(
         "heatmaps": heatmaps,
         "trend_charts": trend_charts,
         "score_charts": score_charts,
-        "agenda": entry_views(session, data.agenda),
+        # What the client wrote: every shared entry since the last session, by record type.
+        "reading": brief_view.reading(session, data),
         **_helpers(),
     }
     return render(request, "pages/t_brief.html", context, block="content")

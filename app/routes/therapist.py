@@ -5,15 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import segno
 from fastapi import APIRouter, Form, Query, Request
+from markupsafe import Markup
 from pydantic import ValidationError
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from app import i18n
-from app.deps import CurrentTherapist, SessionDep, SettingsDep
-from app.models import AssignmentCreate, Frequency
+from app import i18n, invite_handoff
+from app.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
+from app.models import AssignmentCreate, Frequency, Invite
+from app.models.types import utcnow
+from app.routes import entry_filters
+from app.routes.assignment_edits import default_weekly_day
+from app.routes.insights import when
 from app.routes.reminders import failure_reason
 from app.services import (
+    assignment_changes,
     assignments,
     audit,
     clients,
@@ -101,17 +108,24 @@ def new_client_page(request: Request, therapist: CurrentTherapist) -> Response:
     return render(request, "pages/t_client_new.html", {"errors": {}, "values": {}})
 
 
+@router.get("/clients")
+def clients_list(therapist: CurrentTherapist) -> Response:
+    # Where the address bar points after creating a client without JavaScript: the caseload.
+    return RedirectResponse("/t", status_code=303)
+
+
 @router.post("/clients")
 def create_client(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     therapist: CurrentTherapist,
+    device: CurrentDevice,
     display_name: Annotated[str, Form(max_length=120)] = "",
-    timezone: Annotated[str, Form(max_length=64)] = "UTC",
 ) -> Response:
+    # No time zone here: the client's comes from their own phone (app/services/phone_zone.py).
     try:
-        client = clients.create(session, therapist=therapist, display_name=display_name, timezone=timezone or "UTC")
+        client = clients.create(session, therapist=therapist, display_name=display_name)
     except Invalid as error:
         return render(
             request,
@@ -121,41 +135,122 @@ def create_client(
         )
     issued = invites.issue(session, therapist=therapist, client=client, hours=settings.invite_hours)
     session.commit()
-    return _invite_page(request, client, issued, settings.base_url)
+    return _hand_over(request, settings, device, client, issued)
 
 
-def _invite_page(request: Request, client, issued, base_url: str) -> Response:  # type: ignore[no-untyped-def]
-    return render(
-        request,
-        "pages/t_invite.html",
-        {
-            "client": client,
-            "link": f"{base_url.rstrip('/')}/invite/{issued.token}",
-            "code": issued.code,
-            "expires_at": issued.invite.expires_at,
-        },
+def _hand_over(request: Request, settings, device, client, issued) -> Response:  # type: ignore[no-untyped-def]
+    """Redirect after POST to the invitation's page, handing it the fresh link and code in a
+    sealed, short-lived cookie for this device only (see app/invite_handoff.py)."""
+    sealed = invite_handoff.seal(
+        settings.secret_key,
+        device_id=device.id,
+        client_id=client.id,
+        invite_id=issued.invite.id,
+        token=issued.token,
+        code=issued.code,
     )
+    response = redirect(request, invite_handoff.path_for(client.id))
+    invite_handoff.give(request, response, value=sealed, client_id=client.id)
+    return response
+
+
+@router.get("/clients/{client_id}/invite")
+def invite_page(
+    request: Request,
+    client_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    therapist: CurrentTherapist,
+    device: CurrentDevice,
+) -> Response:
+    """The invitation just made, with its QR code, while it is pending and only on the device
+    that made it; otherwise what became of it, and a button for a new one."""
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    handoff = invite_handoff.unseal(
+        settings.secret_key, request.cookies.get(invite_handoff.COOKIE, ""), device_id=device.id, client_id=client.id
+    )
+    invite = session.get(Invite, handoff.invite_id) if handoff else None
+    state = "gone"
+    if invite is not None and invite.client_id == client.id:
+        if invite.used_at is not None:
+            state = "joined"
+        elif invite.revoked_at is None and invite.expires_at > utcnow():
+            state = "pending"
+    context: dict[str, object] = {"client": client, "state": state}
+    if state == "pending" and handoff is not None and invite is not None:
+        link = f"{settings.base_url.rstrip('/')}/invite/{handoff.token}"
+        context.update(
+            link=link,
+            code=handoff.code,
+            expires_at=invite.expires_at,
+            qr_svg=invite_qr_svg(link),
+            join_url=f"{settings.base_url.rstrip('/')}/join",
+        )
+    response = render(request, "pages/t_invite.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    if state != "pending" and handoff is not None:
+        invite_handoff.take_back(request, response, client_id=client.id)
+    return response
+
+
+def invite_qr_svg(link: str) -> Markup:
+    """The invite link as a QR code, inline SVG drawn on the server (no image URL holds the token)."""
+    code = segno.make(link, error="m", micro=False)
+    return Markup(code.svg_inline(scale=4, border=2, omitsize=True, dark="#000000", light="#ffffff"))
 
 
 @router.post("/clients/{client_id}/invite")
 def reinvite(
-    request: Request, client_id: uuid.UUID, session: SessionDep, settings: SettingsDep, therapist: CurrentTherapist
+    request: Request,
+    client_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    therapist: CurrentTherapist,
+    device: CurrentDevice,
 ) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
     issued = invites.issue(session, therapist=therapist, client=client, hours=settings.invite_hours)
     session.commit()
-    return _invite_page(request, client, issued, settings.base_url)
+    return _hand_over(request, settings, device, client, issued)
 
 
 @router.get("/clients/{client_id}")
-def client_page(request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
+def client_page(
+    request: Request,
+    client_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    record_type: Annotated[str, Query(alias="type", max_length=40)] = "",
+    from_day: Annotated[str, Query(alias="from", max_length=10)] = "",
+    to_day: Annotated[str, Query(alias="to", max_length=10)] = "",
+    page: Annotated[str, Query(max_length=6)] = "1",
+) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
-    rows = entries.list_for_therapist(session, therapist=therapist, client=client)
+    # Entries a page at a time, of one record type and/or a range of the client's days.
+    shown = entry_filters.parse(client, record_type=record_type, from_day=from_day, to_day=to_day, page=page)
+    found = entries.page_for_therapist(
+        session,
+        therapist=therapist,
+        client=client,
+        template_id=shown.template_id,
+        start=shown.start,
+        end=shown.end,
+        offset=shown.offset,
+        limit=entry_filters.PAGE_SIZE,
+    )
     audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="entries.read", client_id=client.id)
     session.commit()
     context = {
         "client": client,
-        "entries": entry_views(session, rows),
+        "entries": entry_views(session, found.entries),
+        "found": found,
+        "shown": shown,
+        "record_types": assignments.record_types(session, client_id=client.id),
+        "reminders_chosen": assignment_changes.reminders_by_assignment(session, client_id=client.id),
+        "changes": assignment_changes.described(session, client_id=client.id),
+        "stopped": assignments.recently_stopped(session, client_id=client.id),
+        "weekly_day": default_weekly_day(client),
+        "when": when,
         "assignments": assignments.active_for_client(session, client_id=client.id),
         "library": templates.available(session, therapist=therapist),
         "devices": device_sessions.active(session, client_id=client.id),
@@ -165,7 +260,9 @@ def client_page(request: Request, client_id: uuid.UUID, session: SessionDep, the
         "for_client": False,
         "failure_reason": failure_reason,
     }
-    return render(request, "pages/t_client.html", context, block="content")
+    return render(
+        request, "pages/t_client.html", context, block="content", status_code=422 if shown.errors else 200
+    )
 
 
 @router.post("/clients/{client_id}/assignments")
@@ -179,6 +276,7 @@ def assign(
     frequency: Annotated[str, Form(max_length=16)] = "",
     times_per_day: Annotated[str, Form(max_length=3)] = "1",
     weekdays: Annotated[list[str] | None, Form()] = None,
+    weekly_day: Annotated[str, Form(max_length=1)] = "",
     proposed_times: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
@@ -194,6 +292,9 @@ def assign(
         chosen = frequency_rules.parse(frequency)
         if chosen is not None:
             fields["frequency"] = chosen
+        if chosen is Frequency.weekly:
+            # Once a week is due on one day: the week's entry may come on any day before it.
+            fields["weekdays"] = [int(weekly_day or default_weekly_day(client))]
         data = AssignmentCreate.model_validate(fields)
     except (ValueError, ValidationError):
         raise Invalid(

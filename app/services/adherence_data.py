@@ -18,6 +18,7 @@ from app.services.adherence import (
     DayClock,
     EntryFact,
     Schedule,
+    ScheduleChange,
     ZoneChange,
     compute,
 )
@@ -28,6 +29,8 @@ class Assigned:
     assignment: Assignment
     version: TemplateVersion  # the current version: its title names the record
     template: RecordTemplate
+    # The rules it had before each edit (see `assignment_changes.schedule_histories`).
+    history: tuple[ScheduleChange, ...] = ()
 
     @property
     def title(self) -> str:
@@ -76,8 +79,12 @@ def assigned(
         )
         .order_by(col(Assignment.created_at))
     )
-    for assignment, version, template in session.exec(statement):
-        out[assignment.client_id].append(Assigned(assignment, version, template))
+    rows = list(session.exec(statement))
+    from app.services.assignment_changes import schedule_histories
+
+    histories = schedule_histories(session, assignment_ids=[assignment.id for assignment, _v, _t in rows])
+    for assignment, version, template in rows:
+        out[assignment.client_id].append(Assigned(assignment, version, template, histories.get(assignment.id, ())))
     return out
 
 
@@ -147,6 +154,7 @@ def adherence_of(
         with_delays=with_delays,
         with_days=with_days,
         through=None if through is None else _local_date(through, zones, client),
+        history=item.history,
     )
 
 

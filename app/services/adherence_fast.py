@@ -301,14 +301,14 @@ def glance(
     if weekly:
         dues, entries, nothings = [], [], []
         # Ordinal 1 (1 January of year 1) was a Monday.
-        for start, end in week_windows(
+        for opens, closes in week_windows(
             span=span, skip=skip, first_weekday=(first_day - 1) % 7 + 1, due_weekday=schedule.due_weekday
         ):
-            window = range(first_day + start, min(first_day + end + 1, last_day + 1))
+            window = range(first_day + opens, min(first_day + closes + 1, last_day + 1))
             if any(day in lived for day in window):
                 if not dues:
-                    short_first = end - start < 6
-                dues.append(first_day + end)
+                    short_first = closes - opens < 6
+                dues.append(first_day + closes)
                 entries.append(sum(per_day[day - from_day] for day in window))
                 nothings.append(sum(nothing_per_day[day - from_day] for day in window) if nothing_per_day else 0)
     else:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -12,7 +13,10 @@ from sqlmodel import Session, col, select
 from app.i18n import _
 from app.models import (
     Assignment,
+    AssignmentChange,
     AssignmentCreate,
+    AssignmentSettings,
+    ChangeKind,
     Client,
     Entry,
     Frequency,
@@ -24,7 +28,10 @@ from app.models.types import utcnow
 from app.services import frequency as frequency_rules
 from app.services import templates
 from app.services.days import day_bounds, local_day
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
+
+# How long after stopping a record the therapist can take it back ("Stopped. Undo").
+UNDO_WINDOW = timedelta(hours=24)
 
 
 def assign(session: Session, *, therapist: Therapist, client: Client, data: AssignmentCreate) -> Assignment:
@@ -55,12 +62,113 @@ def assign(session: Session, *, therapist: Therapist, client: Client, data: Assi
     return assignment
 
 
+def snapshot(assignment: Assignment | AssignmentSettings) -> dict[str, Any]:
+    """The fields a therapist may change while a record runs, as plain JSON values."""
+    return {
+        "frequency": str(Frequency(assignment.frequency).value),
+        "times_per_day": int(assignment.times_per_day),
+        "weekdays": sorted({int(day) for day in assignment.weekdays}),
+        "instructions": assignment.instructions,
+        "proposed_times": sorted(assignment.proposed_times),
+    }
+
+
+def _record(
+    session: Session, *, assignment: Assignment, kind: ChangeKind, therapist: Therapist, before: dict[str, Any]
+) -> AssignmentChange:
+    change = AssignmentChange(
+        assignment_id=assignment.id,
+        client_id=assignment.client_id,
+        kind=kind,
+        changed_by_id=therapist.id,
+        before=before,
+        after=snapshot(assignment),
+    )
+    session.add(change)
+    return change
+
+
+def change(
+    session: Session, *, therapist: Therapist, assignment_id: uuid.UUID, data: AssignmentSettings
+) -> AssignmentChange | None:
+    """Edit a running record's frequency, days, instructions or proposed reminder times.
+
+    What it was is kept (the days before today stay counted by the old rules) and the
+    client is told on their Today page. The client's reminder follows the new proposed
+    times and days unless the client chose their own. None when nothing changed.
+    """
+    assignment = get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
+    if assignment.ended_at is not None:
+        raise Conflict(_("This record was stopped. Undo the stop (or assign it again) to change it."))
+    before = snapshot(assignment)
+    after = snapshot(data)
+    if after == before:
+        return None
+    for key, value in after.items():
+        setattr(assignment, key, Frequency(value) if key == "frequency" else value)
+    session.add(assignment)
+    recorded = _record(session, assignment=assignment, kind=ChangeKind.changed, therapist=therapist, before=before)
+    from app.services import reminders
+
+    reminders.follow_proposal(session, assignment=assignment)
+    session.flush()
+    return recorded
+
+
 def end(session: Session, *, therapist: Therapist, assignment_id: uuid.UUID) -> Assignment:
+    """Stop a record: it leaves the client's Today and its reminders stop; entries stay.
+    It can be taken back for `UNDO_WINDOW` (`restart`), reminders and all."""
     assignment = get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
     if assignment.ended_at is None:
         assignment.ended_at = utcnow()
         session.add(assignment)
+        before = snapshot(assignment)
+        _record(session, assignment=assignment, kind=ChangeKind.stopped, therapist=therapist, before=before)
     return assignment
+
+
+def restart(
+    session: Session, *, therapist: Therapist, assignment_id: uuid.UUID, now: datetime | None = None
+) -> Assignment:
+    """Undo a stop made less than `UNDO_WINDOW` ago: the record and its reminder carry on as before.
+    The days it was stopped ask for nothing."""
+    now = now or utcnow()
+    assignment = get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
+    if assignment.ended_at is None:
+        return assignment
+    if now - assignment.ended_at > UNDO_WINDOW:
+        raise Conflict(_("This record was stopped more than a day ago. Assign it again to start it anew."))
+    assignment.ended_at = None
+    session.add(assignment)
+    before = snapshot(assignment)
+    _record(session, assignment=assignment, kind=ChangeKind.restarted, therapist=therapist, before=before)
+    from app.services import reminders
+
+    reminder = reminders.for_assignment(session, assignment_id=assignment.id)
+    client = session.get(Client, assignment.client_id)
+    if reminder is not None and client is not None:
+        session.add(reminders.reschedule(reminder, client, now=now))
+    session.flush()
+    return assignment
+
+
+def recently_stopped(
+    session: Session, *, client_id: uuid.UUID, now: datetime | None = None
+) -> list[tuple[Assignment, TemplateVersion]]:
+    """Records stopped less than `UNDO_WINDOW` ago, which the therapist can still take back."""
+    now = now or utcnow()
+    statement = (
+        select(Assignment, TemplateVersion)
+        .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
+        .join(
+            TemplateVersion,
+            (col(TemplateVersion.template_id) == RecordTemplate.id)
+            & (col(TemplateVersion.number) == RecordTemplate.current_version),
+        )
+        .where(Assignment.client_id == client_id, col(Assignment.ended_at) > now - UNDO_WINDOW)
+        .order_by(col(Assignment.ended_at).desc())
+    )
+    return [(assignment, version) for assignment, version in session.exec(statement)]
 
 
 def get_for_therapist(session: Session, *, therapist: Therapist, assignment_id: uuid.UUID) -> Assignment:
@@ -146,3 +254,21 @@ def today(session: Session, *, client: Client, now: datetime | None = None) -> l
             )
         )
     return tasks
+
+
+def record_types(session: Session, *, client_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """Every record type the client was ever given (running or stopped), by name, for filters."""
+    statement = (
+        select(RecordTemplate.id, RecordTemplate.therapist_id, TemplateVersion.title)
+        .join(
+            TemplateVersion,
+            (col(TemplateVersion.template_id) == RecordTemplate.id)
+            & (col(TemplateVersion.number) == RecordTemplate.current_version),
+        )
+        .where(col(RecordTemplate.id).in_(select(Assignment.template_id).where(Assignment.client_id == client_id)))
+    )
+    named = [
+        (template_id, _(title) if owner is None and title else title)
+        for template_id, owner, title in session.exec(statement)
+    ]
+    return sorted(named, key=lambda item: item[1].lower())

@@ -67,6 +67,9 @@ class Point:
     day: date
     value: float
     count: int = 1
+    # A day's lowest and highest entry, when its value is their mean (a low hides in a mean).
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass
@@ -122,6 +125,8 @@ class Brief:
     questionnaires: list[Series]
     risks: list[RiskFlag]
     agenda: list[Entry]
+    # Every shared entry since the last session (never a private one), oldest first.
+    entries: list[Entry]
     backfilled: list[Backfill]
     upcoming: list[Appointment]
     titles: dict[uuid.UUID, str]
@@ -241,7 +246,8 @@ def _series(
             continue
         low, high = scale_range.get(key, (0.0, 10.0))
         points = [
-            Point(day, sum(values) / len(values), len(values)) for day, values in sorted(scale_values[key].items())
+            Point(day, sum(values) / len(values), len(values), min(values), max(values))
+            for day, values in sorted(scale_values[key].items())
         ]
         trends.append(Series(key=key, label=TREND_LABELS[key], low=low, high=high, points=points))
     questionnaires = []
@@ -335,6 +341,7 @@ def build(
         for flag in scoring.risk_flags(version.scoring if version else None, row.answers):
             risks.append(RiskFlag(occurred_at=row.occurred_at, kind=flag, entry_id=row.id))
     agenda = [row for row in shared if row.visibility == Visibility.discuss and row.occurred_at >= since]
+    written = [row for row in shared if row.occurred_at >= since]
     backfilled = []
     threshold = timedelta(hours=12)
     for row in shared:
@@ -355,6 +362,7 @@ def build(
         questionnaires=questionnaires,
         risks=risks,
         agenda=agenda,
+        entries=written,
         backfilled=backfilled,
         upcoming=upcoming,
         titles=titles,

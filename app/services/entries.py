@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import ColumnElement, bindparam, func
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
@@ -258,6 +258,65 @@ def list_for_therapist(
         statement = statement.where(Entry.occurred_at < before)
     statement = statement.order_by(col(Entry.occurred_at).desc()).limit(min(max(limit, 1), 500))
     return list(session.exec(statement))
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[Entry]
+    total: int  # entries matching the filters, on every page
+    offset: int
+    limit: int
+
+    @property
+    def has_newer(self) -> bool:
+        return self.offset > 0
+
+    @property
+    def has_older(self) -> bool:
+        return self.offset + len(self.entries) < self.total
+
+
+def page_for_therapist(
+    session: Session,
+    *,
+    therapist: Therapist,
+    client: Client,
+    template_id: uuid.UUID | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    offset: int = 0,
+    limit: int = 25,
+) -> EntryPage:
+    """One page of the shared and discuss-in-session entries (never private ones), newest
+    first, of one record type (`template_id`) and/or that happened in [start, end)."""
+    if client.therapist_id != therapist.id:
+        raise NotFound(_("No such client."))
+    conditions: list[ColumnElement[bool]] = [
+        col(Entry.client_id) == client.id,
+        col(Entry.deleted_at).is_(None),
+        col(Entry.visibility) != Visibility.private,
+    ]
+    if template_id is not None:
+        conditions.append(
+            col(Entry.assignment_id).in_(
+                select(Assignment.id).where(Assignment.client_id == client.id, Assignment.template_id == template_id)
+            )
+        )
+    if start is not None:
+        conditions.append(col(Entry.occurred_at) >= start)
+    if end is not None:
+        conditions.append(col(Entry.occurred_at) < end)
+    total = session.exec(select(func.count()).select_from(Entry).where(*conditions)).one()
+    limit = min(max(limit, 1), 100)
+    offset = max(offset, 0)
+    statement = (
+        select(Entry)
+        .where(*conditions)
+        .order_by(col(Entry.occurred_at).desc(), col(Entry.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return EntryPage(entries=list(session.exec(statement)), total=int(total), offset=offset, limit=limit)
 
 
 # The form version an entry answers, with its scoring rule, and the assignment's

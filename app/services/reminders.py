@@ -231,8 +231,16 @@ def save(
         raise Invalid(_("This record is no longer assigned."))
     fields = validate(data, boundary=client.day_boundary)
     reminder = for_assignment(session, assignment_id=assignment.id)
+    created = reminder is None
     if reminder is None:
         reminder = Reminder(client_id=client.id, assignment_id=assignment.id)
+    if (
+        created
+        or sorted(fields["times"]) != sorted(reminder.times)
+        or sorted(fields["weekdays"]) != sorted(reminder.weekdays)
+    ):
+        # The client's own choice from now on: the therapist's later proposals no longer replace it.
+        reminder.chosen_at = now or utcnow()
     for key, value in fields.items():
         setattr(reminder, key, value)
     reminder.snoozed_until = None
@@ -256,6 +264,23 @@ def propose(session: Session, *, assignment: Assignment, now: datetime | None = 
     )
     session.add(reschedule(reminder, client, now=now))
     session.flush()
+    return reminder
+
+
+def follow_proposal(session: Session, *, assignment: Assignment, now: datetime | None = None) -> Reminder | None:
+    """After the therapist changed a record: a reminder still as proposed takes the new proposed
+    times and days; one the client chose stays theirs (they are told what was proposed)."""
+    reminder = for_assignment(session, assignment_id=assignment.id)
+    if reminder is None:
+        return propose(session, assignment=assignment, now=now)
+    if reminder.chosen_at is not None:
+        return reminder
+    client = session.get(Client, assignment.client_id)
+    if client is None:
+        return reminder
+    reminder.times = list(assignment.proposed_times)
+    reminder.weekdays = list(assignment.weekdays) or [1, 2, 3, 4, 5, 6, 7]
+    session.add(reschedule(reminder, client, now=now))
     return reminder
 
 
@@ -535,16 +560,16 @@ class DeliveryHealth:
         return self.quiet.get(frequency_rules.QUIET_NOT_DUE, 0)
 
     @property
-    def push_ready(self) -> bool:
-        return bool(self.devices)
-
-    @property
     def last_other_at(self) -> datetime | None:
         """A later notification that was not a reminder (a test, a note before a session)."""
         last = self.last_delivered_at
         if last is None or (self.last_reminder_at is not None and last <= self.last_reminder_at + _SAME_SEND):
             return None
         return last
+
+    @property
+    def push_ready(self) -> bool:
+        return bool(self.devices)
 
     @property
     def failing_devices(self) -> list[PushSubscription]:

@@ -45,6 +45,8 @@ schedules = st.one_of(
         weekdays=st.lists(st.integers(1, 7), min_size=1, max_size=7, unique=True).map(lambda days: tuple(sorted(days))),
     ),
     st.just(Schedule(frequency=Frequency.weekly)),
+    # Once a week on a chosen day: weeks end on it, the first one sooner.
+    st.builds(Schedule, frequency=st.just(Frequency.weekly), weekdays=st.integers(1, 7).map(lambda day: (day,))),
     st.just(Schedule(frequency=Frequency.as_it_happens)),
 )
 # A few chosen weekdays, so that many entries fall on days the schedule does not ask for.
@@ -212,7 +214,7 @@ def test_more_entries_never_lower_done_days(scenario: dict, extra_offset_hours: 
 @given(scenarios(STEADY_ZONES), st.integers(min_value=-400, max_value=400))
 def test_shifting_everything_by_whole_days_shifts_the_result(scenario: dict, days: int) -> None:  # type: ignore[type-arg]
     schedule: Schedule = scenario["schedule"]
-    if schedule.frequency is Frequency.weekdays:
+    if schedule.frequency is Frequency.weekdays or schedule.due_weekday is not None:
         days *= 7  # weekdays stay weekdays only when whole weeks pass
     shift = timedelta(days=days)
 

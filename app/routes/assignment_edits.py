@@ -1,0 +1,223 @@
+"""Changing a record while it runs: the therapist's edit, stop (with a confirmation) and undo,
+and the client's "Got it" on the notice that tells them what changed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.responses import Response
+
+from app import i18n
+from app.deps import CurrentClient, CurrentTherapist, SessionDep
+from app.models import Assignment, AssignmentSettings, Client, Frequency, RecordTemplate, Therapist
+from app.models.types import utcnow
+from app.routes.insights import when
+from app.services import assignment_changes, assignments, clients, reminders, templates
+from app.services import frequency as frequency_rules
+from app.services.errors import Invalid
+from app.services.timeutil import parse_hhmm
+from app.views import tr
+from app.web import redirect, render
+
+therapist_router = APIRouter(prefix="/t", include_in_schema=False)
+client_router = APIRouter(prefix="/c", include_in_schema=False)
+
+ALL_DAYS = [1, 2, 3, 4, 5, 6, 7]
+
+
+def default_weekly_day(client: Client) -> int:
+    """The day a new weekly record is due unless the therapist picks another: a week from today."""
+    today = utcnow().astimezone(ZoneInfo(client.timezone)).date()
+    return (today + timedelta(days=6)).isoweekday()
+
+
+def parse_settings(
+    *,
+    frequency: str,
+    times_per_day: str,
+    weekdays: list[str] | None,
+    weekly_day: str,
+    instructions: str,
+    proposed_times: str,
+) -> AssignmentSettings:
+    """The assign and edit forms' fields as settings; a translated Invalid naming each wrong field."""
+    errors: dict[str, str] = {}
+    try:
+        chosen = frequency_rules.parse(frequency) or Frequency.daily
+    except ValueError:
+        chosen = Frequency.daily
+        errors["frequency"] = i18n.gettext("Choose how often.")
+    try:
+        per_day = int(times_per_day or 1)
+        if not 1 <= per_day <= 12:
+            raise ValueError
+    except ValueError:
+        per_day = 1
+        errors["times_per_day"] = i18n.gettext("Enter a number from 2 to 12.")
+    days: list[int] = ALL_DAYS
+    if chosen is Frequency.weekdays:
+        try:
+            days = sorted({int(day) for day in (weekdays or [])})
+        except ValueError:
+            days = []
+        if not days or any(day < 1 or day > 7 for day in days):
+            errors["weekdays"] = i18n.gettext("Choose at least one day.")
+    elif chosen is Frequency.weekly:
+        try:
+            days = [int(weekly_day)]
+            if not 1 <= days[0] <= 7:
+                raise ValueError
+        except ValueError:
+            errors["weekly_day"] = i18n.gettext("Choose the day of the week.")
+    times = [item.strip() for item in proposed_times.replace(";", ",").split(",") if item.strip()]
+    bad = []
+    for item in times:
+        try:
+            parse_hhmm(item)
+        except ValueError:
+            bad.append(item)
+    if bad:
+        errors["proposed_times"] = i18n.gettext("“%(value)s” is not a time of day like 08:30.", value=bad[0][:16])
+    elif len(times) > reminders.MAX_TIMES:
+        errors["proposed_times"] = i18n.gettext("At most %(count)s reminder times a day.", count=reminders.MAX_TIMES)
+    if chosen is Frequency.times_per_day and "times_per_day" not in errors:
+        try:
+            frequency_rules.check(chosen, times_per_day=per_day)
+        except Invalid as error:
+            errors.update(error.errors)
+    if errors:
+        raise Invalid(i18n.gettext("Please check the fields marked below."), errors=errors)
+    try:
+        return AssignmentSettings(
+            frequency=chosen,
+            times_per_day=per_day if chosen is Frequency.times_per_day else 1,
+            weekdays=days,
+            instructions=instructions.strip(),
+            proposed_times=times,
+        )
+    except ValidationError:
+        raise Invalid(i18n.gettext("Please check the fields marked below.")) from None
+
+
+def _title(session: Session, assignment: Assignment) -> str:
+    template = session.get(RecordTemplate, assignment.template_id)
+    assert template is not None
+    version = templates.current_version(session, template=template)
+    return tr(version.title, library=template.is_library)
+
+
+def _edit_context(session: Session, therapist: Therapist, assignment: Assignment, **extra: Any) -> dict[str, Any]:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=assignment.client_id)
+    return {
+        "client": client,
+        "assignment": assignment,
+        "title": _title(session, assignment),
+        "current": assignment,
+        "weekly_day": assignment.weekdays[0]
+        if assignment.frequency is Frequency.weekly and len(assignment.weekdays) == 1
+        else default_weekly_day(client),
+        "values": {
+            "instructions": assignment.instructions,
+            "proposed_times": ", ".join(assignment.proposed_times),
+        },
+        "reminder": reminders.for_assignment(session, assignment_id=assignment.id),
+        "history": assignment_changes.described(session, client_id=client.id).get(assignment.id, []),
+        "errors": {},
+        "when": when,
+        **extra,
+    }
+
+
+@therapist_router.get("/assignments/{assignment_id}/edit")
+def edit_page(request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
+    assignment = assignments.get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
+    return render(request, "pages/t_assignment_edit.html", _edit_context(session, therapist, assignment))
+
+
+@therapist_router.post("/assignments/{assignment_id}/edit")
+def save_edit(
+    request: Request,
+    assignment_id: uuid.UUID,
+    session: SessionDep,
+    therapist: CurrentTherapist,
+    frequency: Annotated[str, Form(max_length=16)] = "",
+    times_per_day: Annotated[str, Form(max_length=3)] = "1",
+    weekdays: Annotated[list[str] | None, Form()] = None,
+    weekly_day: Annotated[str, Form(max_length=1)] = "",
+    instructions: Annotated[str, Form(max_length=2000)] = "",
+    proposed_times: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    assignment = assignments.get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
+    try:
+        data = parse_settings(
+            frequency=frequency,
+            times_per_day=times_per_day,
+            weekdays=weekdays,
+            weekly_day=weekly_day,
+            instructions=instructions,
+            proposed_times=proposed_times,
+        )
+        changed = assignments.change(session, therapist=therapist, assignment_id=assignment.id, data=data)
+    except Invalid as error:
+        session.rollback()
+        assignment = assignments.get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
+        typed = SimpleNamespace(
+            frequency=frequency if frequency in {f.value for f in Frequency} else assignment.frequency,
+            times_per_day=int(times_per_day) if times_per_day.isdigit() else assignment.times_per_day,
+            weekdays=[int(day) for day in (weekdays or []) if day.isdigit()],
+        )
+        context = _edit_context(
+            session,
+            therapist,
+            assignment,
+            current=typed,
+            values={"instructions": instructions, "proposed_times": proposed_times},
+            errors={"form": error.message, **error.errors},
+            alert_errors=error.errors,
+        )
+        if weekly_day.isdigit():
+            context["weekly_day"] = int(weekly_day)
+        return render(request, "pages/t_assignment_edit.html", context, status_code=error.status_code)
+    session.commit()
+    state = "changed" if changed is not None else "unchanged"
+    return redirect(request, f"/t/clients/{assignment.client_id}?{state}={assignment.id}#assignment-{assignment.id}")
+
+
+@therapist_router.get("/assignments/{assignment_id}/end")
+def stop_page(request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
+    """ "Stop" asks first (a page of its own, so it works without JavaScript)."""
+    assignment = assignments.get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=assignment.client_id)
+    if assignment.ended_at is not None:
+        return redirect(request, f"/t/clients/{client.id}")
+    context = {"client": client, "assignment": assignment, "title": _title(session, assignment)}
+    return render(request, "pages/t_assignment_stop.html", context)
+
+
+@therapist_router.post("/assignments/{assignment_id}/restart")
+def restart(request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
+    """Undo a stop ("Stopped. Undo"): the record comes back with its reminder."""
+    assignment = assignments.restart(session, therapist=therapist, assignment_id=assignment_id)
+    session.commit()
+    return redirect(request, f"/t/clients/{assignment.client_id}?restarted={assignment.id}#assignment-{assignment.id}")
+
+
+@client_router.post("/assignments/{assignment_id}/seen")
+def dismiss_notice(
+    request: Request,
+    assignment_id: uuid.UUID,
+    session: SessionDep,
+    client: CurrentClient,
+    back: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """The client read what their therapist changed: the notice goes (from Today and the record)."""
+    assignment_changes.mark_seen(session, client=client, assignment_id=assignment_id)
+    session.commit()
+    return redirect(request, f"/c/record/{assignment_id}" if back == "record" else "/c")
