@@ -1,0 +1,1 @@
+"""Browser journeys: the product walked as people walk it (see journey.py)."""
