@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install lint typecheck bench migrate demo node clean messages
+.PHONY: run test install lint typecheck bench migrate demo node clean messages screenshots
 
 $(BIN)/between: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy app
+
+# Every page the browser journeys reach, at phone and desktop size, in English and Spanish:
+# PNGs under docs/screenshots/<size>/<lang>/ (not in git) and one contact sheet per size (in git).
+screenshots: install node
+	rm -rf docs/screenshots/phone docs/screenshots/desktop
+	BETWEEN_SCREENSHOTS=1 $(BIN)/pytest -q -p no:randomly tests/browser/journeys; status=$$?; \
+	$(BIN)/python -m tools.contact_sheet && exit $$status
 
 bench: install node
 	$(BIN)/python -m bench
