@@ -2,6 +2,32 @@
 (function () {
   "use strict";
 
+  // A boosted link swaps only the <body>. Every stylesheet is linked from base.html, so a page
+  // needs nothing its <head> adds; should one ever ask for a stylesheet or script this document
+  // lacks (another area of the app, a new release), it is loaded whole instead of unstyled.
+  function headAssets(doc) {
+    return Array.prototype.map.call(doc.querySelectorAll("head link[rel=stylesheet], head script[src]"),
+      function (node) { return node.getAttribute("href") || node.getAttribute("src"); });
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var text = detail.xhr ? detail.xhr.responseText : "";
+    if (!detail.boosted || !detail.shouldSwap || text.indexOf("<head") === -1) { return; }
+    var incoming = new DOMParser().parseFromString(text, "text/html");
+    var have = headAssets(document);
+    var missing = headAssets(incoming).filter(function (url) { return have.indexOf(url) === -1; });
+    if (!missing.length) { return; }
+    if (detail.requestConfig && detail.requestConfig.verb === "get") {
+      detail.shouldSwap = false;
+      window.location.assign(detail.xhr.responseURL || detail.pathInfo.finalRequestPath);
+      return;
+    }
+    // The answer to a form cannot be asked for again: bring in its stylesheets.
+    incoming.querySelectorAll("head link[rel=stylesheet]").forEach(function (link) {
+      if (missing.indexOf(link.getAttribute("href")) !== -1) { document.head.appendChild(link.cloneNode()); }
+    });
+  });
+
   // Confirm destructive actions declared with data-confirm (no inline script under our CSP).
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -17,7 +43,39 @@
     if (box && event.target.checked) { box.scrollIntoView({ block: "nearest" }); }
   });
 
+  // A slider shows its number beside it, and tells screen readers the same ("70 of 100").
+  function showValue(input) {
+    var row = input.closest(".slider-row");
+    var shown = row ? row.querySelector("output.slider-value") : null;
+    if (shown) { shown.textContent = input.value; }
+    if (input.dataset.valuetext) { input.setAttribute("aria-valuetext", input.dataset.valuetext.replace("{value}", input.value)); }
+  }
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (input instanceof HTMLInputElement && input.hasAttribute("data-shows-value")) { showValue(input); }
+  });
+  // A form put back to its first values (a reset, or an entry kept offline) shows those.
+  document.addEventListener("reset", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) { return; }
+    window.setTimeout(function () { form.querySelectorAll("input[data-shows-value]").forEach(showValue); }, 0);
+  });
+
+  // The page's language with the phone's region: en-GB writes 6 Dec 2026, en-US Dec 6, 2026,
+  // es 6 dic 2026. The phone's own tag when it speaks the page's language, else the language.
+  function dateLocale() {
+    var lang = (document.documentElement.lang || "").toLowerCase();
+    var tags = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language];
+    for (var i = 0; i < tags.length; i += 1) {
+      if (tags[i] && tags[i].toLowerCase().split("-")[0] === lang) { return tags[i]; }
+    }
+    return lang || undefined;
+  }
+  window.BetweenDateLocale = dateLocale;
+
   function enhance(root) {
+    root.querySelectorAll("input[data-shows-value]").forEach(showValue);
     // Fill in the browser's time zone where a form asks for it.
     var zone = "";
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
@@ -27,12 +85,11 @@
     root.querySelectorAll("[data-timezone-input]").forEach(function (input) {
       if (zone && input.value === "UTC" && zone !== "UTC") { input.placeholder = zone; }
     });
-    // Show times in the reader's own time zone.
+    // Show times in the reader's own time zone, written the way their phone writes dates.
     root.querySelectorAll("time[data-local-time]").forEach(function (node) {
       var when = new Date(node.getAttribute("datetime"));
       if (!isNaN(when)) {
-        node.textContent = when.toLocaleString(document.documentElement.lang || undefined,
-          { dateStyle: "medium", timeStyle: "short" });
+        node.textContent = when.toLocaleString(dateLocale(), { dateStyle: "medium", timeStyle: "short" });
       }
     });
   }
