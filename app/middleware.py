@@ -56,8 +56,12 @@ class RequestContextMiddleware:
         request = Request(scope)
         locale = i18n.pick_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
         i18n.set_locale(locale)
+        # Dates on pages follow the browser's region too (en-GB: 6 Dec 2026).
+        regional = i18n.pick_regional_locale(locale, request.headers.get("accept-language"))
+        i18n.set_regional_locale(regional)
         scope.setdefault("state", {})
         scope["state"]["locale"] = locale
+        scope["state"]["regional_locale"] = regional
         # The CSRF token is bound to the session cookie this request carries; a token made for
         # another session (or none), or planted, is replaced by a new one for this page.
         existing = request.cookies.get(self.csrf_cookie)

@@ -13,7 +13,7 @@ from app.models.types import utcnow
 
 def local_when(instant: datetime, zone: str, pattern: str = "EEE d MMM, HH:mm") -> str:
     """`instant` as the wall-clock date and time in `zone`, in the page's language."""
-    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=i18n.get_locale())
+    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=i18n.format_locale())
 
 
 def ago(instant: datetime, now: datetime | None = None) -> str:

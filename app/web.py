@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
-from app import i18n, security, timewords
+from app import i18n, localdates, security, timewords
 from app.staticfiles import static_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -39,11 +39,16 @@ def _environment() -> Environment:
         lambda message: i18n.translations(i18n.get_locale()).gettext(message),
         lambda singular, plural, n: i18n.translations(i18n.get_locale()).ngettext(singular, plural, n),
         newstyle=True,
+        # The same English word may need a shorter translation somewhere (a menu's labels).
+        pgettext=lambda context, message: i18n.translations(i18n.get_locale()).pgettext(context, message),
     )
     env.globals["static"] = static_url
     env.globals["tr"] = lambda text: i18n.gettext(text) if text else text
     env.globals["frequency_label"] = frequency_label
     env.globals["weekday_names"] = _WeekdayNames()
+    # Dates in the person's language and region (app/localdates.py).
+    env.globals["local_date"] = localdates.local_date
+    env.globals["local_date_time"] = localdates.local_date_time
     env.globals["local_when"] = timewords.local_when
     env.globals["ago"] = timewords.ago
     # How often: the choices of the assign and edit forms, and what reminders do once a record is done.
@@ -111,6 +116,7 @@ def render(
 ) -> HTMLResponse:
     """Render a page, or only one of its named blocks for an htmx request."""
     i18n.set_locale(getattr(request.state, "locale", i18n.DEFAULT_LOCALE))
+    i18n.set_regional_locale(getattr(request.state, "regional_locale", ""))
     data = {
         "request": request,
         "csrf_token": getattr(request.state, "csrf_token", ""),
@@ -125,6 +131,10 @@ def render(
         body = template.render(data)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     response.headers["Vary"] = "HX-Request"
+    if status_code >= 400 and is_htmx(request):
+        # A form shown again with its errors: the address bar keeps the page it was sent from
+        # (a boosted form would otherwise push its action, which a reload cannot GET).
+        response.headers["HX-Push-Url"] = "false"
     response.headers["Content-Language"] = i18n.get_locale()
     lock_in = getattr(request.state, "pin_lock_in", None)
     if lock_in is not None:

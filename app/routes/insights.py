@@ -27,7 +27,7 @@ def when(instant: datetime | None, zone: str = "UTC", pattern: str = "EEE d MMM,
     """An instant as wall-clock time in a zone, in the page's language."""
     if instant is None:
         return ""
-    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=i18n.get_locale())
+    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=i18n.format_locale())
 
 
 def _helpers() -> dict[str, Any]:
