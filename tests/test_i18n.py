@@ -13,19 +13,20 @@ from jinja2 import lexer as jinja_lexer
 from app.web import TEMPLATES_DIR, jinja
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "pgettext": ((1, "c"), 2)}
 METHOD_MAP = [("app/**.py", "python"), ("app/templates/**.html", "jinja2")]
 OPTIONS = {"app/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def _extracted() -> set[str]:
+def _extracted() -> set[tuple[str, str | None]]:
+    """(msgid, context) of every message; the context is None but for pgettext ("menu")."""
     found = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+    for _filename, _lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map=METHOD_MAP, options_map=OPTIONS, keywords=KEYWORDS
     ):
         # A plural entry is keyed by its singular form in the catalog.
-        found.add(message if isinstance(message, str) else message[0])
+        found.add((message if isinstance(message, str) else message[0], context))
     return found
 
 
@@ -38,8 +39,8 @@ def _catalog(locale: str):  # type: ignore[no-untyped-def]
 def test_every_string_is_translated_to_spanish() -> None:
     catalog = _catalog("es")
     missing, placeholders = [], []
-    for msgid in sorted(_extracted()):
-        message = catalog.get(msgid)
+    for msgid, context in sorted(_extracted(), key=lambda pair: (pair[0], pair[1] or "")):
+        message = catalog.get(msgid, context=context)
         translated = message.string if message is not None else None
         texts = [t for t in translated if t] if isinstance(translated, tuple) else [translated] if translated else []
         if message is None or not texts or message.fuzzy:

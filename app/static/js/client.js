@@ -154,6 +154,8 @@
     if (!status) { return; }
     status.textContent = text;
     status.dataset.kind = kind || "";
+    // A live region (role=status) says it; on screen it is in the pinned Save row, or brought into view.
+    if (text && typeof status.scrollIntoView === "function") { status.scrollIntoView({ block: "nearest" }); }
   }
 
   function showFieldErrors(form, errors) {
@@ -280,8 +282,8 @@
         var when = document.createElement("span");
         when.className = "muted";
         var at = new Date(item.body.occurred_at);
-        when.textContent = " " + (isNaN(at) ? "" : at.toLocaleString(document.documentElement.lang || undefined,
-          { dateStyle: "medium", timeStyle: "short" }));
+        var locale = window.BetweenDateLocale ? window.BetweenDateLocale() : (document.documentElement.lang || undefined);
+        when.textContent = " " + (isNaN(at) ? "" : at.toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" }));
         var state = document.createElement("p");
         state.className = "outbox-state";
         if (item.state === "rejected") {

@@ -7,6 +7,26 @@
 
   var STORED_ID = "between-push-id";
   var STORED_ENDPOINT = "between-push-endpoint";
+  // A browser's push service may never answer (no connection to it, a blocked network):
+  // after this long the person is told, and can try again.
+  var TIMEOUT_MS = 20000;
+
+  function Failure(kind) {
+    this.kind = kind;
+  }
+
+  function withTimeout(promise, ms) {
+    return new Promise(function (resolve, reject) {
+      var timer = window.setTimeout(function () { reject(new Failure("timeout")); }, ms);
+      promise.then(function (value) {
+        window.clearTimeout(timer);
+        resolve(value);
+      }, function (error) {
+        window.clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
 
   function csrfToken() {
     try {
@@ -51,13 +71,15 @@
   }
 
   function register(subscription) {
-    return fetch("/api/v1/push/subscriptions", {
+    return withTimeout(fetch("/api/v1/push/subscriptions", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken() },
       body: JSON.stringify(subscription.toJSON ? subscription.toJSON() : subscription)
-    }).then(function (response) {
-      if (!response.ok) { throw new Error("registration refused: " + response.status); }
+    }).catch(function () {
+      throw new Failure("network");  // fetch rejects only when the server cannot be reached
+    }), TIMEOUT_MS).then(function (response) {
+      if (!response.ok) { throw new Failure(response.status === 401 || response.status === 403 ? "signin" : "server"); }
       return response.json();
     }).then(function (device) {
       remember(STORED_ID, device.id);
@@ -83,7 +105,9 @@
   }
 
   function subscribe(setup) {
-    return navigator.serviceWorker.ready.then(function (registration) {
+    // Each step may hang (a service worker that never starts, a push service that never
+    // answers): the whole of it is given TIMEOUT_MS.
+    return withTimeout(navigator.serviceWorker.ready.then(function (registration) {
       return registration.pushManager.getSubscription().then(function (existing) {
         if (existing) { return existing; }
         return registration.pushManager.subscribe({
@@ -91,7 +115,23 @@
           applicationServerKey: keyBytes(setup.dataset.publicKey)
         });
       });
+    }), TIMEOUT_MS).catch(function (error) {
+      if (error instanceof Failure) { throw error; }
+      // The browser's own refusals: notifications blocked, or its push service failed.
+      if (error && error.name === "NotAllowedError") { throw new Failure("denied"); }
+      throw new Failure(navigator.onLine === false ? "network" : "service");
     });
+  }
+
+  // What went wrong, and what to do about it, in the person's words.
+  function failureMessage(words, error) {
+    var kind = error instanceof Failure ? error.kind : "";
+    if (kind === "denied") { return words.msgDenied; }
+    if (kind === "timeout") { return words.msgTimeout; }
+    if (kind === "network") { return words.msgOffline; }
+    if (kind === "service") { return words.msgService; }
+    if (kind === "signin") { return words.msgSignin; }
+    return words.msgFailed;
   }
 
   function setUp(setup) {
@@ -115,6 +155,10 @@
     if (Notification.permission === "denied") { say(words.msgDenied); }
 
     button.addEventListener("click", function () {
+      if (navigator.onLine === false) {
+        say(words.msgOffline);
+        return;
+      }
       button.disabled = true;
       say(words.msgWorking);
       // Asked only here, from the person's own tap.
@@ -127,8 +171,8 @@
           say(words.msgOn);
           return refreshDevices();
         });
-      }).catch(function () {
-        say(words.msgFailed);
+      }).catch(function (error) {
+        say(failureMessage(words, error));
       }).then(function () {
         button.disabled = false;
       });
