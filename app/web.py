@@ -71,6 +71,12 @@ def frequency_label(assignment: Any) -> str:
         names = dict(_WeekdayNames())
         return ", ".join(names[day] for day in assignment.weekdays)
     if frequency is Frequency.weekly:
+        weekdays = list(assignment.weekdays or ())
+        if len(weekdays) == 1:  # due on one day of the week (older weekly records have none)
+            from babel.dates import get_day_names
+
+            day = get_day_names("wide", locale=i18n.get_locale())[weekdays[0] - 1]
+            return i18n.gettext("once a week, on %(day)s", day=day)
         return i18n.gettext("once a week")
     if frequency is Frequency.as_it_happens:
         return i18n.gettext("when it happens")

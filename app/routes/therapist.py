@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Form, Query, Request
@@ -13,10 +13,10 @@ from starlette.responses import RedirectResponse, Response
 
 from app import i18n, invite_handoff
 from app.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
-from app.models import AssignmentCreate, Frequency, Invite
+from app.models import AssignmentCreate, Client, Frequency, Invite, Therapist
 from app.models.types import utcnow
 from app.routes import entry_filters
-from app.routes.assignment_edits import default_weekly_day
+from app.routes.assignment_edits import default_weekly_day, parse_settings
 from app.routes.insights import when
 from app.routes.reminders import failure_reason
 from app.services import (
@@ -226,6 +226,25 @@ def client_page(
     page: Annotated[str, Query(max_length=6)] = "1",
 ) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    return _client_page(
+        request, session, therapist, client, record_type=record_type, from_day=from_day, to_day=to_day, page=page
+    )
+
+
+def _client_page(
+    request: Request,
+    session: SessionDep,
+    therapist: Therapist,
+    client: Client,
+    *,
+    record_type: str = "",
+    from_day: str = "",
+    to_day: str = "",
+    page: str = "1",
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The client's page; after a failed assign, with the form's errors and what was typed (422)."""
     # Entries a page at a time, of one record type and/or a range of the client's days.
     shown = entry_filters.parse(client, record_type=record_type, from_day=from_day, to_day=to_day, page=page)
     found = entries.page_for_therapist(
@@ -255,14 +274,14 @@ def client_page(
         "library": templates.available(session, therapist=therapist),
         "devices": device_sessions.active(session, client_id=client.id),
         "frequencies": list(Frequency),
-        "errors": {},
+        "errors": errors or {},
+        "values": values or {},
         "health": reminders.delivery_health(session, client=client),
         "for_client": False,
         "failure_reason": failure_reason,
     }
-    return render(
-        request, "pages/t_client.html", context, block="content", status_code=422 if shown.errors else 200
-    )
+    status_code = 422 if shown.errors or errors else 200
+    return render(request, "pages/t_client.html", context, block="content", status_code=status_code)
 
 
 @router.post("/clients/{client_id}/assignments")
@@ -297,12 +316,41 @@ def assign(
             fields["weekdays"] = [int(weekly_day or default_weekly_day(client))]
         data = AssignmentCreate.model_validate(fields)
     except (ValueError, ValidationError):
-        raise Invalid(
-            i18n.gettext("Check the record type, the frequency, the weekdays and the times (like 08:30).")
-        ) from None
+        # The form again, each wrong field marked, with what was typed.
+        errors = _assign_errors(
+            session,
+            therapist,
+            template_id=template_id,
+            frequency=frequency,
+            times_per_day=times_per_day,
+            weekdays=weekdays,
+            weekly_day=weekly_day,
+            instructions=instructions,
+            proposed_times=proposed_times,
+        )
+        values = {"template_id": template_id, "instructions": instructions, "proposed_times": proposed_times}
+        return _client_page(request, session, therapist, client, errors=errors, values=values)
     assignments.assign(session, therapist=therapist, client=client, data=data)
     session.commit()
     return redirect(request, f"/t/clients/{client.id}")
+
+
+def _assign_errors(session: SessionDep, therapist: Therapist, *, template_id: str, **fields: Any) -> dict[str, str]:
+    """Which fields of the assign form are wrong, each with its message."""
+    errors: dict[str, str] = {}
+    try:
+        chosen = uuid.UUID(template_id)
+        if not any(template.id == chosen for template, _version in templates.available(session, therapist=therapist)):
+            raise ValueError
+    except ValueError:
+        errors["template_id"] = i18n.gettext("Choose a record type.")
+    try:
+        parse_settings(**fields)
+    except Invalid as error:
+        errors.update(error.errors)
+    if not errors:
+        errors["_"] = i18n.gettext("Check the record type, the frequency, the weekdays and the times (like 08:30).")
+    return errors
 
 
 @router.post("/assignments/{assignment_id}/end")

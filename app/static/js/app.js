@@ -28,6 +28,25 @@
     });
   });
 
+  // A form sent back with its errors (any error status, swapped in by the responseHandling in
+  // base.html): the cursor goes to the first field to fix, whose message it then reads out;
+  // without such a field, to the alert that says what went wrong.
+  function focusFirstError() {
+    var target = document.querySelector("main [aria-invalid=true]") ||
+      document.querySelector("main [role=alert]");
+    if (!target) { return; }
+    if (!target.matches("input, select, textarea, button, [tabindex]")) { target.setAttribute("tabindex", "-1"); }
+    target.focus();
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && xhr.status >= 400) { focusFirstError(); }
+  });
+  // The same when a form that is not boosted comes back with its errors.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("main [data-error-summary]")) { focusFirstError(); }
+  });
+
   // Confirm destructive actions declared with data-confirm (no inline script under our CSP).
   document.addEventListener("submit", function (event) {
     var form = event.target;
