@@ -103,7 +103,7 @@ def test_the_therapist_sees_the_reminder_times_the_client_chose(web, session) ->
 
 
 def test_wrong_input_is_named_next_to_its_field_and_nothing_changes(web, session) -> None:
-    therapist, client, assignment = _world(session)
+    therapist, _client, assignment = _world(session)
     desk = signed_in(web, session, therapist)
     for data, field, words in [
         (
@@ -176,3 +176,21 @@ def test_an_old_stop_cannot_be_undone_and_strangers_see_nothing(web, app, sessio
             ("post", f"/t/assignments/{assignment.id}/restart"),
         ]:
             assert getattr(stranger, method)(path).status_code == 404, path
+
+
+def test_once_a_week_is_assigned_with_its_day(web, session) -> None:
+    therapist, client, assignment = _world(session)
+    desk = signed_in(web, session, therapist)
+    page = desk.get(f"/t/clients/{client.id}").text
+    assert 'name="weekly_day"' in page  # the assign form asks for the day too
+    made = desk.post(
+        f"/t/clients/{client.id}/assignments",
+        data={"template_id": str(assignment.template_id), "frequency": "weekly", "weekly_day": "3"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    weekly = session.exec(
+        select(Assignment).where(Assignment.client_id == client.id, Assignment.frequency == Frequency.weekly)
+    ).one()
+    assert weekly.weekdays == [3]
+    assert "once a week, on Wednesday" in _text(desk.get(f"/t/clients/{client.id}").text)
