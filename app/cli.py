@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import logging
 import os
 import signal
 import sys
@@ -38,7 +37,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         library.sync(session)
         session.commit()
     print("database is up to date")
+    _retire_voice_files(engine)
     return 0
+
+
+def _retire_voice_files(engine) -> None:  # type: ignore[no-untyped-def]
+    """Voice notes are kept in the database (migration 0013): remove the files it made redundant."""
+    from app import legacy_voice_files
+
+    settings = get_settings()
+    folder = (settings.upload_dir or settings.data_dir / "uploads") / "voice"
+    retired = legacy_voice_files.retire(engine, folder=folder)
+    if retired.removed:
+        print(f"voice notes: removed {retired.removed} files from {folder}; the database holds them")
+    for path in retired.kept:
+        print(f"voice notes: left {path}: not (yet) in the database; the next migrate looks again", file=sys.stderr)
 
 
 # While `between serve` runs, where it can be reached, for `between demo` in another terminal:
@@ -78,9 +91,11 @@ def serving_base_url(settings: Settings) -> str | None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app import logs
     from app.main import create_app
 
     settings = get_settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
     app = create_app(settings, run_dispatcher=not args.no_dispatcher)
     host, port = args.host or settings.host, args.port or settings.port
     serving = _record_serving(settings, host=host, port=port)
@@ -100,8 +115,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=port,
             proxy_headers=True,
             forwarded_allow_ips=args.forwarded_allow_ips,
-            log_level="info",
-            access_log=False,  # URLs carry entry ids; keep them out of logs by default
+            # uvicorn's own lines go through the root logger (app/logs.py: JSON on stdout).
+            log_config=None,
+            log_level=settings.log_level.lower(),
+            # Its access lines would carry raw paths (entry ids): app/access.py logs route templates.
+            access_log=False,
         )
     finally:
         if serving is not None:
@@ -197,7 +215,10 @@ EXTENSIONS.append(_register_backups)
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from app import logs
+
+    # JSON lines on stdout; `serve` and `dispatcher` apply BETWEEN_LOG_FORMAT / BETWEEN_LOG_LEVEL.
+    logs.configure()
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     return handler(args)

@@ -12,7 +12,8 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import errors
+from app import error_reporting, errors
+from app.access import AccessMiddleware
 from app.csrf import csrf_protect
 from app.db import build_engine
 from app.input_checks import InputCheckMiddleware
@@ -99,6 +100,9 @@ def create_app(
         max_body=settings.max_request_bytes,
         body_limits={voice.UPLOAD_PATH: settings.voice_max_bytes + voice.MULTIPART_OVERHEAD},
     )
+    # Added last, so it is the outermost: a request id, timing, metrics and the access line.
+    app.add_middleware(AccessMiddleware, access_log=settings.access_log)
+    error_reporting.init(settings)
     if run_dispatcher:
         from app.dispatch.dispatcher import install as install_dispatcher
 

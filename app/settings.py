@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     upload_window_seconds: int = 600
     serve_demo: bool = True
 
-    # Voice notes: stored as files in upload_dir (default data_dir/uploads), never in the database.
+    # Voice notes are kept in the database (app/services/voice_storage.py). upload_dir (default
+    # data_dir/uploads) is only where older versions kept them as files: migration 0013 moves
+    # them into the database and `between migrate` then removes the files.
     upload_dir: Path | None = None
     voice_max_bytes: int = 4_000_000
     voice_max_seconds: int = 600
@@ -118,6 +120,22 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     mail_from: str = ""
     smtp_timeout_seconds: float = 15.0
+
+    # Operations (docs/operations.md). Logs are JSON lines on stdout ("text" for plain lines),
+    # with one access line per request (route template, status, duration; never a raw path).
+    log_format: str = "json"
+    log_level: str = "INFO"
+    access_log: bool = True
+    # /metrics answers loopback clients, and others that send `Authorization: Bearer <token>`.
+    metrics_token: str = ""
+    # A dispatcher writes its heartbeat this often; older than the stale age, /readyz fails.
+    dispatch_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    dispatch_heartbeat_stale_seconds: float = Field(default=60.0, gt=0)
+    # /readyz and /metrics give up on a database that does not answer within this.
+    health_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Error reports to Sentry (or a compatible service), scrubbed of personal data; off when unset.
+    sentry_dsn: str = ""
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
 
     @field_validator("push_allowed_hosts", mode="before")
     @classmethod
@@ -170,6 +188,17 @@ class Settings(BaseSettings):
             raise ValueError("BETWEEN_SMTP_SECURITY must be starttls, ssl or none")
         if not self.mail_from:
             self.mail_from = f"Between <no-reply@{_mail_domain(self.base_url)}>"
+        self._check_operations()
+
+    def _check_operations(self) -> None:
+        if self.log_format not in ("json", "text"):
+            raise ValueError("BETWEEN_LOG_FORMAT must be json or text")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("BETWEEN_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ValueError("BETWEEN_METRICS_TOKEN must be at least 16 characters")
+        if self.dispatch_heartbeat_stale_seconds <= self.dispatch_heartbeat_seconds:
+            raise ValueError("BETWEEN_DISPATCH_HEARTBEAT_STALE_SECONDS must exceed BETWEEN_DISPATCH_HEARTBEAT_SECONDS")
 
     @property
     def is_sqlite(self) -> bool:

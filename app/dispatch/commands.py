@@ -10,6 +10,10 @@ from zoneinfo import ZoneInfo
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dispatcher = sub.add_parser("dispatcher", help="run a reminder dispatcher (any number on PostgreSQL)")
+    dispatcher.add_argument(
+        "--health-port", type=int, default=None, help="serve /livez, /readyz and /metrics on this port"
+    )
+    dispatcher.add_argument("--health-host", default="127.0.0.1", help="address for --health-port")
     dispatcher.set_defaults(handler=cmd_dispatcher)
 
     reminders = sub.add_parser("reminders", help="reminder tools")
@@ -31,12 +35,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_dispatcher(args: argparse.Namespace) -> int:
+    from app import logs
     from app.dispatch.dispatcher import DispatcherLocked, run_forever, run_loop
     from app.dispatch.vapid import VapidError
     from app.settings import get_settings
 
+    settings = get_settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    health = (args.health_host, args.health_port) if args.health_port else None
     try:
-        run_loop(run_forever(get_settings()))
+        run_loop(run_forever(settings, health=health))
     except (DispatcherLocked, VapidError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -40,7 +40,8 @@ from typing import IO, Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from app import i18n
+from app import i18n, metrics
+from app.dispatch import heartbeat
 from app.dispatch.email import Mail, Mailer
 from app.dispatch.encryption import Encryptor
 from app.dispatch.ledger import Claimed, Delivery, Ledger, Recipient, SendPlan, TickStats
@@ -126,7 +127,9 @@ class Dispatcher(Ledger):
         self.keys = keys or VapidKeys.load(settings)
         self._sender = sender
         self.mailer = mailer or Mailer(settings)
-        self.name = name or f"{os.uname().nodename}:{os.getpid()}"
+        self.host, self.pid = os.uname().nodename, os.getpid()
+        self.name = name or f"{self.host}:{self.pid}"
+        self.started_at = utcnow()
         self.grace = timedelta(seconds=settings.reminder_grace_seconds)
         self.lease = timedelta(seconds=settings.dispatch_lease_seconds)
         self.is_postgres = engine.dialect.name == "postgresql"
@@ -180,6 +183,17 @@ class Dispatcher(Ledger):
             misfire_grace_time=None,
             next_run_time=_aligned(self.settings.dispatch_tick_seconds),
         )
+        # The heartbeat has its own job: a long burst does not make a working dispatcher look stale.
+        self.beat()
+        scheduler.add_job(
+            self._beat_soon,
+            "interval",
+            seconds=self.settings.dispatch_heartbeat_seconds,
+            id="dispatcher-heartbeat",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
         self._scheduler = scheduler
         self.sender.encryptor.start()
@@ -197,11 +211,36 @@ class Dispatcher(Ledger):
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+            await asyncio.to_thread(self.forget)
         await self.aclose()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
         log.info("reminder dispatcher %s stopped", self.name)
+
+    # --- heartbeat (app/dispatch/heartbeat.py) -------------------------------------------------
+
+    def beat(self) -> None:
+        """Write this dispatcher's heartbeat row; a failure is logged, and shows as a stale beat."""
+        now = utcnow()
+        try:
+            heartbeat.beat(
+                self.engine, name=self.name, host=self.host, pid=self.pid, started_at=self.started_at, now=now
+            )
+        except Exception as problem:
+            log.warning("dispatcher heartbeat not written: %s", type(problem).__name__)
+            return
+        metrics.DISPATCHER_LAST_HEARTBEAT.set(now.timestamp())
+
+    async def _beat_soon(self) -> None:
+        if not self._stopping:
+            await asyncio.to_thread(self.beat)
+
+    def forget(self) -> None:
+        try:
+            heartbeat.forget(self.engine, name=self.name)
+        except Exception as problem:
+            log.warning("dispatcher heartbeat not removed: %s", type(problem).__name__)
 
     async def aclose(self) -> None:
         """Close the HTTP connections (they belong to the running event loop)."""
@@ -220,8 +259,9 @@ class Dispatcher(Ledger):
             await self.before_sessions()
             self._ticks += 1
             if self._ticks % 500 == 1:
-                await asyncio.to_thread(self.prune)
+                metrics.PUSH_SUBSCRIPTIONS_PRUNED.inc(await asyncio.to_thread(self.prune))
         except Exception:
+            metrics.DISPATCH_TICK_ERRORS.inc()
             log.exception("reminder dispatch tick failed; the next tick retries")
         self.totals.add(stats)
         return stats
@@ -296,6 +336,11 @@ class Dispatcher(Ledger):
 
     def _claim_round(self, now: datetime) -> tuple[TickStats, SendPlan, datetime]:
         stats, fresh = self.claim_due(now)
+        # Decided while claiming, without a send: done for the day, or already past the grace period.
+        if stats.suppressed:
+            metrics.REMINDER_OUTCOMES.labels("suppressed").inc(stats.suppressed)
+        if stats.missed:
+            metrics.REMINDER_OUTCOMES.labels("missed").inc(stats.missed)
         return stats, self.claim_pending(now, fresh=fresh), now
 
     def payload(self, occurrence: Claimed, recipient: Recipient) -> bytes:
@@ -433,8 +478,10 @@ class Dispatcher(Ledger):
         try:
             await self.mailer.send_async(mail)
         except Exception as problem:  # SMTP down, refused, not configured
+            metrics.EMAIL_FALLBACKS.labels("failed").inc()
             log.warning("email fallback failed for occurrence %s: %s", occurrence.id, type(problem).__name__)
             return Delivery(occurrence, OccurrenceStatus.missed, error="email_failed")
+        metrics.EMAIL_FALLBACKS.labels("sent").inc()
         return Delivery(occurrence, OccurrenceStatus.email, sent_at=utcnow(), error=error)
 
     # --- a test notification from the settings page -------------------------------------------
@@ -472,6 +519,7 @@ def _aligned(seconds: float) -> datetime:
 
 def _count(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[PushResult]]) -> TickStats:
     stats = TickStats()
+    _observe(deliveries, device_results)
     for delivery in deliveries:
         if delivery.status in (OccurrenceStatus.sent, OccurrenceStatus.retried_sent):
             stats.sent += 1
@@ -485,6 +533,30 @@ def _count(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[Push
         1 for results in device_results.values() for result in results if result.outcome is Outcome.gone
     )
     return stats
+
+
+def _observe(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[PushResult]]) -> None:
+    """Outcomes, lateness and push services' answers for /metrics (app/metrics.py)."""
+    outcomes: defaultdict[str, int] = defaultdict(int)
+    late = {"push": metrics.REMINDER_LATENESS.labels("push"), "email": metrics.REMINDER_LATENESS.labels("email")}
+    for delivery in deliveries:
+        status = delivery.status
+        outcomes["retry" if status is OccurrenceStatus.pending else status.value] += 1
+        if delivery.sent_at is not None and status is not OccurrenceStatus.pending:
+            lateness = (delivery.sent_at - delivery.occurrence.due_at).total_seconds()
+            late["email" if status is OccurrenceStatus.email else "push"].observe(max(0.0, lateness))
+    for name, count in outcomes.items():
+        metrics.REMINDER_OUTCOMES.labels(name).inc(count)
+    answers: defaultdict[str, int] = defaultdict(int)
+    gone = 0
+    for results in device_results.values():
+        for result in results:
+            answers[metrics.status_class(result.status)] += 1
+            gone += result.outcome is Outcome.gone
+    for status_class, count in answers.items():
+        metrics.PUSH_RESPONSES.labels(status_class).inc(count)
+    if gone:
+        metrics.PUSH_SUBSCRIPTIONS_EXPIRED.inc(gone)
 
 
 def notification_texts(*, locale: str, title: str | None, library: bool = False) -> dict[str, Any]:
@@ -533,12 +605,15 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def run_forever(settings: Settings) -> None:
-    """`between dispatcher`: a standalone dispatcher until SIGTERM/SIGINT."""
+async def run_forever(settings: Settings, *, health: tuple[str, int] | None = None) -> None:
+    """`between dispatcher`: a standalone dispatcher until SIGTERM/SIGINT; with `health`
+    (host, port), /livez, /readyz and /metrics are served there meanwhile."""
     import signal
 
+    from app import error_reporting
     from app.db import build_engine
 
+    error_reporting.init(settings)
     engine = build_engine(settings.database_url)
     dispatcher = Dispatcher(engine=engine, settings=settings)
     settle_heap()
@@ -547,11 +622,37 @@ async def run_forever(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     dispatcher.start()
+    server = HealthServer(engine=engine, settings=settings, dispatcher=dispatcher, address=health) if health else None
     try:
         await stop.wait()
     finally:
+        if server is not None:
+            server.stop()
         await dispatcher.stop()
         engine.dispose()
+
+
+class HealthServer:
+    """The dispatcher's /livez, /readyz and /metrics (app/routes/health.py), served by uvicorn
+    in a thread of its own, so the dispatcher's event loop and signal handlers stay as they are."""
+
+    def __init__(self, *, engine: Engine, settings: Settings, dispatcher: Dispatcher, address: tuple[str, int]) -> None:
+        import threading
+
+        import uvicorn
+
+        from app.routes.health import health_app
+
+        app = health_app(engine=engine, settings=settings, dispatcher=dispatcher)
+        host, port = address
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="health", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
 
 
 def install(app: Any) -> None:

@@ -95,6 +95,9 @@ EXTRA_PARAMS: dict[str, str] = {
 PUBLIC = {
     "/",
     "/healthz",
+    # Probes for load balancers and Docker; /metrics answers only loopback or a token (404 here).
+    "/livez",
+    "/readyz",
     "/signin",
     "/signup",
     # Sign-up's own steps: a new link for an unconfirmed account, and the emailed link.
