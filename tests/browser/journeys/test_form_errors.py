@@ -140,7 +140,7 @@ def test_a_pin_typed_twice_differently(open_journey: OpenJourney, way: tuple[str
     journey = open_way(open_journey, way)
     person = client_with_records(journey.server, "mood_log")
     page = journey.start("/c", who=person.client)
-    page.get_by_role("navigation").get_by_role("link", name=journey._("Settings")).click()
+    page.get_by_role("navigation").locator('a[href="/c/settings"]').click()
     page.wait_for_url("**/c/settings")
     journey.arrive("errors-client-settings")
     page.get_by_role("link", name=journey._("Set an app PIN")).click()
