@@ -7,15 +7,27 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install lint typecheck bench migrate demo node clean messages screenshots
+.PHONY: run test install lint typecheck bench migrate demo node clean messages screenshots lock
 
-$(BIN)/between: pyproject.toml
+# Dependencies come from the lock files, pinned with hashes (`make lock` re-resolves them
+# from pyproject.toml); Between itself is installed on top, editable, without dependencies.
+$(BIN)/between: pyproject.toml requirements.lock requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(BIN)/between
 
 install: $(BIN)/between
+
+# After changing dependencies in pyproject.toml: resolve them again (the newest versions that
+# fit). The runtime lock is resolved first and constrains the development one, so both agree.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+lock: install
+	$(BIN)/pip install --quiet pip-tools
+	$(PIP_COMPILE) --upgrade --output-file requirements.lock pyproject.toml
+	$(PIP_COMPILE) --upgrade --extra dev --constraint requirements.lock --output-file requirements-dev.lock pyproject.toml
 
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
