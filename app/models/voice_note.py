@@ -1,10 +1,12 @@
-"""A voice note: the audio lives in a file under settings.upload_dir, this row says whose it is."""
+"""A voice note: the row says whose it is and which entry answers with it; the audio itself
+is kept by a `VoiceStorage` (app/services/voice_storage.py), by default in `voice_note_blob`."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
+from sqlalchemy import ForeignKey, LargeBinary, Uuid
 from sqlmodel import Column, Field, SQLModel
 
 from app.models.types import UTCDateTime, utcnow
@@ -26,6 +28,20 @@ class VoiceNote(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     # Set when an entry that answers with this note is saved; decides who else may hear it.
     entry_id: uuid.UUID | None = Field(default=None, foreign_key="entry.id", index=True, ondelete="SET NULL")
+
+
+class VoiceNoteBlob(SQLModel, table=True):
+    """A note's audio (SQLite BLOB, PostgreSQL bytea), in its own table so that reading notes
+    never reads audio. Written in the same transaction as the note's row and deleted with it
+    (the foreign key cascades too). Only app/services/voice_storage.py reads or writes it, in
+    pieces: a recording is bounded by `voice_max_bytes`, but no request needs all of it at once."""
+
+    __tablename__ = "voice_note_blob"
+
+    note_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("voice_note.id", ondelete="CASCADE"), primary_key=True)
+    )
+    data: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
 
 
 class VoiceNotePublic(SQLModel):

@@ -33,21 +33,18 @@ def _download(body: str | bytes, *, media_type: str, filename: str) -> Response:
 
 
 @client_router.get("/export")
-def export_page(
-    request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient, device: CurrentDevice
-) -> Response:
-    summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
+def export_page(request: Request, session: SessionDep, client: CurrentClient, device: CurrentDevice) -> Response:
+    summary = exports.client_summary(session, client=client)
     context = {"client": client, "summary": summary, **device_trust.context_for(session, client=client, device=device)}
     return render(request, "pages/c_export.html", context)
 
 
 @client_router.get("/export.zip")
-def export_zip(request: Request, settings: SettingsDep, client: CurrentClient, device: CurrentDevice) -> Response:
+def export_zip(request: Request, client: CurrentClient, device: CurrentDevice) -> Response:
     # The download holds every private entry: only a device the client confirmed gets it.
     device_trust.require_confirmed(device)
-    stream = exports.stream_client_archive(
-        engine=request.app.state.engine, client_id=client.id, locale=i18n.get_locale(), upload_dir=settings.upload_dir
-    )
+    engine = request.app.state.engine
+    stream = exports.stream_client_archive(engine=engine, client_id=client.id, locale=i18n.get_locale())
     filename = exports.archive_name(prefix="between-my-data")
     return StreamingResponse(
         stream, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -63,9 +60,9 @@ def privacy_page(request: Request, session: SessionDep, client: CurrentClient) -
 
 @client_router.get("/delete-account")
 def delete_account_page(
-    request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient, device: CurrentDevice
+    request: Request, session: SessionDep, client: CurrentClient, device: CurrentDevice
 ) -> Response:
-    summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
+    summary = exports.client_summary(session, client=client)
     # Deleting the account is the account holder's act, not that of any device signed in to it.
     error = None if device.confirmed_at else device_trust.unconfirmed_message()
     return render(request, "pages/c_delete_account.html", {"client": client, "summary": summary, "error": error})
@@ -75,14 +72,13 @@ def delete_account_page(
 def delete_account(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     client: CurrentClient,
     device: CurrentDevice,
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     device_trust.require_confirmed(device)
     if confirm != "yes":
-        summary = exports.client_summary(session, client=client, upload_dir=settings.upload_dir)
+        summary = exports.client_summary(session, client=client)
         message = i18n.gettext("To delete your account, tick the box to confirm. Nothing has been deleted.")
         return render(
             request,
@@ -90,7 +86,7 @@ def delete_account(
             {"client": client, "summary": summary, "error": message},
             status_code=422,
         )
-    account_deletion.delete_client(session, client=client, upload_dir=settings.upload_dir)
+    account_deletion.delete_client(session, client=client)
     session.commit()
     request.state.viewer = None
     response = render(request, "pages/goodbye.html")

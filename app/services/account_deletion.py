@@ -2,7 +2,7 @@
 
 Rows are found through every table's `client_id` column (read from the models'
 metadata, so a table added later is covered without touching this file), voice
-files through the upload folder, and rate-limit counters through their keys.
+notes' audio through the voice store, and rate-limit counters through their keys.
 What remains is one audit event that names the therapist to tell and carries
 nothing of the client's, not even their id.
 """
@@ -12,13 +12,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import delete, or_
 from sqlmodel import Session, SQLModel, col, select
 
 from app.models import AuditEvent, Client, RateLimitCounter
-from app.services import audit, voice_files
+from app.services import audit, voice_notes
 
 LEFT = "client.left"
 
@@ -26,19 +25,17 @@ LEFT = "client.left"
 @dataclass(frozen=True)
 class Deleted:
     rows: int
-    files: int
+    voice_notes: int
 
 
-def delete_client(session: Session, *, client: Client, upload_dir: Path | None) -> Deleted:
-    """Delete the client and everything that points at them. The caller commits.
-
-    Files are removed before the rows, so an interrupted deletion leaves rows to
-    retry from rather than files nobody knows about.
+def delete_client(session: Session, *, client: Client) -> Deleted:
+    """Delete the client and everything that points at them, voice notes' audio included,
+    in the caller's transaction: the caller commits, and a failure leaves everything as it was.
     """
     client_id = client.id
     therapist_id = client.therapist_id
-    files = voice_files.delete_for_client(session, client_id=client_id, root=upload_dir)
-    rows = 0
+    notes = voice_notes.forget_client(session, client_id=client_id)
+    rows = notes
     # Children before parents: the reverse of the dependency order.
     for table in reversed(SQLModel.metadata.sorted_tables):
         if table.name == Client.__tablename__ or "client_id" not in table.c:
@@ -67,7 +64,7 @@ def delete_client(session: Session, *, client: Client, upload_dir: Path | None) 
         # subject_id names the therapist to tell; nothing names the client.
         audit.record(session, actor_kind="client", actor_id=None, action=LEFT, subject_id=therapist_id)
     session.flush()
-    return Deleted(rows=rows, files=files)
+    return Deleted(rows=rows, voice_notes=notes)
 
 
 def departures(session: Session, *, therapist_id: uuid.UUID, limit: int = 10) -> list[datetime]:

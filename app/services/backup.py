@@ -3,8 +3,8 @@
 SQLite is copied page by page while the app keeps running (readers and the
 writer are never blocked for long). PostgreSQL is dumped in pg_dump's custom
 format and restored with `--clean --if-exists`, so a restore replaces what is
-there. Voice-note files live outside the database: back up `upload_dir` too
-(see docs/operations.md).
+there. Voice notes' audio is in the database (`voice_note_blob`), so either
+backup holds everything (see docs/operations.md).
 """
 
 from __future__ import annotations

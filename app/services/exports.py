@@ -42,7 +42,7 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import scoring, voice_files, zone_history
+from app.services import scoring, voice_files, voice_storage, zone_history
 from app.services.adherence import DayClock
 from app.services.errors import NotFound
 from app.views import describe, tr
@@ -60,7 +60,7 @@ class ClientSummary:
     access_events: int
 
 
-def client_summary(session: Session, *, client: Client, upload_dir: Path | None) -> ClientSummary:
+def client_summary(session: Session, *, client: Client) -> ClientSummary:
     """What the client's download will hold, shown before it starts."""
     live = (Entry.client_id == client.id, col(Entry.deleted_at).is_(None))
     total = session.exec(select(func.count()).select_from(Entry).where(*live)).one()
@@ -73,7 +73,7 @@ def client_summary(session: Session, *, client: Client, upload_dir: Path | None)
         entries=int(total),
         private_entries=int(private),
         assignments=int(assigned),
-        voice_notes=len(voice_files.for_client(session, client_id=client.id, root=upload_dir)),
+        voice_notes=voice_files.count_for_client(session, client_id=client.id),
         access_events=int(reads),
     )
 
@@ -135,9 +135,7 @@ class _Pipe(io.RawIOBase):
         return data
 
 
-def stream_client_archive(
-    *, engine: Engine, client_id: uuid.UUID, locale: str, upload_dir: Path | None
-) -> Iterator[bytes]:
+def stream_client_archive(*, engine: Engine, client_id: uuid.UUID, locale: str) -> Iterator[bytes]:
     """Yield a zip of everything of the client's: profile, assignments, all entries
     (private ones included: they are the client's own), devices, reminders, sessions,
     the log of who read their records, and voice notes when there are any.
@@ -182,11 +180,24 @@ def stream_client_archive(
                 yield pipe.take()
             text_csv.flush()
             text_csv.detach()
-        for note in voice_files.for_client(session, client_id=client.id, root=upload_dir):
-            if note.path.is_file():
-                # Audio is already compressed: stored as it is.
-                archive.write(note.path, f"voice_notes/{note.name}", compress_type=zipfile.ZIP_STORED)
-                yield pipe.take()
+        storage = voice_storage.current()
+        for voice in voice_files.for_client(session, client_id=client.id):
+            piece = storage.read(session, note_id=voice.note.id, length=voice_storage.CHUNK)
+            if not piece:
+                continue  # a note whose audio was lost before notes were kept in the database
+            # Audio is already compressed: stored as it is, read and written piece by piece.
+            member = zipfile.ZipInfo(f"voice_notes/{voice.name}", date_time=voice.note.created_at.timetuple()[:6])
+            member.compress_type = zipfile.ZIP_STORED
+            member.file_size = voice.note.bytes
+            with archive.open(member, mode="w") as out:
+                position = 0
+                while piece:
+                    out.write(piece)
+                    position += len(piece)
+                    yield pipe.take()
+                    if position >= voice.note.bytes:
+                        break
+                    piece = storage.read(session, note_id=voice.note.id, start=position, length=voice_storage.CHUNK)
     yield pipe.take()
 
 

@@ -1,32 +1,31 @@
 """Voice notes: accepting a recording, deciding who may hear it, tying it to an entry.
 
-The audio is a file under `upload_dir/voice/`, named by the note's id (a UUID, so
-never a path a client chose); the database row says whose it is and which entry
-answers with it. The phone may choose the id (offline, the entry names the note
-before either is uploaded), so an upload is idempotent on it like an entry.
+The row says whose a note is and which entry answers with it; the audio is kept by
+the voice store (app/services/voice_storage.py, the database by default) under the
+note's id, written in the same transaction as the row. The phone may choose the id
+(offline, the entry names the note before either is uploaded), so an upload is
+idempotent on it like an entry.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
-import os
-import secrets
 import struct
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
 from app.i18n import _
 from app.models import Client, Entry, Therapist, Visibility, VoiceNote
 from app.models.fields import FieldDef, LongTextField, ShortTextField, VoiceField
 from app.models.types import utcnow
+from app.services import voice_storage
 from app.services.answers import voice_companion
 from app.services.device_trust import PrivateAccess
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
@@ -81,20 +80,11 @@ def wav_seconds(data: bytes) -> float | None:
     return size / byte_rate
 
 
-def voice_dir(upload_dir: Path) -> Path:
-    return upload_dir / "voice"
-
-
-def file_of(upload_dir: Path, note: VoiceNote) -> Path:
-    return voice_dir(upload_dir) / note.id.hex
-
-
 def store(
     session: Session,
     *,
     client: Client,
     data: bytes,
-    upload_dir: Path,
     max_bytes: int,
     max_seconds: int,
     note_id: uuid.UUID | None = None,
@@ -124,28 +114,39 @@ def store(
     if existing is not None:
         return Stored(_same_or_conflict(existing, client=client, digest=digest), created=False)
 
-    folder = voice_dir(upload_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    # Written under a temporary name and moved into place only once the row is ours,
-    # so a racing upload with other bytes can never overwrite the stored recording.
-    partial = folder / f".{secrets.token_hex(8)}.part"
-    partial.write_bytes(data)
-    partial.chmod(0o600)
     note = VoiceNote(
         id=note_id, client_id=client.id, content_type=content_type, bytes=len(data), seconds=seconds, sha256=digest
     )
-    try:
-        with session.begin_nested():
-            session.add(note)
-    except IntegrityError:
-        partial.unlink(missing_ok=True)
-        session.expunge(note)
+    # The row and its audio in the caller's transaction: both are kept when it commits,
+    # neither if it rolls back. A racing upload of the same id waits for the other's
+    # commit and then inserts nothing, so it can never overwrite the stored recording.
+    if not _insert_once(session, {column.key: getattr(note, column.key) for column in _NOTE_TABLE.columns}):
         existing = session.get(VoiceNote, note_id, populate_existing=True)
-        if existing is None:
-            raise
+        if existing is None:  # taken, and deleted again meanwhile
+            raise Conflict(_("This voice note id is already taken. Please record again."))
         return Stored(_same_or_conflict(existing, client=client, digest=digest), created=False)
-    os.replace(partial, file_of(upload_dir, note))
+    voice_storage.current().put(session, note_id=note_id, data=data)
+    # Returned as it was written, not added to the session (it is stored already).
     return Stored(note, created=True)
+
+
+_NOTE_TABLE = VoiceNote.__table__  # type: ignore[attr-defined]
+# The app runs on SQLite or PostgreSQL; both spell this the same way (as for entries).
+_INSERT_ONCE = {
+    name: insert(_NOTE_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_NOTE_TABLE.c.id)
+    for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+
+
+def _insert_once(session: Session, row: dict[str, Any]) -> bool:
+    """INSERT the note's row unless its id is taken; True if this call stored it.
+
+    No savepoint: on SQLite (pysqlite) releasing one commits, which would store the
+    note outside the caller's transaction.
+    """
+    statement = _INSERT_ONCE[session.get_bind().dialect.name]
+    # RETURNING says whether a row went in (psycopg reports no rowcount for this).
+    return session.connection().execute(statement, row).first() is not None
 
 
 def _same_or_conflict(existing: VoiceNote, *, client: Client, digest: str) -> VoiceNote:
@@ -243,26 +244,30 @@ def attach(session: Session, *, notes: list[VoiceNote], entry_id: uuid.UUID) -> 
 
 
 def forget_entry(session: Session, *, entry_id: uuid.UUID) -> None:
-    """A deleted entry's recordings go with it; their files are removed by `sweep`."""
-    session.exec(delete(VoiceNote).where(col(VoiceNote.entry_id) == entry_id))  # type: ignore[call-overload]
+    """A deleted entry's recordings go with it, in the same transaction."""
+    _forget(session, col(VoiceNote.entry_id) == entry_id)
 
 
-def sweep(session: Session, *, upload_dir: Path) -> int:
-    """Remove recordings no entry answers with any more, and files without a row. Returns files removed."""
+def forget_client(session: Session, *, client_id: uuid.UUID) -> int:
+    """All of a client's recordings, rows and audio (their account is being deleted). Returns how many."""
+    return _forget(session, col(VoiceNote.client_id) == client_id)
+
+
+def sweep(session: Session) -> int:
+    """Remove recordings no entry answers with any more, after a grace period. Returns how many.
+
+    Only rows older than the grace period go, so an upload in progress (its entry not yet
+    saved) is never touched, whichever replica runs this.
+    """
     cutoff = utcnow() - UNATTACHED_GRACE
-    session.exec(  # type: ignore[call-overload]
-        delete(VoiceNote).where(col(VoiceNote.entry_id).is_(None), col(VoiceNote.created_at) < cutoff)
-    )
-    folder = voice_dir(upload_dir)
-    if not folder.is_dir():
+    return _forget(session, col(VoiceNote.entry_id).is_(None), col(VoiceNote.created_at) < cutoff)
+
+
+def _forget(session: Session, *conditions: Any) -> int:
+    ids = list(session.exec(select(VoiceNote.id).where(*conditions)))
+    if not ids:
         return 0
-    known = {note_id.hex for note_id in session.exec(select(VoiceNote.id))}
-    removed = 0
-    for path in folder.iterdir():
-        # A ".part" file may belong to an upload happening right now: only old ones go.
-        stale_partial = path.name.endswith(".part") and path.stat().st_mtime < cutoff.timestamp()
-        if (not path.name.endswith(".part") and path.name not in known) or stale_partial:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                removed += 1
-    return removed
+    voice_storage.current().delete(session, note_ids=ids)
+    for offset in range(0, len(ids), 500):
+        session.exec(delete(VoiceNote).where(col(VoiceNote.id).in_(ids[offset : offset + 500])))  # type: ignore[call-overload]
+    return len(ids)

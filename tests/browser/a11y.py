@@ -91,12 +91,10 @@ def demo_world(server: LiveServer) -> World:
         own = make_template(session, therapist=therapist, title="Evening voice diary", fields=VOICE_FIELDS)
         voice_assignment = make_assignment(session, client=alex, template=own)
         settings = server.settings
-        assert settings.upload_dir is not None
         stored = voice_notes.store(
             session,
             client=alex,
             data=_silence_wav(),
-            upload_dir=settings.upload_dir,
             max_bytes=settings.voice_max_bytes,
             max_seconds=settings.voice_max_seconds,
         )

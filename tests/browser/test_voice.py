@@ -72,7 +72,15 @@ def test_a_mood_and_a_voice_note_logged_offline_reach_the_therapist_once_and_pla
     assert response.status == 200
     assert response.headers["content-type"] == "audio/webm"
     assert response.headers["cache-control"] == "private, no-store"
+    assert response.headers["accept-ranges"] == "bytes"
+    part = therapist.request.get(f"/api/v1/voice-notes/{note_id}", headers={"Range": "bytes=0-15"})
+    assert part.status == 206
+    assert part.body() == response.body()[:16]
+    # Chromium asks for media with Range requests, and plays what comes back as 206.
+    statuses: list[int] = []
+    therapist.on("response", lambda answer: statuses.append(answer.status) if "/voice-notes/" in answer.url else None)
     assert _playable(therapist, audio)
+    assert 206 in statuses
 
 
 def test_speaking_instead_of_typing_answers_a_text_field(phone_context: Any, live_server: LiveServer) -> None:

@@ -6,8 +6,12 @@ import struct
 import uuid
 from typing import Any
 
-from app.models import EntryCreate, Therapist, Visibility
-from app.services import entries, voice_notes
+from sqlalchemy import func
+from sqlmodel import select
+
+from app.models import EntryCreate, Therapist, Visibility, VoiceNote
+from app.models.voice_note import VoiceNoteBlob
+from app.services import entries, voice_notes, voice_storage
 from app.services.device_trust import EVERYTHING
 from tests.factories import browser, make_assignment, make_client, make_template, make_therapist, signed_in
 
@@ -69,11 +73,9 @@ def test_upload_sniffs_the_container_and_is_idempotent_on_the_id(web, session, a
     assert _upload(phone, MP4).json()["content_type"] == "audio/mp4"
     wav = _upload(phone, _wav(3), seconds=1)
     assert (wav.json()["content_type"], wav.json()["seconds"]) == ("audio/wav", 3.0)  # measured, not claimed
-    stored = voice_notes.file_of(
-        app.state.settings.upload_dir, voice_notes.readable(session, note_id=note_id, client=client, access=EVERYTHING)
-    )
-    assert stored.read_bytes() == WEBM
-    assert stored.parent == app.state.settings.upload_dir / "voice"
+    note = voice_notes.readable(session, note_id=note_id, client=client, access=EVERYTHING)
+    assert voice_storage.current().read(session, note_id=note.id) == WEBM
+    assert not (app.state.settings.upload_dir / "voice").exists()  # in the database, not on this replica's disk
 
 
 def test_not_audio_too_large_and_too_long_are_refused_clearly(web, session, app) -> None:  # type: ignore[no-untyped-def]
@@ -93,7 +95,9 @@ def test_not_audio_too_large_and_too_long_are_refused_clearly(web, session, app)
     assert "too large" in too_large.json()["detail"]
     # Larger than the whole-request limit: refused before the body is read.
     assert _upload(phone, b"\x00" * (app.state.settings.max_request_bytes + 5_000_000)).status_code == 413
-    assert not list((app.state.settings.upload_dir / "voice").glob("*[!t]"))  # nothing kept
+    session.expire_all()
+    assert session.exec(select(func.count()).select_from(VoiceNote)).one() == 0  # nothing kept
+    assert session.exec(select(func.count()).select_from(VoiceNoteBlob)).one() == 0
 
 
 def test_only_the_client_and_their_therapist_hear_a_shared_note(web, session, app) -> None:  # type: ignore[no-untyped-def]
@@ -180,10 +184,11 @@ def test_deleting_the_entry_deletes_its_recording(web, session, app) -> None:  #
     saved = phone.post("/api/v1/entries", json=_entry(assignment, {"voice": str(note_id), "note": "x"}))
     assert phone.delete(f"/api/v1/entries/{saved.json()['id']}").status_code == 204
     assert phone.get(f"/api/v1/voice-notes/{note_id}").status_code == 404
-    upload_dir = app.state.settings.upload_dir
-    assert voice_notes.sweep(session, upload_dir=upload_dir) == 1
-    session.commit()
-    assert not (upload_dir / "voice" / note_id.hex).exists()
+    # The row and its audio went in the deleting request's transaction: nothing is left to sweep.
+    session.expire_all()
+    assert session.get(VoiceNote, note_id) is None
+    assert voice_storage.current().read(session, note_id=note_id) is None
+    assert voice_notes.sweep(session) == 0
 
 
 def test_the_record_form_offers_voice_and_keeps_a_spoken_answer_on_edit(web, session) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""`between backup` and `between restore`: a backup, a wiped database, a restore, every entry back."""
+"""`between backup` and `between restore`: a backup, a wiped database, a restore, every entry and voice note back."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from app import backup_commands, cli
 from app.models import Entry, Visibility
+from app.services import voice_notes, voice_storage
 from app.services.backup import BackupError, restore
 from tests.conftest import _empty
 from tests.factories import make_assignment, make_client, make_entry
@@ -23,6 +24,10 @@ def test_backup_wipe_restore_finds_every_entry(engine, session, settings, tmp_pa
         entry = make_entry(session, client=client, assignment=assignment,
                            answers={"mood": n % 11, "note": f"entry number {n}"}, visibility=visibility)
         made[entry.id] = (entry.answers, entry.visibility)
+    # A voice note: its audio is in the database, so the backup carries it with no folder beside it.
+    recording = b"OggS\x00\x02" + bytes(range(256)) * 1200
+    note_id = voice_notes.store(session, client=client, data=recording, max_bytes=4_000_000, max_seconds=600).note.id
+    session.commit()
     session.close()
     monkeypatch.setattr(backup_commands, "get_settings", lambda: settings)
     target = tmp_path / "backups" / "between.backup"
@@ -33,6 +38,7 @@ def test_backup_wipe_restore_finds_every_entry(engine, session, settings, tmp_pa
     _empty(engine)
     with Session(engine) as check:
         assert check.exec(select(Entry)).all() == []
+        assert voice_storage.current().read(check, note_id=note_id) is None
     # Nothing may hold a lock on the tables the restore drops and recreates.
     engine.dispose()
 
@@ -41,6 +47,8 @@ def test_backup_wipe_restore_finds_every_entry(engine, session, settings, tmp_pa
     with Session(engine) as check:
         restored = {entry.id: (entry.answers, entry.visibility) for entry in check.exec(select(Entry))}
     assert restored == made
+    with Session(engine) as check:
+        assert voice_storage.current().read(check, note_id=note_id) == recording
 
 
 def test_restore_refuses_what_is_not_a_backup(settings, tmp_path: Path) -> None:

@@ -8,16 +8,16 @@ import json
 import uuid
 import wave
 import zipfile
-from pathlib import Path
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-from sqlalchemy import String, cast, or_, select, text
+from sqlalchemy import String, cast, func, or_, select, text
 from sqlmodel import Session, SQLModel
 
 from app.models import AuditEvent, Client, PushSubscription, Visibility
-from app.services import account_deletion, voice_notes
+from app.models.voice_note import VoiceNoteBlob
+from app.services import account_deletion, voice_notes, voice_storage
 from tests.factories import (
     browser,
     library_template,
@@ -98,7 +98,7 @@ def _world(session: Session):  # type: ignore[no-untyped-def]
 
 def test_client_download_holds_everything_including_private_entries_and_voice_notes(app, session, settings) -> None:
     therapist, client, made = _world(session)
-    stored = voice_notes.store(session, client=client, data=_wav(), upload_dir=settings.upload_dir,
+    stored = voice_notes.store(session, client=client, data=_wav(),
                                max_bytes=settings.voice_max_bytes, max_seconds=600)
     session.commit()
     desk = signed_in(browser(app), session, therapist)
@@ -303,7 +303,7 @@ def _mentions(session: Session, client_id: uuid.UUID) -> list[str]:
 def test_deleting_the_account_leaves_nothing_behind(app, session, settings) -> None:
     therapist, client, _made = _world(session)
     client_id = client.id
-    stored = voice_notes.store(session, client=client, data=_wav(), upload_dir=settings.upload_dir,
+    stored = voice_notes.store(session, client=client, data=_wav(),
                                max_bytes=settings.voice_max_bytes, max_seconds=600)
     session.add(PushSubscription(client_id=client.id, endpoint=f"https://push.example/{uuid.uuid4()}",
                                  p256dh="k" * 80, auth="a" * 22))
@@ -316,8 +316,8 @@ def test_deleting_the_account_leaves_nothing_behind(app, session, settings) -> N
     phone = signed_in(browser(app), session, client)
     phone.post("/c/pin", data={"pin": "2468", "confirm": "2468"})
     phone.post("/c/unlock", data={"pin": "0000"})  # a counted PIN try, keyed by the client
-    voice_file = voice_notes.file_of(settings.upload_dir, stored.note)
-    assert voice_file.exists()
+    note_id = stored.note.id
+    assert voice_storage.current().read(session, note_id=note_id) == _wav()
     assert _mentions(session, client.id)
 
     page = phone.get("/c/delete-account")
@@ -331,9 +331,9 @@ def test_deleting_the_account_leaves_nothing_behind(app, session, settings) -> N
     assert "between_session=" in done.headers.get("set-cookie", "")
     session.expire_all()
     assert _mentions(session, client_id) == []
-    assert not voice_file.exists()
-    assert not any(client_id.hex in path.name or str(client_id) in str(path)
-                   for path in Path(settings.upload_dir).rglob("*"))
+    # The audio went in the same transaction (voice_note_blob is keyed by the note, not the client).
+    assert voice_storage.current().read(session, note_id=note_id) is None
+    assert session.execute(select(func.count()).select_from(VoiceNoteBlob)).scalar() == 0
     # The phone is signed out; the other client is untouched.
     assert phone.get("/c", follow_redirects=False).status_code == 303
     assert session.get(Client, keep.id) is not None

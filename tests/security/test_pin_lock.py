@@ -56,6 +56,7 @@ def test_voice_notes_play_only_on_an_unlocked_device(web, session, app) -> None:
     assert locked.status_code == 423
     assert locked.json()["detail"] == "Between is locked on this device. Unlock it with your PIN."
     assert locked.content != WEBM
+    assert phone.get(url, headers={"Range": "bytes=0-9"}).status_code == 423  # no piece of it either
     spanish = phone.get(url, headers={"Accept-Language": "es"})
     assert spanish.status_code == 423
     assert spanish.json()["detail"] == "Between está bloqueado en este dispositivo. Desbloquéalo con tu PIN."
