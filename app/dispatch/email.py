@@ -1,7 +1,7 @@
 """Outgoing email over SMTP (reminder fallback here, digests later).
 
-Without an SMTP host in development, mail is written to the log instead: the
-recipient and subject only, never the body (it may one day carry clinical words).
+Without an SMTP host in development, mail is noted in the log instead: the subject only,
+never the recipient or the body.
 """
 
 from __future__ import annotations
@@ -55,11 +55,8 @@ class Mailer:
         settings = self.settings
         if not settings.smtp_host:
             if settings.is_development:
-                log.info(
-                    "mail not sent (no SMTP host configured): to=%s subject=%r",
-                    mail.to,
-                    mail.subject,
-                )
+                # Not the address: logs never carry a person's email (docs/operations.md).
+                log.info("mail not sent (no SMTP host configured): subject=%r", mail.subject)
                 return
             raise MailNotConfigured("BETWEEN_SMTP_HOST is not set")
         message = self.message(mail)
