@@ -11,11 +11,13 @@ the release and the host name. Removed before anything is sent (`scrub`):
   again if present);
 - exception messages and log message arguments, which can quote what a person typed
   (a validation error repeats the value it refused);
-- breadcrumbs' data (URLs of push services, SQL parameters), and extra context.
+- breadcrumbs' data (URLs of push services, SQL parameters) and the values in log lines
+  kept as breadcrumbs (their templates stay), and extra context.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from app.settings import Settings
@@ -29,6 +31,14 @@ def init(settings: Settings, *, transport: Any = None) -> bool:
         return False
     import sentry_sdk
 
+    with warnings.catch_warnings():
+        # Newer SDKs also read `data_collection`; send_default_pii=False still says "none".
+        warnings.filterwarnings("ignore", message=".*send_default_pii", category=DeprecationWarning)
+        _start(sentry_sdk, settings, transport)
+    return True
+
+
+def _start(sentry_sdk: Any, settings: Settings, transport: Any) -> None:
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         environment=settings.environment.value,
@@ -44,7 +54,6 @@ def init(settings: Settings, *, transport: Any = None) -> bool:
         before_breadcrumb=scrub_breadcrumb,
         transport=transport,
     )
-    return True
 
 
 def _release() -> str | None:
@@ -90,6 +99,9 @@ def scrub(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str
 
 def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
     crumb.pop("data", None)
+    record = (hint or {}).get("log_record")
+    if record is not None:  # a log line: its template, without the values put into it
+        crumb["message"] = str(record.msg)
     return crumb
 
 
