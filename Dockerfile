@@ -25,8 +25,8 @@ RUN mkdir app && touch app/__init__.py \
 COPY app ./app
 RUN pip install --no-deps . && rm -rf build *.egg-info
 
-# An unprivileged user; /data holds the development SQLite file and uploaded voice
-# notes, so web replicas that share uploads mount the same volume there.
+# An unprivileged user; /data holds the development SQLite file (voice notes are kept
+# in the database, so web replicas share no volume).
 RUN groupadd --system --gid 10001 between \
     && useradd --system --uid 10001 --gid between --home-dir /srv/between --no-create-home \
        --shell /usr/sbin/nologin between \
