@@ -65,7 +65,7 @@ class JsonFormatter(logging.Formatter):
         if request_id is not None:
             line["request_id"] = request_id
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and key not in line:
+            if key not in _STANDARD and key not in line and key != "color_message":
                 line[key] = value
         if record.exc_info and record.exc_info[1] is not None:
             line["error"] = exception_summary(record.exc_info)  # type: ignore[arg-type]

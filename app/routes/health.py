@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -31,6 +32,8 @@ from app.models.types import utcnow
 from app.settings import Settings
 
 router = APIRouter(tags=["health"])
+# Alembic announces each plugin it loads when the migration scripts are first read.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @router.get("/healthz", summary="Liveness and database status (older; see /livez and /readyz)")
