@@ -19,7 +19,6 @@ from starlette.responses import Response
 
 from app import i18n
 from app.deps import CurrentClient, SessionDep
-from app.models import Therapist
 from app.routes.reminders import vapid_keys
 from app.services import phone_zone, reminders
 from app.services.errors import Invalid
@@ -60,11 +59,9 @@ def _welcome(
                 "error": (errors or {}).get(str(row.assignment.id)),
             }
         )
-    therapist = session.get(Therapist, client.therapist_id) if client.therapist_id else None
     keys = vapid_keys(request)
     context = {
         "client": client,
-        "therapist_name": therapist.display_name if therapist else None,
         "records": records,
         "first": rows[0] if rows else None,
         "zone_known": phone_zone.known(client),

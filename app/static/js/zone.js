@@ -20,7 +20,11 @@
   function check() {
     var box = document.querySelector("[data-zone-check]");
     var zone = phoneZone();
-    if (!box || !zone || (box.dataset.zone === zone && box.dataset.zoneKnown === "1")) { return; }
+    if (!box || !zone) { return; }
+    if (box.dataset.zone === zone && box.dataset.zoneKnown === "1") {
+      box.dataset.zoneChecked = "same";
+      return;
+    }
     var body = new URLSearchParams();
     body.set("timezone", zone);
     body.set("next", window.location.pathname + window.location.search);
@@ -34,10 +38,13 @@
     }).then(function (html) {
       // Looked up again: an in-app link may have replaced the page meanwhile.
       var live = document.querySelector("[data-zone-check]");
-      if (!html || !live) { return; }
-      live.innerHTML = html;
-      live.hidden = false;
-      if (window.htmx) { window.htmx.process(live); }
+      if (!live) { return; }
+      if (html) {
+        live.innerHTML = html;
+        live.hidden = false;
+        if (window.htmx) { window.htmx.process(live); }
+      }
+      live.dataset.zoneChecked = html ? "asked" : "quiet";
     }).catch(function () { /* offline: asked on a later open */ });
   }
 
