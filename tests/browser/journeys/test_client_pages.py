@@ -116,6 +116,16 @@ def test_the_menu_is_one_row_on_every_client_page(journey: Journey) -> None:
         # The current page is marked by more than a colour: a bar under it.
         assert "inset" in marked.evaluate("link => getComputedStyle(link).boxShadow")
 
+    # With text twice as large the menu may take two rows, but the page never scrolls sideways.
+    # (Against the screen's width: a phone widens its layout viewport to fit what is too wide.)
+    wider = page.evaluate(
+        """width => { document.documentElement.style.fontSize = '200%';
+                      const extra = document.documentElement.scrollWidth - width;
+                      document.documentElement.style.fontSize = ''; return extra; }""",
+        page.viewport_size["width"],
+    )
+    assert wider <= 0, f"{wider}px too wide at 200 % text"
+
 
 # -- the record form ---------------------------------------------------------------------------
 
