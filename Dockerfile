@@ -6,7 +6,13 @@
 #
 # It runs in production mode, so it refuses to start without BETWEEN_SECRET_KEY,
 # an https:// BETWEEN_BASE_URL and the VAPID settings (see .env.example).
-FROM python:3.11-slim
+#
+# The base image is named by tag. To pin it, replace the tag with its digest, taken once where
+# a registry is reachable and kept until you choose to update it:
+#   docker buildx imagetools inspect python:3.11-slim-trixie --format '{{json .Manifest.Digest}}'
+#   FROM python:3.11-slim-trixie@sha256:<that digest>
+# Python packages are pinned with hashes in requirements.lock.
+FROM python:3.11-slim-trixie
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -15,12 +21,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/between
 
-# Dependencies first, from pyproject.toml alone, so a code change does not reinstall them.
+# pg_dump and pg_restore for `between backup` / `between restore`. They must be of the server's
+# major version or newer: Debian trixie's are PostgreSQL 17 (compose.yaml runs 16).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
+# Dependencies first, exactly as locked (versions and hashes), so a code change does not
+# reinstall them; Between itself goes on top without dependencies.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
+
 COPY pyproject.toml README.md ./
-RUN mkdir app && touch app/__init__.py \
-    && pip install . \
-    && pip uninstall -y between \
-    && rm -rf app build *.egg-info
 
 COPY app ./app
 RUN pip install --no-deps . && rm -rf build *.egg-info
@@ -41,9 +53,11 @@ VOLUME ["/data"]
 USER between
 EXPOSE 8000
 
-# No curl in the slim image: Python asks /healthz, which also checks the database.
+# No curl in the slim image: Python asks /readyz (database reachable, migrations current, and
+# a dispatcher's own heartbeat fresh). A dispatcher container serves it with `--health-port`
+# on PORT (compose.yaml does); /livez answers as long as the process runs.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '8000'), timeout=4)"]
 
 # Without arguments: migrate, then serve. With arguments: `between ARGS`
 # (compose runs `migrate`, `serve --no-dispatcher` and `dispatcher` this way).

@@ -29,6 +29,9 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | 
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
+# One encoder for every line (json.dumps with options builds a new one each call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+
 
 def _when(created: float) -> str:
     return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -71,7 +74,7 @@ class JsonFormatter(logging.Formatter):
             line["error"] = exception_summary(record.exc_info)  # type: ignore[arg-type]
         if record.stack_info:
             line["stack"] = record.stack_info
-        return json.dumps(line, ensure_ascii=False, default=str, separators=(",", ":"))
+        return _ENCODE(line)
 
 
 class TextFormatter(logging.Formatter):
@@ -115,6 +118,10 @@ def configure(*, fmt: str = "json", level: str = "INFO") -> None:
         return
     for handler in ours:
         root.removeHandler(handler)
+    # Thread, process and multiprocessing names are not in the lines: do not look them up.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.between = True  # type: ignore[attr-defined]
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
