@@ -249,16 +249,21 @@ def glance(
 
     weekly = schedule.frequency is Frequency.weekly
     target = schedule.target
-    # Entries and check-ins over [lo, today] (within the days read): sums of slices of the day counts.
+    # Entries and check-ins over [lo, today] (within the days read): differences of running sums
+    # of the day counts.
     tally_to = min(today, last_day)
+    upto = tally_to - from_day + 1
+    running = list(itertools.accumulate(per_day, initial=0))
+    running_nothing = list(itertools.accumulate(nothing_per_day, initial=0)) if nothing_per_day else None
 
     def tally(lo: int) -> Tally:
-        lo = max(lo, from_day)
-        if tally_to < lo:
+        first = max(lo, from_day) - from_day
+        if upto <= first:
             return Tally(0, 0, 0)
-        entries_ = sum(per_day[lo - from_day : tally_to - from_day + 1])
-        nothing_ = sum(nothing_per_day[lo - from_day : tally_to - from_day + 1]) if nothing_per_day else 0
-        return Tally(entries_ - nothing_, nothing_, tally_to - lo + 1)
+        if running_nothing is None:
+            return Tally(running[upto] - running[first], 0, upto - first)
+        nothing_ = running_nothing[upto] - running_nothing[first]
+        return Tally(running[upto] - running[first] - nothing_, nothing_, upto - first)
 
     happened, happened_7, happened_28 = tally(from_day), tally(today - 6), tally(today - 27)
     happened_since = None if since is None else tally(days.ordinal_of(since))
@@ -330,15 +335,27 @@ def glance(
             nothings = [nothing_per_day[day - from_day] for day in dues] if nothing_per_day else [0] * len(dues)
     # Days with entries (not only "nothing to report") the schedule did not ask for: done extra.
     extra = 0
-    if not weekly and (len(dues) < len(per_day)):
-        scheduled_days = set(dues)
-        extra = sum(
-            1
-            for offset, count in enumerate(per_day)
-            if count
-            and count > (nothing_per_day[offset] if nothing_per_day else 0)
-            and from_day + offset not in scheduled_days
-        )
+    if not weekly and len(dues) < len(per_day):
+        if (
+            schedule.frequency is Frequency.weekdays
+            and isinstance(lived, range)
+            and lived.start <= from_day
+            and last_day < lived.stop
+            and not nothing_per_day
+        ):
+            # Every day lived: the days not asked for are the other weekdays, every seventh count.
+            first_weekday = (from_day - 1) % 7 + 1
+            others = [(day - first_weekday) % 7 for day in range(1, 8) if day not in chosen]
+            extra = sum(len(per_day[offset::7]) - per_day[offset::7].count(0) for offset in others)
+        else:
+            scheduled_days = set(dues)
+            extra = sum(
+                1
+                for offset, count in enumerate(per_day)
+                if count
+                and count > (nothing_per_day[offset] if nothing_per_day else 0)
+                and from_day + offset not in scheduled_days
+            )
     if nothing_per_day:
         satisfied = [nothing > 0 or count >= target for count, nothing in zip(entries, nothings, strict=True)]
     else:

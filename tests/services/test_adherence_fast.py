@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from app.models import Frequency
 from app.services.adherence import EntryFact, Schedule, ZoneChange, compute
 from app.services.adherence_fast import DayIndex, glance
-from tests.services.test_adherence_properties import schedules
+from tests.services.test_adherence_properties import schedules, sparse_weekdays
 
 ZONES = [
     "UTC",
@@ -209,3 +209,12 @@ def test_extra_days_and_records_kept_as_they_happen_agree() -> None:
             assert (light.expected, light.extra) == (0, 0)
         else:
             assert (light.done, light.expected, light.extra) == (1, 2, 2)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), sparse_weekdays)
+def test_glance_counts_days_done_extra_as_the_full_engine_does(scenario: dict, schedule: Schedule) -> None:  # type: ignore[type-arg]
+    """A few chosen weekdays and no "nothing to report": the days done extra are counted by weekday."""
+    scenario = {**scenario, "schedule": schedule, "occurred": [(at, False) for at, _nothing in scenario["occurred"]]}
+    full, light = _both(scenario)
+    assert light == full
