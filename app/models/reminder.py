@@ -16,7 +16,7 @@ class OccurrenceStatus(StrEnum):
     pending = "pending"  # recorded, not yet delivered
     sent = "sent"  # delivered on the first attempt
     retried_sent = "retried_sent"  # delivered after one or more retries
-    suppressed = "suppressed"  # today's record was already done (or the record ended)
+    suppressed = "suppressed"  # stayed quiet: nothing to ask for that day (why: `last_error`)
     email = "email"  # push failed within the grace period: sent by email instead
     missed = "missed"  # could not be delivered within the grace period
 
@@ -99,7 +99,8 @@ class ReminderOccurrence(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-    # A short machine code ("http_503", "timeout", "no_device"): never clinical content.
+    # A short machine code ("http_503", "timeout", "no_device"): never clinical content. For a
+    # suppressed occurrence, why it stayed quiet (app/services/frequency.py: "done", "not_due", "logged").
     last_error: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
