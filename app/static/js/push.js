@@ -146,7 +146,11 @@
       if (isIos() && !isStandalone()) {
         // The steps to add Between to the home screen (the install hint shown by client.js).
         var hint = document.querySelector("[data-ios-install]");
-        if (hint) { hint.hidden = false; }
+        if (hint) {
+          hint.hidden = false;
+          var steps = setup.querySelector("[data-ios-steps]");
+          if (steps) { steps.hidden = false; }
+        }
       }
       return;
     }

@@ -545,7 +545,13 @@ def test_on_an_iphone_outside_the_home_screen_it_says_to_add_between_first(
             "reminders on."
         )
         assert page.locator("[data-push-status]").inner_text().strip() == said
-        assert page.get_by_role("heading", name=journey._("Put Between on your home screen")).is_visible()
+        steps = page.get_by_role("heading", name=journey._("Put Between on your home screen"))
+        assert steps.is_visible()
+        # One tap from the message to the steps, which sit further down the page.
+        page.get_by_role("link", name=journey._("Show me how to add Between to my home screen")).tap()
+        page.wait_for_url("**#ios-install-heading")
+        box = _box(steps)
+        assert 0 <= box["y"] < page.viewport_size["height"]
         assert not page.get_by_role("button", name=journey._("Turn on reminders on this phone")).is_visible()
         assert journey.unchecked() == []
     finally:
