@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -34,16 +34,21 @@ class Beat:
 
 
 def beat(engine: Engine, *, name: str, host: str, pid: int, started_at: datetime, now: datetime) -> None:
-    """Write (or refresh) this dispatcher's row, and forget long-dead ones, in one transaction."""
-    insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(H).values(name=name, host=host, pid=pid, started_at=started_at, last_beat_at=now)
+    """Write (or refresh) this dispatcher's row, and forget long-dead ones, in one transaction.
+
+    On PostgreSQL the beat is the database's clock, and ages are read against it too, so
+    hosts whose clocks disagree do not make each other's dispatchers look stale."""
+    postgres = engine.dialect.name == "postgresql"
+    insert: Any = postgresql.insert if postgres else sqlite.insert
+    stamp: Any = func.now() if postgres else now
+    statement = insert(H).values(name=name, host=host, pid=pid, started_at=started_at, last_beat_at=stamp)
     statement = statement.on_conflict_do_update(
         index_elements=[H.c.name],
-        set_={"host": host, "pid": pid, "started_at": started_at, "last_beat_at": now},
+        set_={"host": host, "pid": pid, "started_at": started_at, "last_beat_at": stamp},
     )
     with engine.begin() as connection:
         connection.execute(statement)
-        connection.execute(delete(H).where(H.c.last_beat_at < now - FORGET_AFTER))
+        connection.execute(delete(H).where(H.c.last_beat_at < stamp - FORGET_AFTER))
 
 
 def forget(engine: Engine, *, name: str) -> None:
@@ -53,5 +58,8 @@ def forget(engine: Engine, *, name: str) -> None:
 
 
 def beats(connection: Connection, *, now: datetime) -> list[Beat]:
+    """Every dispatcher's heartbeat and its age (against the database's clock on PostgreSQL)."""
+    if connection.dialect.name == "postgresql":
+        now = connection.execute(select(func.now())).scalar_one()
     rows = connection.execute(select(H.c.name, H.c.host, H.c.pid, H.c.last_beat_at).order_by(H.c.name)).all()
     return [Beat(row.name, row.host, row.pid, max(0.0, (now - row.last_beat_at).total_seconds())) for row in rows]
