@@ -24,6 +24,7 @@ from app.routes import (
     api_therapist,
     assignment_edits,
     auth,
+    barriers,
     client,
     health,
     insights,
@@ -125,5 +126,7 @@ def create_app(
     for router in (privacy.client_router, privacy.therapist_router):
         app.include_router(router)
     for router in (reminders.router, reminders.api_router, reminders.push_router):
+        app.include_router(router)
+    for router in (barriers.router, barriers.api_router):
         app.include_router(router)
     return app

@@ -17,6 +17,7 @@ from app.models.assignment import (
     Frequency,
 )
 from app.models.audit import AuditEvent
+from app.models.barrier import BarrierCheckin, BarrierCreate, BarrierPublic, Reason
 from app.models.client import Client, ClientPublic
 from app.models.device_session import DeviceSession, SessionKind
 from app.models.entry import Entry, EntryCreate, EntryPublic, EntryUpdate, Visibility
@@ -44,6 +45,9 @@ __all__ = [
     "AssignmentPublic",
     "AssignmentSettings",
     "AuditEvent",
+    "BarrierCheckin",
+    "BarrierCreate",
+    "BarrierPublic",
     "ChangeKind",
     "Client",
     "ClientPublic",
@@ -61,6 +65,7 @@ __all__ = [
     "OccurrenceStatus",
     "PushSubscription",
     "RateLimitCounter",
+    "Reason",
     "RecordTemplate",
     "Reminder",
     "ReminderOccurrence",

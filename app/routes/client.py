@@ -15,6 +15,7 @@ from app import i18n
 from app.deps import ClientAccess, CurrentClient, CurrentDevice, SessionDep, SettingsDep
 from app.models import EntryCreate, EntryUpdate, RecordTemplate, TemplateVersion, Visibility
 from app.models.fields import FieldDef
+from app.routes import barriers as barrier_pages
 from app.services import assignment_changes, assignments, clients, device_sessions, device_trust, entries, templates
 from app.services.answers import VOICE_COMPANION_SUFFIX
 from app.services.errors import Invalid, NotFound, TooManyAttempts
@@ -39,6 +40,8 @@ def today_page(request: Request, session: SessionDep, client: CurrentClient, acc
         "library": library,
         "change_notices": assignment_changes.notices(session, client=client, titles=titles),
         "devices_waiting": waiting,
+        # At most one "Not today, because…" question a day, about a recently missed record.
+        "barrier_prompt": barrier_pages.today_prompt(request, session, client),
     }
     return render(request, "pages/c_today.html", context, block="content")
 

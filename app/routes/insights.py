@@ -15,7 +15,7 @@ from starlette.responses import Response
 from app import brief_view, charts, i18n
 from app.deps import ClientAccess, CurrentClient, CurrentTherapist, SessionDep
 from app.models import Appointment, Repeat
-from app.services import appointments, audit, brief, clients
+from app.services import appointments, audit, barriers, brief, clients
 from app.services.errors import Invalid
 from app.web import redirect, render, wants_fragment
 
@@ -75,6 +75,10 @@ def brief_page(
         "score_charts": score_charts,
         # What the client wrote: every shared entry since the last session, by record type.
         "reading": brief_view.reading(session, data),
+        # What got in the way: shared check-ins since the last session (never private ones).
+        "barriers": barriers.for_brief(
+            session, therapist=therapist, client=data.client, since=data.since, until=data.as_of, titles=data.titles
+        ),
         **_helpers(),
     }
     return render(request, "pages/t_brief.html", context, block="content")

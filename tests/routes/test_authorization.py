@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.models import Assignment, DeviceSession, Entry, PushSubscription, Reminder, Visibility
+from app.models import Assignment, BarrierCheckin, DeviceSession, Entry, PushSubscription, Reminder, Visibility
 from app.settings import Environment, Settings
 from tests.factories import browser, make_assignment, make_client, make_entry, make_template, make_therapist, signed_in
 
@@ -49,13 +49,27 @@ def _world(session: Session) -> World:
         answers={"mood": 1, "note": SECRET},
         visibility=Visibility.private,
     )
-    from app.models import SessionKind
-    from app.services import device_sessions
-
-    device, _token = device_sessions.start(session, kind=SessionKind.client, client_id=client_a.id, days=1)
     from datetime import timedelta
 
+    from app.models import SessionKind
     from app.models.types import utcnow
+    from app.services import device_sessions
+
+    # A private "Not today, because…" check-in: its reason and note never reach anyone else.
+    session.add(
+        BarrierCheckin(
+            id=uuid.uuid4(),
+            client_id=client_a.id,
+            assignment_id=assignment.id,
+            day=utcnow().date() - timedelta(days=1),
+            reason="too_upsetting",
+            note=SECRET,
+            visibility=Visibility.private,
+            content_hash="x",
+        )
+    )
+
+    device, _token = device_sessions.start(session, kind=SessionKind.client, client_id=client_a.id, days=1)
     from app.services import appointments
 
     [appointment] = appointments.schedule(
@@ -199,6 +213,8 @@ def test_no_one_reaches_another_persons_data_through_any_route(app, session) -> 
     assert reminder.times == ["08:30"] and reminder.snoozed_until is None and not reminder.paused
     private = session.exec(select(Entry).where(Entry.visibility == Visibility.private)).one()
     assert private.answers["note"] == SECRET
+    [checkin] = session.exec(select(BarrierCheckin)).all()
+    assert checkin.note == SECRET and checkin.client_id == world.client_a.id
 
 
 def test_private_content_never_reaches_the_own_therapist(app, session) -> None:

@@ -1,0 +1,195 @@
+"""Barrier check-ins ("Not today, because…"): the client's pages and the JSON API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlmodel import Session
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from app import charts, i18n
+from app.deps import ClientAccess, CurrentClient, SessionDep
+from app.models import BarrierCreate, BarrierPublic, Client, RecordTemplate, Visibility
+from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
+from app.routes.api import ERRORS, Problem
+from app.services import assignments, barriers, templates
+from app.services.errors import Invalid
+from app.views import is_library_version, tr
+from app.web import redirect, render
+
+router = APIRouter(prefix="/c", include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["barriers"])
+
+# "Not now" on Today's question: the client's local day it was said, so it stays quiet until tomorrow.
+QUIET_COOKIE = "between_barrier_quiet"
+
+
+def day_words(day: date, today: date) -> str:
+    if day == today:
+        return i18n.gettext("today")
+    if (today - day).days == 1:
+        return i18n.gettext("yesterday")
+    return charts.long_date(day)
+
+
+def today_prompt(request: Request, session: Session, client: Client) -> dict[str, Any] | None:
+    """Today's one question about a recently missed record, with its heading; None for none."""
+    found = barriers.prompt(session, client=client, quiet_day=request.cookies.get(QUIET_COOKIE))
+    if found is None:
+        return None
+    if (found.today - found.day).days == 1:
+        heading = i18n.gettext("%(title)s wasn't written yesterday", title=found.title)
+    else:
+        heading = i18n.gettext(
+            "%(title)s wasn't written on %(day)s", title=found.title, day=charts.long_date(found.day)
+        )
+    return {"prompt": found, "heading": heading}
+
+
+def _context(session, client, assignment_id: uuid.UUID, day: date, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
+    template = session.get(RecordTemplate, assignment.template_id)
+    assert template is not None
+    version = templates.current_version(session, template=template)
+    today = barriers.today_of(session, client=client)
+    return {
+        "client": client,
+        "assignment": assignment,
+        "title": tr(version.title, library=is_library_version(session, version)),
+        "day": day,
+        "day_words": day_words(day, today),
+        "groups": [
+            (i18n.gettext("About me"), [(reason, i18n.gettext(barriers.LABELS[reason])) for reason in ME_REASONS]),
+            (
+                i18n.gettext("About the task"),
+                [(reason, i18n.gettext(barriers.LABELS[reason])) for reason in TASK_REASONS],
+            ),
+        ],
+        "did_it_label": i18n.gettext(barriers.DID_IT_LABEL),
+        "note_max": NOTE_MAX,
+        "checkin_id": uuid.uuid4(),
+        "note": "",
+        "visibility": Visibility.shared.value,
+        "errors": {},
+        **extra,
+    }
+
+
+@router.get("/barriers/new")
+def checkin_page(
+    request: Request,
+    session: SessionDep,
+    client: CurrentClient,
+    assignment_id: Annotated[uuid.UUID, Query(alias="assignment")],
+    day: date | None = None,
+) -> Response:
+    """One tap on a reason saves it; a note and who sees it are optional, below."""
+    today = barriers.today_of(session, client=client)
+    day = day or today
+    barriers.check_day(session, client=client, assignment_id=assignment_id, day=day, now=None)
+    context = _context(session, client, assignment_id, day)
+    return render(request, "pages/c_barrier.html", context)
+
+
+def _form_data(form: FormData) -> BarrierCreate:
+    unreadable = Invalid(i18n.gettext("This form could not be read. Please reload the page."))
+    try:
+        checkin_id = uuid.UUID(str(form.get("id", "")))
+        assignment_id = uuid.UUID(str(form.get("assignment", "")))
+        day = date.fromisoformat(str(form.get("day", "")))
+    except ValueError:
+        raise unreadable from None
+    did_it = form.get("did_it") == "1"
+    raw_reason = str(form.get("reason", "") or "")
+    try:
+        reason = Reason(raw_reason) if raw_reason and not did_it else None
+        visibility = Visibility(str(form.get("visibility", "shared") or "shared"))
+    except ValueError:
+        raise Invalid(
+            i18n.gettext("Choose what got in the way."), errors={"reason": i18n.gettext("Choose one.")}
+        ) from None
+    return BarrierCreate(
+        id=checkin_id,
+        assignment_id=assignment_id,
+        day=day,
+        reason=reason,
+        did_it_unrecorded=did_it,
+        note=str(form.get("note", "") or ""),
+        visibility=visibility,
+    )
+
+
+@router.post("/barriers")
+async def checkin_submit(
+    request: Request, session: SessionDep, client: CurrentClient, access: ClientAccess
+) -> Response:
+    form = await request.form()
+    data = _form_data(form)
+    try:
+        barriers.record(session, client=client, data=data, device_id=access.device_id)
+    except Invalid as error:
+        session.rollback()
+        if "day" in error.errors or "assignment_id" in error.errors:
+            raise
+        context = _context(
+            session,
+            client,
+            data.assignment_id,
+            data.day,
+            checkin_id=data.id,
+            note=data.note,
+            visibility=data.visibility.value,
+            errors=error.errors or {"_": error.message},
+            error=error.message,
+        )
+        return render(request, "pages/c_barrier.html", context, status_code=422)
+    session.commit()
+    return redirect(request, "/c?told=1")
+
+
+@router.post("/barriers/not-now")
+def not_now(request: Request, session: SessionDep, client: CurrentClient) -> Response:
+    """Today's question is put away until tomorrow (on this device)."""
+    today = barriers.today_of(session, client=client)
+    response = redirect(request, "/c")
+    response.set_cookie(
+        QUIET_COOKIE,
+        today.isoformat(),
+        max_age=2 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+    )
+    return response
+
+
+@api_router.post(
+    "/barriers",
+    response_model=BarrierPublic,
+    status_code=201,
+    responses={
+        **ERRORS,
+        200: {"model": BarrierPublic, "description": "Already stored (same id and content)"},
+        409: {"model": Problem, "description": "Same id, different content; or this day already has a check-in"},
+    },
+    summary="Say what got in the way of a missed record (idempotent on its client-generated id)",
+)
+def create_barrier(data: BarrierCreate, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
+    saved = barriers.record(session, client=client, data=data, device_id=access.device_id)
+    body = BarrierPublic.model_validate(saved.checkin, from_attributes=True).model_dump_json()
+    session.commit()
+    return Response(body, status_code=201 if saved.created else 200, media_type="application/json")
+
+
+@api_router.get("/barriers", response_model=list[BarrierPublic], responses=ERRORS, summary="My check-ins")
+def list_barriers(
+    session: SessionDep,
+    client: CurrentClient,
+    access: ClientAccess,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Any:
+    return barriers.list_for_client(session, client=client, access=access, limit=limit)
