@@ -303,6 +303,8 @@ class _Seeder:
             client,
             "urge_log",
             instructions="Each evening: log any urge to smoke, or tap 'nothing to report'.",
+            # An evening check-in, every day (urge logs are otherwise kept as they happen).
+            frequency=Frequency.daily,
             proposed_times=["21:30"],
         )
         gad7 = self._assign(client, "gad7", frequency=Frequency.weekly, proposed_times=["10:00"])
