@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from app.models import (
     Assignment,
     AssignmentCreate,
+    BarrierCreate,
     Client,
     EntryCreate,
     Frequency,
@@ -33,8 +34,9 @@ from app.models import (
     TherapistCreate,
     Visibility,
 )
+from app.models.barrier import Reason
 from app.models.types import utcnow
-from app.services import accounts, appointments, assignments, clients, entries, invites, templates
+from app.services import accounts, appointments, assignments, barriers, clients, entries, invites, templates
 
 DEMO_EMAIL = "demo@between.example"
 DEMO_PASSWORD = "between-demo"
@@ -313,6 +315,8 @@ class _Seeder:
         discuss_days, private_day, urge_discuss_day = (33, 19, 4), 24, 2
         # Evenings only remembered the next day; the last one falls after the last session.
         backfill_days = {36, 22, 11, 3}
+        # Urge logs left undone since the last session: Sam says why (see _sam_barriers).
+        skipped_urges = {4, 3}
         chosen = {*discuss_days, private_day, urge_discuss_day, *backfill_days}
         count = 0
         discuss = list(SAM_DISCUSS)
@@ -332,12 +336,41 @@ class _Seeder:
             count += self._mood(mood, days_ago, level, hour=19, note=note, delay=delay, visibility=visibility)
             if days_ago == urge_discuss_day:
                 count += self._urge(urges, days_ago, delay=delay, visibility=Visibility.discuss)
-            elif self.rng.random() < 0.8:
+            elif days_ago not in skipped_urges and self.rng.random() < 0.8:
                 count += self._urge(urges, days_ago, delay=delay, visibility=Visibility.shared)
         for days_ago, total in ((40, 12), (33, 11), (19, 13), (5, 10)):
             answers = self._questionnaire(gad7, total=total)
             count += self._log(gad7, answers, self._at(client, days_ago, 10 * 60 + 30), delay=self._minutes(0, 90))
+        self._sam_barriers(mood, urges)
         return count
+
+    def _sam_barriers(self, mood: _Assigned, urges: _Assigned) -> None:
+        """What got in the way, in Sam's words: since the last session (five days ago) the
+        urge log three times "too upsetting to write about", and a mood log done but not
+        written down; earlier a day forgotten and one kept private."""
+        today = self.now.astimezone(ZoneInfo(mood.client.timezone)).date()
+        for assigned, days_ago, reason, visibility, note, did_it in (
+            (urges, 4, Reason.too_upsetting, Visibility.shared, "", False),
+            (urges, 3, Reason.too_upsetting, Visibility.discuss, "Writing the urges down makes them louder.", False),
+            (urges, 1, Reason.too_upsetting, Visibility.shared, "", False),
+            (mood, 1, None, Visibility.shared, "", True),
+            (mood, 8, Reason.forgot, Visibility.shared, "", False),
+            (mood, 7, Reason.not_up_to_it, Visibility.private, "A bad day. I just wanted it to end.", False),
+        ):
+            barriers.record(
+                self.session,
+                client=mood.client,
+                data=BarrierCreate(
+                    id=uuid.uuid4(),
+                    assignment_id=assigned.assignment.id,
+                    day=today - timedelta(days=days_ago),
+                    reason=reason,
+                    did_it_unrecorded=did_it,
+                    note=note,
+                    visibility=visibility,
+                ),
+                now=self.now,
+            )
 
     # Jo: regular at first, then fading, and silent for the last two weeks; the last
     # PHQ-9 is the worst and answers item 9 above zero, so the risk flag shows.

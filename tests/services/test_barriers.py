@@ -177,3 +177,24 @@ def test_today_asks_once_about_the_latest_missed_record(session) -> None:
     # Kept as it happens: never asked.
     _t, other, _a = _setup(session, frequency=Frequency.as_it_happens)
     assert barriers.prompt(session, client=other) is None
+
+
+def test_the_patchy_demo_client_has_a_pattern_to_ask_about(session) -> None:
+    from app.models import Client, Therapist
+    from app.services import brief, demo
+
+    demo.seed(session, base_url="http://demo.test/")
+    session.commit()
+    sam = session.exec(select(Client).where(Client.display_name == "Sam")).one()
+    therapist = session.get(Therapist, sam.therapist_id)
+    assert therapist is not None
+    data = brief.build(session, therapist=therapist, client_id=sam.id)
+    summary = barriers.for_brief(
+        session, therapist=therapist, client=sam, since=data.since, until=data.as_of, titles=data.titles
+    )
+    assert [(item.reason, item.count) for item in summary.me] == [(Reason.too_upsetting, 3)]
+    assert summary.task == [] and summary.did_it == 1
+    assert [note for _d, _t, note, discuss in summary.notes] == ["Writing the urges down makes them louder."]
+    # Sam's private check-in is Sam's alone.
+    everything = barriers.list_for_client(session, client=sam, access=EVERYTHING)
+    assert len(everything) == 6 and sum(row.visibility == Visibility.private for row in everything) == 1
