@@ -19,9 +19,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import select
 
 from app.library import BY_SLUG
-from app.models import Assignment, Client, Entry, RecordTemplate, Therapist
+from app.models import Assignment, Client, Entry, RecordTemplate, Therapist, TherapistCreate
 from app.security import hash_password
-from app.services import demo, invites, voice_notes
+from app.services import demo, invites, signups, voice_notes
 from tests.browser.live import LiveServer
 from tests.browser.people import VOICE_FIELDS
 from tests.factories import library_template, make_assignment, make_entry, make_template
@@ -60,6 +60,9 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
     # Further values worth a page of their own: every kind of record form, not just one.
     more_ids: dict[str, list[str]] = field(default_factory=dict)
+    # Values for one route only, where a name means something else there (a sign-up
+    # confirmation's token is not an invitation's).
+    route_ids: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def person(self, visitor: str) -> Therapist | Client | None:
         return {ANONYMOUS: None, CLIENT: self.client, PIN_CLIENT: self.pin_client, THERAPIST: self.therapist}[visitor]
@@ -110,6 +113,14 @@ def demo_world(server: LiveServer) -> World:
         ).first()
         assert entry is not None, "the demo should give Alex thought records"
         issued = invites.issue(session, therapist=therapist, client=alex, hours=24)
+        signup = signups.request_account(
+            session,
+            data=TherapistCreate(email="waiting@example.org", display_name="Dr. Waiting", password="correct horse 12"),
+            locale=None,
+            hours=24,
+            may_email=True,
+        )
+        assert signup is not None and signup.token
         # Jo has an app PIN: a new device session starts locked, so the unlock page shows.
         jo.pin_hash = hash_password("2468")
         session.add(jo)
@@ -127,7 +138,14 @@ def demo_world(server: LiveServer) -> World:
             for assignment_id, _slug in _assignments(session, alex)
             if assignment_id != ids["assignment_id"]
         ]
-        return World(therapist=therapist, client=alex, pin_client=jo, ids=ids, more_ids={"assignment_id": others})
+        return World(
+            therapist=therapist,
+            client=alex,
+            pin_client=jo,
+            ids=ids,
+            more_ids={"assignment_id": others},
+            route_ids={"/signup/verify/{token}": {"token": signup.token}},
+        )
 
 
 def _assignments(session: Any, client: Client) -> list[tuple[str, str]]:
@@ -183,7 +201,7 @@ def candidate_pages(app: Any, world: World) -> list[Page]:
     for route in get_routes(app):
         if route in NOT_PAGES:
             continue
-        pages.append(Page(route, fill(route, world.ids), visitor_for(route)))
+        pages.append(Page(route, fill(route, {**world.ids, **world.route_ids.get(route, {})}), visitor_for(route)))
         params = re.findall(r"\{(\w+)", route)
         if len(params) == 1 and params[0] in world.more_ids:
             for value in world.more_ids[params[0]]:
