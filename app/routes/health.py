@@ -53,7 +53,11 @@ async def livez() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="Ready for traffic: database, migrations, and this process's dispatcher")
+@router.get(
+    "/readyz",
+    summary="Ready for traffic: database, migrations, and this process's dispatcher",
+    responses={503: {"description": "Not ready; `reason` says why"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     settings: Settings = state.settings
