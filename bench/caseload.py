@@ -9,8 +9,9 @@ in-process through the app (TestClient), signed in as the therapist.
 
 Per caseload size it prints one JSON line: clients, entries (all of that
 therapist's clients), the median caseload page time and its SQL query count,
-and the same for a client's brief, each with the median CPU time of the process
-per request (steadier than wall time when other work shares the machine).
+the same for the table view sorted by a column, and for a client's brief, each
+with the median CPU time of the process per request (steadier than wall time when
+other work shares the machine).
 Queries are counted with a `before_cursor_execute` listener. Targets: query counts independent of the
 number of clients and entries; caseload median under 150 ms.
 
@@ -242,6 +243,9 @@ def _run(backend: str, url: str, tmp: Path) -> list[dict[str, Any]]:
         with TestClient(app, base_url="http://testserver") as client:
             client.cookies.set(SESSION_COOKIE, setup["token"])
             caseload_ms, caseload_queries, caseload_cpu = _measure(client, engine, "/t")
+            # The table view, sorted by a column, with today's sessions (the zone a browser sends).
+            client.cookies.set("between_tz", "Europe/Madrid")
+            table_ms, table_queries, _table_cpu = _measure(client, engine, "/t?view=table&sort=-completion")
             brief_ms, brief_queries, brief_cpu = _measure(client, engine, f"/t/clients/{setup['clients'][1]}/brief")
         results.append(
             {
@@ -251,6 +255,8 @@ def _run(backend: str, url: str, tmp: Path) -> list[dict[str, Any]]:
                 "caseload_ms_median": round(caseload_ms, 1),
                 "caseload_queries": caseload_queries,
                 "caseload_cpu_ms_median": round(caseload_cpu, 1),
+                "table_ms_median": round(table_ms, 1),
+                "table_queries": table_queries,
                 "brief_ms_median": round(brief_ms, 1),
                 "brief_queries": brief_queries,
                 "brief_cpu_ms_median": round(brief_cpu, 1),
