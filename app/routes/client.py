@@ -16,7 +16,16 @@ from app.deps import ClientAccess, CurrentClient, CurrentDevice, SessionDep, Set
 from app.models import EntryCreate, EntryUpdate, RecordTemplate, TemplateVersion, Visibility
 from app.models.fields import FieldDef
 from app.routes import barriers as barrier_pages
-from app.services import assignment_changes, assignments, clients, device_sessions, device_trust, entries, templates
+from app.services import (
+    assignment_changes,
+    assignments,
+    barriers,
+    clients,
+    device_sessions,
+    device_trust,
+    entries,
+    templates,
+)
 from app.services.answers import VOICE_COMPANION_SUFFIX
 from app.services.errors import Invalid, NotFound, TooManyAttempts
 from app.views import entry_views, is_library_version, tr
@@ -71,6 +80,8 @@ def record_form(request: Request, assignment_id: uuid.UUID, session: SessionDep,
     assert template is not None
     version = templates.current_version(session, template=template)
     context = _form_context(session, client, assignment, version, values={}, errors={}, entry_id=uuid.uuid4())
+    # "Not today, because…" while today's occasion is still open (never for as-it-happens records).
+    context["not_today"] = barriers.open_today(session, client=client, assignment_id=assignment.id)
     if assignment.ended_at is None:
         title = {assignment.id: context["t"](version.title)}
         context["change_notices"] = assignment_changes.notices(session, client=client, titles=title)

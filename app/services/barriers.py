@@ -164,6 +164,12 @@ def _missed_days(
     return today, out
 
 
+def open_today(session: Session, *, client: Client, assignment_id: uuid.UUID, now: datetime | None = None) -> bool:
+    """Whether today's occasion of this record is still open, so "Not today, because…" fits."""
+    _today, found = _missed_days(session, client=client, now=now or utcnow(), lookback=0, assignment_id=assignment_id)
+    return any(open_today for _item, _missed, open_today in found)
+
+
 def record(
     session: Session,
     *,

@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from app.models import BarrierCheckin, Frequency
 from app.models.types import utcnow
-from tests.factories import browser, make_assignment, make_client, make_therapist, signed_in
+from tests.factories import browser, make_assignment, make_client, make_entry, make_therapist, signed_in
 
 
 def _setup(web, session, **options):  # type: ignore[no-untyped-def]
@@ -127,6 +127,9 @@ def test_the_record_form_offers_not_today_only_where_a_day_can_be_missed(web, se
     assert "Not today, because…" not in phone.get(f"/c/record/{events.id}").text
     refused = phone.get(f"/c/barriers/new?assignment={events.id}")
     assert refused.status_code == 422 and "kept as it happens" in refused.text
+    # Done today: nothing to explain, so the form does not offer it.
+    make_entry(session, client=client, assignment=assignment)
+    assert "Not today, because…" not in phone.get(f"/c/record/{assignment.id}").text
 
 
 def test_the_brief_shows_shared_reasons_with_questions_and_never_a_private_one(web, session) -> None:
