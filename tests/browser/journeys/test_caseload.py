@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import appointments
-from tests.browser.journeys.journey import ALL_FOUR, Journey, shoot
+from tests.browser.journeys.journey import ALL_FOUR, Journey, axe, shoot
 from tests.browser.live import LiveServer
 from tests.browser.steps import wait_until
 from tests.factories import make_client, make_therapist
@@ -155,6 +155,7 @@ def test_caseload_table_sort_search_and_todays_brief(journey: Journey, live_serv
     # Carmen (no session) stays last either way.
     assert _visible_rows(page) == [*reversed(world.next_order[:-1]), "Carmen Sol"]
     assert "sort=-next" in page.url
+    axe(page)
     shoot(page, "caseload-table-sorted")
 
     # Search as you type: accents aside, the count said in words.
@@ -169,6 +170,7 @@ def test_caseload_table_sort_search_and_todays_brief(journey: Journey, live_serv
     shown = plural % {"shown": 1, "num": 5}
     assert page.locator("[data-caseload-count]").inner_text() == shown
     assert "q=dar" in page.url
+    axe(page)
     shoot(page, "caseload-table-search")
     search.fill("")
     search.dispatch_event("input")
