@@ -32,6 +32,7 @@ from app.models import (
     Appointment,
     Assignment,
     AuditEvent,
+    BarrierCheckin,
     Client,
     DeviceSession,
     Entry,
@@ -154,6 +155,7 @@ def stream_client_archive(*, engine: Engine, client_id: uuid.UUID, locale: str) 
             ("devices", lambda: _device_files(session, client)),
             ("reminders", lambda: _reminder_files(session, client)),
             ("sessions", lambda: _session_files(session, client)),
+            ("barriers", lambda: _barrier_files(session, client)),
             ("access", lambda: _access_files(session, client, locale)),
         ]
         for _name, build in parts:
@@ -336,6 +338,19 @@ def _session_files(session: Session, client: Client) -> list[tuple[str, bytes | 
     # The therapist's notes are the therapist's own working notes, not the client's data.
     keep = ["id", "starts_at", "timezone", "duration_minutes", "repeat", "cancelled_at"]
     return [("sessions.json", _json([{key: getattr(row, key) for key in keep} for row in rows]))]
+
+
+def _barrier_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    """What got in the way ("Not today, because…"), private check-ins included: they are the client's own."""
+    rows = list(
+        session.exec(
+            select(BarrierCheckin)
+            .where(BarrierCheckin.client_id == client.id)
+            .order_by(col(BarrierCheckin.day), col(BarrierCheckin.created_at))
+        )
+    )
+    exclude = {"client_id", "content_hash", "device_id"}
+    return [("barrier_checkins.json", _json([_dump(row, exclude=exclude) for row in rows]))]
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,25 @@ def test_the_brief_shows_shared_reasons_with_questions_and_never_a_private_one(w
     assert "“I wasn&#39;t sure how”: 1 time" in section or "“I wasn't sure how”: 1 time" in section
     assert "otter words" in section
     assert "zebra secret" not in page and "I didn&#39;t see the point" not in page and "see the point" not in page
+
+
+def test_the_clients_download_holds_every_check_in_private_ones_too(web, session) -> None:
+    import io
+    import json
+    import zipfile
+
+    phone, _therapist, _client, assignment = _setup(web, session)
+    for days_ago, visibility in ((1, "private"), (2, "shared")):
+        body = {
+            "id": str(uuid.uuid4()),
+            "assignment_id": str(assignment.id),
+            "day": _day(days_ago),
+            "reason": "no_time",
+            "visibility": visibility,
+            "note": f"{visibility} words",
+        }
+        assert phone.post("/api/v1/barriers", json=body).status_code == 201
+    archive = zipfile.ZipFile(io.BytesIO(phone.get("/c/export.zip").content))
+    rows = json.loads(archive.read("barrier_checkins.json"))
+    assert [row["note"] for row in rows] == ["shared words", "private words"]
+    assert all("client_id" not in row and "device_id" not in row for row in rows)
