@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -45,7 +45,10 @@ class ProfilePublic(BaseModel):
     timezone_known: bool = Field(
         description="False while the zone is the UTC placeholder a new client starts with, before their phone says"
     )
-    day_boundary: time = Field(description="When the client's day ends (00:00, or up to 06:00 for night owls)")
+    day_boundary: str = Field(
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="When the client's day ends, HH:MM in their zone (00:00, or up to 06:00 for night owls)",
+    )
 
 
 class TaskPublic(BaseModel):
@@ -149,7 +152,7 @@ def me(client: CurrentClient) -> Any:
         locale=client.locale,
         timezone=client.timezone,
         timezone_known=phone_zone.known(client),
-        day_boundary=client.day_boundary,
+        day_boundary=client.day_boundary.strftime("%H:%M"),
     )
 
 

@@ -183,7 +183,7 @@ def test_me_is_the_signed_in_clients_profile(web, session) -> None:
         "locale": None,
         "timezone": "Asia/Tokyo",
         "timezone_known": True,
-        "day_boundary": "00:00:00",
+        "day_boundary": "00:00",
     }
     schema = phone.get("/openapi.json").json()
     answer = schema["paths"]["/api/v1/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
