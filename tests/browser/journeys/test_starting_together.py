@@ -29,6 +29,7 @@ from app.models import Client, DeviceSession, PushSubscription, Reminder
 from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
 from tests.browser.live import LiveServer
 from tests.browser.steps import wait_until
+from tests.browser.test_accessibility import SMALL_TARGETS
 from tests.factories import library_template, make_assignment, make_therapist
 
 Open = Callable[..., Journey]
@@ -179,6 +180,7 @@ def test_in_the_session_the_client_is_recording_within_five_taps(open_as: Open, 
     ):
         assert words in text
     assert [mobile.locator("input[type=time]").nth(i).input_value() for i in range(2)] == ["08:30", "20:00"]
+    assert mobile.evaluate(SMALL_TARGETS) == []  # every target thumb-sized
 
     tap(mobile.get_by_role("button", name=phone._("Turn on reminders on this phone")))
     mobile.get_by_text(phone._("Reminders are on for this phone.")).wait_for()
@@ -250,6 +252,7 @@ def test_on_an_iphone_the_first_step_is_the_home_screen(open_as: Open, live_serv
     mobile.get_by_role("button", name=phone._("Continue on this phone")).tap()
     mobile.wait_for_url("**/c/welcome")
     phone.arrive("start-iphone")
+    assert mobile.evaluate(SMALL_TARGETS) == []
     hint = mobile.locator("[data-ios-install]")
     assert hint.is_visible()
     picture = hint.get_by_role("img")

@@ -21,6 +21,7 @@ from app.models import Client, Reminder
 from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
 from tests.browser.live import LiveServer
 from tests.browser.steps import wait_until
+from tests.browser.test_accessibility import SMALL_TARGETS
 from tests.factories import library_template, make_assignment, make_therapist
 
 Open = Callable[..., Journey]
@@ -121,6 +122,7 @@ def test_a_client_in_new_york_invited_from_madrid(open_in_zone: Open, live_serve
     assert question.is_visible()
     assert chicago._("Your phone is on %(place)s time", place="Chicago") in question.inner_text()
     chicago.arrive("zones-question")
+    assert away.evaluate(SMALL_TARGETS) == []  # every target thumb-sized
     question.get_by_role("button", name=chicago._("Not now")).tap()
     kept = "All right. Your reminders stay on %(place)s time. We will not ask again about this for a few days."
     away.get_by_text(chicago._(kept, place=place)).wait_for()
