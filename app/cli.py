@@ -22,9 +22,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from app.db import build_engine
+    from app.db import engine_for
 
-    return build_engine(get_settings().database_url)
+    return engine_for(get_settings(), "command")
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

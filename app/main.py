@@ -15,7 +15,7 @@ from sqlmodel import Session
 from app import error_reporting, errors
 from app.access import AccessMiddleware
 from app.csrf import csrf_protect
-from app.db import build_engine
+from app.db import engine_for
 from app.input_checks import InputCheckMiddleware
 from app.limits import rate_limits
 from app.middleware import RequestContextMiddleware
@@ -58,7 +58,7 @@ def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, run_dispatcher: bool = False
 ) -> FastAPI:
     settings = settings or get_settings()
-    engine = engine or build_engine(settings.database_url)
+    engine = engine or engine_for(settings, "web")
     configure_password_work(slots=settings.password_check_slots, wait_seconds=settings.password_check_wait_seconds)
 
     @asynccontextmanager

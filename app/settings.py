@@ -78,6 +78,23 @@ class Settings(BaseSettings):
     upload_max: int = 30
     upload_window_seconds: int = 600
     serve_demo: bool = True
+    # API-write and upload limits are shared by every process: counted in the database, or in
+    # Redis when redis_url is set (e.g. redis://127.0.0.1:6379/0; keys start with redis_key_prefix).
+    # A process takes up to rate_limit_batch attempts of a device at once (at most a tenth of the
+    # limit) and spends them from memory (app/services/ratelimit.py, docs/benchmarks.md).
+    redis_url: str = ""
+    redis_key_prefix: str = "between:rl:"
+    rate_limit_batch: int = Field(default=10, ge=1)
+
+    # Database connections (PostgreSQL) per process (docs/deploy.md): each web process keeps up
+    # to db_pool_size + db_max_overflow, plus 4 for rate-limit counters; each dispatcher up to
+    # dispatcher_db_pool_size + dispatcher_db_max_overflow.
+    db_pool_size: int = Field(default=8, ge=1)
+    db_max_overflow: int = Field(default=4, ge=0)
+    dispatcher_db_pool_size: int = Field(default=4, ge=1)
+    dispatcher_db_max_overflow: int = Field(default=2, ge=0)
+    # Connections go through PgBouncer in transaction pooling mode: no prepared statements.
+    db_pgbouncer: bool = False
 
     # Voice notes are kept in the database (app/services/voice_storage.py). upload_dir (default
     # data_dir/uploads) is only where older versions kept them as files: migration 0013 moves

@@ -611,10 +611,10 @@ async def run_forever(settings: Settings, *, health: tuple[str, int] | None = No
     import signal
 
     from app import error_reporting
-    from app.db import build_engine
+    from app.db import engine_for
 
     error_reporting.init(settings)
-    engine = build_engine(settings.database_url)
+    engine = engine_for(settings, "dispatcher")
     dispatcher = Dispatcher(engine=engine, settings=settings)
     settle_heap()
     stop = asyncio.Event()
