@@ -84,10 +84,15 @@ def checkin_page(
     request: Request,
     session: SessionDep,
     client: CurrentClient,
-    assignment_id: Annotated[uuid.UUID, Query(alias="assignment")],
+    assignment_id: Annotated[uuid.UUID | None, Query(alias="assignment")] = None,
     day: date | None = None,
 ) -> Response:
-    """One tap on a reason saves it; a note and who sees it are optional, below."""
+    """One tap on a reason saves it; a note and who sees it are optional, below. Without a
+    record named, the recently missed ones to choose from."""
+    if assignment_id is None:
+        open_ones, _answered_today = barriers.unanswered(session, client=client)
+        choices = [(item, day_words(item.day, item.today)) for item in open_ones]
+        return render(request, "pages/c_barrier_pick.html", {"client": client, "choices": choices})
     today = barriers.today_of(session, client=client)
     day = day or today
     barriers.check_day(session, client=client, assignment_id=assignment_id, day=day, now=None)

@@ -299,6 +299,32 @@ def list_for_client(
     return list(session.exec(statement))
 
 
+def unanswered(session: Session, *, client: Client, now: datetime | None = None) -> tuple[list[Prompt], bool]:
+    """Records missed in the last `PROMPT_DAYS` days that have no check-in yet, newest day
+    first, and whether the client already answered one today."""
+    now = now or utcnow()
+    today, found = _missed_days(session, client=client, now=now, lookback=PROMPT_DAYS)
+    if not found:
+        return [], False
+    rows = session.exec(
+        select(col(BarrierCheckin.assignment_id), col(BarrierCheckin.day), col(BarrierCheckin.created_at)).where(
+            BarrierCheckin.client_id == client.id, BarrierCheckin.day >= today - timedelta(days=PROMPT_DAYS)
+        )
+    ).all()
+    clock = _clock(session, client)
+    answered_today = any(clock.day_of(created) == today for _a, _d, created in rows)
+    answered = {(assignment_id, day) for assignment_id, day, _c in rows}
+    open_ones = [
+        Prompt(assignment_id=item.assignment.id, title=item.title, day=day, today=today)
+        for item, missed, _open in found
+        if item.assignment.ended_at is None
+        for day in missed
+        if (item.assignment.id, day) not in answered
+    ]
+    open_ones.sort(key=lambda item: item.day, reverse=True)
+    return open_ones, answered_today
+
+
 def prompt(
     session: Session, *, client: Client, quiet_day: str | None = None, now: datetime | None = None
 ) -> Prompt | None:
@@ -306,26 +332,10 @@ def prompt(
     a day. None when there is none, when "Not now" was said today (`quiet_day`, the ISO
     day it was said) or when the client already answered one today."""
     now = now or utcnow()
-    today, found = _missed_days(session, client=client, now=now, lookback=PROMPT_DAYS)
-    if quiet_day == today.isoformat() or not found:
+    open_ones, answered_today = unanswered(session, client=client, now=now)
+    if not open_ones or answered_today or quiet_day == open_ones[0].today.isoformat():
         return None
-    rows = session.exec(
-        select(col(BarrierCheckin.assignment_id), col(BarrierCheckin.day), col(BarrierCheckin.created_at)).where(
-            BarrierCheckin.client_id == client.id, BarrierCheckin.day >= today - timedelta(days=PROMPT_DAYS)
-        )
-    ).all()
-    clock = _clock(session, client)
-    if any(clock.day_of(created) == today for _a, _d, created in rows):
-        return None
-    answered = {(assignment_id, day) for assignment_id, day, _c in rows}
-    best: Prompt | None = None
-    for item, missed, _open in found:
-        for day in missed:
-            if (item.assignment.id, day) in answered or item.assignment.ended_at is not None:
-                continue
-            if best is None or day > best.day:
-                best = Prompt(assignment_id=item.assignment.id, title=item.title, day=day, today=today)
-    return best
+    return open_ones[0]
 
 
 def for_brief(

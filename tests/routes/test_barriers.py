@@ -181,3 +181,14 @@ def test_the_clients_download_holds_every_check_in_private_ones_too(web, session
     rows = json.loads(archive.read("barrier_checkins.json"))
     assert [row["note"] for row in rows] == ["shared words", "private words"]
     assert all("client_id" not in row and "device_id" not in row for row in rows)
+
+
+def test_without_a_record_named_the_page_offers_the_recently_missed_ones(web, session) -> None:
+    phone, _therapist, _client, assignment = _setup(web, session)
+    page = phone.get("/c/barriers/new")
+    assert page.status_code == 200
+    assert f"/c/barriers/new?assignment={assignment.id}&amp;day={_day(1)}" in page.text
+    # Nothing missed: said warmly.
+    calm = signed_in(browser(web.app), session, make_client(session))
+    assert "Nothing left undone in the last few days. Thank you." in calm.get("/c/barriers/new").text
+    calm.close()
