@@ -34,6 +34,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     engine = _engine()
     migrate.upgrade(engine)
     with Session(engine) as session:
+        migrate.serialized(session.connection())
         library.sync(session)
         session.commit()
     print("database is up to date")

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import error_reporting, errors
+from app import error_reporting, errors, migrate
 from app.access import AccessMiddleware
 from app.csrf import csrf_protect
 from app.db import engine_for
@@ -64,6 +64,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with Session(engine) as session:
+            migrate.serialized(session.connection())
             library.sync(session)
             session.commit()
         for hook in app.state.startup_hooks:

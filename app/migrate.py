@@ -1,4 +1,12 @@
-"""Run Alembic migrations from code (CLI, app start-up, tests)."""
+"""Run Alembic migrations from code (CLI, app start-up, tests).
+
+On PostgreSQL, migrations run under an advisory lock on a fixed key, taken in the
+migration's own transaction (`pg_advisory_xact_lock`): two `between migrate` started at
+once (two containers, two hosts) run one after the other, and the second finds the
+schema at head and does nothing. A transaction-level lock is released by the commit or
+rollback itself, so it also works through PgBouncer in transaction pooling mode. The
+library sync that follows a migration, and the one at every app start, take the same lock.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +14,19 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed 64-bit number, the same in every process: "between" + "migr" in ASCII, shortened.
+LOCK_KEY = 0x6265_7477_6D69_6772 & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def serialized(connection: Connection) -> None:
+    """Wait for, then hold until this transaction ends, the migration lock (PostgreSQL only;
+    SQLite lets one writer in at a time anyway)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -22,6 +40,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config(engine)
     with engine.begin() as connection:
+        serialized(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -29,5 +48,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     config = alembic_config(engine)
     with engine.begin() as connection:
+        serialized(connection)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
