@@ -35,7 +35,11 @@ RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 
 COPY app ./app
-RUN pip install --no-deps . && rm -rf build *.egg-info
+# The static files' manifest, once for the release: every replica of this image names the same
+# hashed files. Hashed copies of earlier releases kept in the build context's app/static/dist/
+# stay servable, so pages of the previous release keep working during a rolling deploy.
+RUN python -m app.cli assets \
+    && pip install --no-deps . && rm -rf build *.egg-info
 
 # An unprivileged user; /data holds the development SQLite file (voice notes are kept
 # in the database, so web replicas share no volume).
@@ -59,7 +63,10 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '8000'), timeout=4)"]
 
-# Without arguments: migrate, then serve. With arguments: `between ARGS`
-# (compose runs `migrate`, `serve --no-dispatcher` and `dispatcher` this way).
+# Without arguments: migrate, then serve (one container on its own; the migration takes a
+# PostgreSQL advisory lock, so two started at once run it one after the other). With
+# arguments: `between ARGS`. Compose runs `migrate` once, as a job of its own, and starts the
+# web replicas (`serve --no-dispatcher`) and dispatchers (`dispatcher`) only after it
+# succeeded; they never migrate.
 ENTRYPOINT ["sh", "-c", "if [ $# -eq 0 ]; then between migrate && exec between serve; else exec between \"$@\"; fi", "between"]
 CMD []

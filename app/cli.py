@@ -165,6 +165,22 @@ def cmd_create_therapist(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assets(args: argparse.Namespace) -> int:
+    from app import staticfiles
+
+    directory = args.directory or staticfiles.STATIC_DIR
+    if not directory.is_dir():
+        print(f"error: {directory} is not a folder", file=sys.stderr)
+        return 2
+    manifest = staticfiles.build(directory)
+    kept = sum(len(release) for release in manifest["previous"])
+    print(
+        f"wrote {directory / staticfiles.MANIFEST_NAME}: {len(manifest['files'])} files,"
+        f" {kept} of {len(manifest['previous'])} earlier release(s) kept in {staticfiles.DIST}/"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="between", description="Self-records between sessions.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(handler=cmd_migrate)
+
+    assets = sub.add_parser("assets", help="write the static files' manifest (once per release, at build)")
+    assets.add_argument("--directory", type=Path, default=None, help="the static folder (default: the app's)")
+    assets.set_defaults(handler=cmd_assets)
 
     demo_cmd = sub.add_parser("demo", help="seed a demo therapist and three clients")
     demo_cmd.add_argument("--if-empty", action="store_true", help="only on an empty database")

@@ -1,11 +1,29 @@
-"""Static files with content-hashed names, so they can be cached forever."""
+"""Static files with content-hashed names, so they can be cached forever.
+
+The names come from `app/static/manifest.json`, written once per release by
+`between assets` (the Dockerfile runs it at build): every replica of a release names
+the same files, without hashing anything at start. Without a manifest (development),
+or with one older than a static file, the files are hashed at start instead.
+
+During a rolling deploy a page from one release may ask a replica of another for its
+files. So `between assets` keeps copies of the previous releases' hashed files under
+`app/static/dist/` (while that folder is kept between builds), and a replica answers a
+hashed name it does not know: from such a copy when it has one (cached forever), or
+else with the file's current content, marked `no-cache` so that no browser keeps it
+under that name. A request for a hashed name is never a 404 as long as the file exists.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
+import logging
+import re
+import shutil
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -14,24 +32,109 @@ from starlette.types import Scope
 
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/static/"
+MANIFEST_NAME = "manifest.json"
+DIST = "dist"
+# Previous releases whose hashed files `between assets` keeps in dist/.
+KEEP_RELEASES = 3
+IMMUTABLE = "public, max-age=31536000, immutable"
+_HASHED = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{10})(?P<suffix>\.[^./]+)?$")
+
+log = logging.getLogger("between")
+
+
+def hashed_name(relative: str, digest: str) -> str:
+    stem, dot, suffix = relative.rpartition(".")
+    if not dot or "/" in suffix:
+        return f"{relative}.{digest}"
+    return f"{stem}.{digest}.{suffix}"
+
+
+def _plain_of(hashed: str) -> str | None:
+    """'css/app.3f2a9c1b00.css' -> 'css/app.css' (None if it is not a hashed name)."""
+    match = _HASHED.match(hashed)
+    if match is None:
+        return None
+    return match["stem"] + (match["suffix"] or "")
+
+
+def hash_files(directory: Path) -> dict[str, str]:
+    """Map every static file ('css/app.css') to its hashed name ('css/app.3f2a9c1b00.css')."""
+    mapping = {}
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(directory).as_posix()
+        if relative == MANIFEST_NAME or relative.startswith(DIST + "/"):
+            continue
+        mapping[relative] = hashed_name(relative, hashlib.sha256(path.read_bytes()).hexdigest()[:10])
+    return mapping
+
+
+def read_manifest(directory: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((directory / MANIFEST_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
+
+
+def build(directory: Path = STATIC_DIR, *, keep: int = KEEP_RELEASES) -> dict[str, Any]:
+    """`between assets`: write the manifest (sorted, content hashes: the same files give the
+    same bytes) and copy each hashed file to dist/, keeping the last `keep` releases' copies."""
+    files = hash_files(directory)
+    previous = read_manifest(directory) or {}
+    releases: list[list[str]] = [
+        sorted(release) for release in previous.get("previous", []) if isinstance(release, list)
+    ]
+    old_files = previous.get("files")
+    if isinstance(old_files, dict) and sorted(old_files.values()) != sorted(files.values()):
+        releases.insert(0, sorted(str(name) for name in old_files.values()))
+    releases = releases[:keep]
+    dist = directory / DIST
+    for plain, hashed in files.items():
+        target = dist / hashed
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(directory / plain, target)
+    wanted = set(files.values()).union(*releases) if releases else set(files.values())
+    if dist.exists():
+        for path in sorted(dist.rglob("*"), reverse=True):
+            if path.is_file() and path.relative_to(dist).as_posix() not in wanted:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    # Only releases whose copies are here are worth naming.
+    releases = [[name for name in release if (dist / name).is_file()] for release in releases]
+    manifest = {"files": dict(sorted(files.items())), "previous": releases}
+    (directory / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest
+
+
+def load(directory: Path) -> dict[str, str]:
+    """The release's manifest, or the files hashed now (no manifest, or one older than a file)."""
+    manifest = read_manifest(directory)
+    if manifest is not None:
+        written = (directory / MANIFEST_NAME).stat().st_mtime
+        files = {str(key): str(value) for key, value in manifest["files"].items()}
+        stale = [name for name in files if not (directory / name).is_file()]
+        stale += [
+            path.relative_to(directory).as_posix()
+            for path in directory.rglob("*")
+            if path.is_file()
+            and path.stat().st_mtime > written
+            and not path.relative_to(directory).as_posix().startswith(DIST + "/")
+            and path.name != MANIFEST_NAME
+        ]
+        if not stale:
+            return files
+        log.warning("static manifest is out of date (%s): hashing the files now", stale[0])
+    return hash_files(directory)
 
 
 @cache
 def _manifest() -> dict[str, str]:
-    """Map 'css/app.css' -> 'css/app.3f2a9c1b.css'."""
-    mapping = {}
-    for path in STATIC_DIR.rglob("*"):
-        if path.is_file():
-            relative = path.relative_to(STATIC_DIR).as_posix()
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-            stem, dot, suffix = relative.rpartition(".")
-            mapping[relative] = f"{stem}.{digest}.{suffix}" if dot else f"{relative}.{digest}"
-    return mapping
-
-
-@cache
-def _reverse() -> dict[str, str]:
-    return {hashed: plain for plain, hashed in _manifest().items()}
+    """Map 'css/app.css' -> 'css/app.3f2a9c1b00.css'."""
+    return load(STATIC_DIR)
 
 
 def hashed_names() -> list[str]:
@@ -44,27 +147,59 @@ def static_url(name: str) -> str:
 
 
 class HashedStaticFiles(StaticFiles):
-    """Serves hashed names with far-future caching; plain names stay short-lived."""
+    """Serves hashed names with far-future caching; plain names stay short-lived.
+
+    A hashed name of another release is served from its copy in dist/ when there is one,
+    else with the current file under `no-cache` (see the module's notes)."""
+
+    def __init__(self, *, directory: Path, manifest: dict[str, str] | None = None) -> None:
+        super().__init__(directory=directory)
+        self._root = Path(directory)
+        self._fixed = manifest
+        self._reversed: tuple[dict[str, str], dict[str, str]] | None = None
+
+    @property
+    def files(self) -> dict[str, str]:
+        return self._fixed if self._fixed is not None else _manifest()
+
+    def _reverse(self) -> dict[str, str]:
+        files = self.files
+        cached = self._reversed
+        if cached is None or cached[0] is not files:
+            cached = self._reversed = (files, {hashed: plain for plain, hashed in files.items()})
+        return cached[1]
+
+    def _resolve(self, requested: str) -> tuple[str, bool]:
+        """The file to send for a requested name, and whether it may be cached forever."""
+        plain = self._reverse().get(requested)
+        if plain is not None:
+            return plain, True
+        original = _plain_of(requested)
+        if original is None:
+            return requested, False
+        if (self._root / DIST / requested).is_file():
+            return f"{DIST}/{requested}", True
+        if original in self.files:
+            return original, False
+        return requested, False
 
     def get_path(self, scope: Scope) -> str:
-        path = super().get_path(scope)
-        return _reverse().get(path.replace("\\", "/"), path)
+        path = super().get_path(scope).replace("\\", "/")
+        return self._resolve(path)[0]
 
     async def get_response(self, path: str, scope: Scope):  # type: ignore[no-untyped-def]
         response = await super().get_response(path, scope)
         requested = scope["path"].removeprefix(PREFIX.rstrip("/")).lstrip("/")
-        if requested in _reverse():
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        else:
-            response.headers["Cache-Control"] = "no-cache"
-        return _gzipped(response, path, scope)
+        forever = self._resolve(requested)[1]
+        response.headers["Cache-Control"] = IMMUTABLE if forever else "no-cache"
+        return _gzipped(response, path, scope, self._root)
 
 
 # Text compresses to a third or less; images and audio are compressed already.
 COMPRESSIBLE = (".css", ".js", ".svg", ".json", ".txt", ".html", ".webmanifest", ".map")
 
 
-def _gzipped(response: Response, path: str, scope: Scope) -> Response:
+def _gzipped(response: Response, path: str, scope: Scope, root: Path = STATIC_DIR) -> Response:
     """The same file gzip-compressed, when the browser takes it: a client page stays light."""
     if (
         response.status_code != 200
@@ -72,7 +207,7 @@ def _gzipped(response: Response, path: str, scope: Scope) -> Response:
         or "gzip" not in Headers(scope=scope).get("accept-encoding", "")
     ):
         return response
-    file = STATIC_DIR / path
+    file = root / path
     try:
         stat = file.stat()
     except OSError:
