@@ -228,6 +228,8 @@ def main() -> None:
         {
             "entries": phase.done,
             "workers": WORKERS,
+            # API writes taken from the shared (database) rate-limit counter at once.
+            "rate_limit_batch": int(os.environ.get("BETWEEN_RATE_LIMIT_BATCH", "10")),
             "entries_per_s": round(phase.per_second, 1),
             "bare_per_s": round(bare.per_second, 1),
             "ratio": round(ratio, 3),
