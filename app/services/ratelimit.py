@@ -10,8 +10,6 @@ Every limit is shared by all processes and replicas. Two kinds:
   table) or in Redis (`RedisStore`, when BETWEEN_REDIS_URL is set), a few attempts at
   a time (see `SharedLimiter`), so that not every API write costs a write of its own.
 
-`LocalLimiter` (one process's memory only) is kept for tests and tools.
-
 Database counters count first and check after: each attempt is counted by one
 atomic `INSERT … ON CONFLICT (key) DO UPDATE … RETURNING` before the password, PIN
 or code is looked at, and the caller checks it only if the count it got back is
@@ -184,58 +182,6 @@ def _holds_sqlite_write_lock(session: Session) -> bool:
         return False
     dbapi = session.connection().connection.dbapi_connection
     return bool(getattr(dbapi, "in_transaction", False))
-
-
-class LocalLimiter:
-    """Fixed-window counters in this process's memory, safe to share between threads.
-
-    For flood limits only: counting an API write in the database cost a write of
-    its own on every request, more than the entry itself. The counts are per
-    process, so with N server processes (or replicas) a device gets up to N times
-    the limit, and a restart forgets them; limits that guard accounts (sign-in,
-    invites, PIN tries) stay in the database with `hit`.
-
-    Memory is bounded: windows that ended are dropped now and then, and past
-    `max_keys` live counters the oldest are dropped too (a key dropped early only
-    starts a fresh window, it never blocks anyone).
-    """
-
-    def __init__(self, *, max_keys: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self._max_keys = max_keys
-        self._clock = clock
-        self._lock = threading.Lock()
-        # key -> (end of its current window, attempts in it); insertion order is age order.
-        self._windows: dict[str, tuple[float, int]] = {}
-        self._next_prune = 0.0
-
-    def hit(self, key: str, *, limit: int, window_seconds: int) -> int | None:
-        """Count one attempt. Returns seconds to wait if the limit is exceeded, else None."""
-        now = self._clock()
-        with self._lock:
-            ends, count = self._windows.get(key, (0.0, 0))
-            if now >= ends:
-                # A fresh window goes to the end of the age order.
-                self._windows.pop(key, None)
-                ends, count = now + window_seconds, 0
-            count += 1
-            self._windows[key] = (ends, count)
-            if now >= self._next_prune or len(self._windows) > self._max_keys:
-                self._prune(now)
-        if count > limit:
-            return max(1, math.ceil(ends - now))
-        return None
-
-    def _prune(self, now: float) -> None:
-        self._windows = {key: value for key, value in self._windows.items() if value[0] > now}
-        overflow = len(self._windows) - self._max_keys
-        if overflow > 0:
-            # Drop a good share at once so a flood of new keys does not prune on every hit.
-            for key in list(self._windows)[: overflow + self._max_keys // 10]:
-                del self._windows[key]
-        self._next_prune = now + 60.0
-
-    def __len__(self) -> int:
-        return len(self._windows)
 
 
 class StoreUnavailable(Exception):

@@ -196,3 +196,12 @@ def test_a_redis_that_does_not_answer_lets_requests_through(settings, engine, se
     with signed_in(browser(create_app(tight, engine=engine)), session, client) as web:
         statuses = [web.post("/api/v1/entries", json={}).status_code for _ in range(3)]
     assert 429 not in statuses and 500 not in statuses, statuses
+
+
+def test_the_attempts_held_in_memory_are_bounded(engine) -> None:  # type: ignore[no-untyped-def]
+    limiter = ratelimit.SharedLimiter(ratelimit.DatabaseStore(engine, prune_after_seconds=3600), max_keys=10)
+    for number in range(35):
+        assert limiter.hit(f"api:ip:10.0.0.{number}", limit=100, window_seconds=60) is None
+        assert len(limiter) <= 10
+    # A device dropped from memory only asks the shared count again: it is never blocked for it.
+    assert limiter.hit("api:ip:10.0.0.0", limit=100, window_seconds=60) is None
