@@ -35,11 +35,12 @@ RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 
 COPY app ./app
-# The static files' manifest, once for the release: every replica of this image names the same
-# hashed files. Hashed copies of earlier releases kept in the build context's app/static/dist/
-# stay servable, so pages of the previous release keep working during a rolling deploy.
-RUN python -m app.cli assets \
-    && pip install --no-deps . && rm -rf build *.egg-info
+# Then the static files' manifest, once for the release, in the installed package: every
+# replica of this image names the same hashed files without hashing them at start. Hashed
+# copies of earlier releases in the build context's app/static/dist/ (`between assets` run in
+# the checkout before each build keeps them) stay servable during a rolling deploy.
+RUN pip install --no-deps . && rm -rf build *.egg-info \
+    && between assets
 
 # An unprivileged user; /data holds the development SQLite file (voice notes are kept
 # in the database, so web replicas share no volume).

@@ -111,24 +111,36 @@ def build(directory: Path = STATIC_DIR, *, keep: int = KEEP_RELEASES) -> dict[st
 
 
 def load(directory: Path) -> dict[str, str]:
-    """The release's manifest, or the files hashed now (no manifest, or one older than a file)."""
+    """The release's manifest, or the files hashed now when there is none or it does not
+    match them (a file added, removed, or changed since: in development)."""
     manifest = read_manifest(directory)
     if manifest is not None:
-        written = (directory / MANIFEST_NAME).stat().st_mtime
         files = {str(key): str(value) for key, value in manifest["files"].items()}
-        stale = [name for name in files if not (directory / name).is_file()]
-        stale += [
-            path.relative_to(directory).as_posix()
-            for path in directory.rglob("*")
-            if path.is_file()
-            and path.stat().st_mtime > written
-            and not path.relative_to(directory).as_posix().startswith(DIST + "/")
-            and path.name != MANIFEST_NAME
-        ]
-        if not stale:
+        stale = _stale(directory, files)
+        if stale is None:
             return files
-        log.warning("static manifest is out of date (%s): hashing the files now", stale[0])
+        log.warning("static manifest is out of date (%s): hashing the files now", stale)
     return hash_files(directory)
+
+
+def _stale(directory: Path, files: dict[str, str]) -> str | None:
+    """The first file the manifest does not describe, or None. Only files modified after the
+    manifest was written are hashed again (none, when it was written last)."""
+    written = (directory / MANIFEST_NAME).stat().st_mtime
+    present = set()
+    for path in directory.rglob("*"):
+        relative = path.relative_to(directory).as_posix()
+        if not path.is_file() or relative == MANIFEST_NAME or relative.startswith(DIST + "/"):
+            continue
+        present.add(relative)
+        if relative not in files:
+            return relative
+        if path.stat().st_mtime > written:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+            if hashed_name(relative, digest) != files[relative]:
+                return relative
+    missing = sorted(set(files) - present)
+    return missing[0] if missing else None
 
 
 @cache

@@ -94,13 +94,20 @@ def test_without_a_current_manifest_the_files_are_hashed_at_start(tmp_path: Path
     assert staticfiles.load(tmp_path) == staticfiles.hash_files(tmp_path)  # no manifest (development)
     staticfiles.build(tmp_path)
     built = staticfiles.load(tmp_path)
-    # A file edited after the manifest was written: hashed again, never a stale name.
+    # Copied after the manifest (as installing a package does) but unchanged: the manifest holds.
     edited = tmp_path / "css" / "app.css"
-    edited.write_text("body { color: #999; }\n")
     later = (tmp_path / "manifest.json").stat().st_mtime + 5
+    os.utime(edited, (later, later))
+    assert staticfiles.load(tmp_path) == built
+    # A file edited after the manifest was written: hashed again, never a stale name.
+    edited.write_text("body { color: #999; }\n")
     os.utime(edited, (later, later))
     assert staticfiles.load(tmp_path)["css/app.css"] != built["css/app.css"]
     assert staticfiles.load(tmp_path) == staticfiles.hash_files(tmp_path)
+    # So is a file added since.
+    staticfiles.build(tmp_path)
+    (tmp_path / "js" / "new.js").write_text("// new\n")
+    assert "js/new.js" in staticfiles.load(tmp_path)
 
 
 def test_the_assets_command_refuses_a_missing_folder(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
