@@ -250,7 +250,8 @@ class RedisStore:
             total, ttl_ms = pipe.execute()
             if ttl_ms < 0:
                 # First attempt of a window (or a key left without expiry): the window starts now.
-                self._client.pexpire(name, window_seconds * 1000, nx=True)
+                # (Two processes doing this at once set the same window, give or take a moment.)
+                self._client.pexpire(name, window_seconds * 1000)
                 ttl_ms = window_seconds * 1000
         except self._errors as error:
             raise StoreUnavailable(str(error)) from error
