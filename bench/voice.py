@@ -1,13 +1,14 @@
 """Voice notes through two replicas: a 1 MB recording uploaded through one and played
 through the other from the database, against the same bytes served from a file.
 
-Two app servers (`between serve --no-dispatcher`) share one fresh, migrated database but
-each has its own data directory, as on two hosts. Notes are uploaded through the first
-(signed in with a client's bearer token); the second plays one back, whole, with the
-access checks every playback pays. The baseline is a bare server (bench/_voice_file.py)
-sending the same 1 MB from a file with Starlette's FileResponse, as voice notes were
-served before they moved into the database, under the same uvicorn settings. A few
-keep-alive httpx workers fetch from each in alternating rounds.
+Two app servers share one fresh, migrated database but each has its own data directory,
+as on two hosts. Notes are uploaded through the first (`between serve --no-dispatcher`,
+signed in with a client's bearer token). The second (bench/_voice_app.py: the same app
+plus one baseline route) plays a note back whole, from the database, and the baseline
+sends the same 1 MB from a file with Starlette's FileResponse after the same checks, as
+voice notes were served before they moved into the database: one process, one set of
+middleware, only where the audio comes from differs. A few keep-alive httpx workers
+fetch from each in alternating rounds.
 
 Figures: plays per second and p50/p99 per play for both; `slowdown`, the database's p50
 over the file's (target ≤ 2); server CPU per play for both; a 64 KiB piece from the
@@ -161,7 +162,7 @@ def _run(backend: str, database_url: str, tmp: Path) -> dict[str, Any]:
     recording = tmp / "recording.webm"
     recording.write_bytes(RECORDING)
     secret = secrets.token_urlsafe(48)
-    file_port, port_a, port_b = free_port(), free_port(), free_port()
+    port_a, port_b = free_port(), free_port()
 
     def replica(port: int, host: str) -> dict[str, str]:
         return {
@@ -174,41 +175,34 @@ def _run(backend: str, database_url: str, tmp: Path) -> dict[str, Any]:
         }
 
     serve = ["-m", "app.cli", "serve", "--no-dispatcher", "--host", "127.0.0.1"]
+    playing = ["-m", "bench._voice_app", "--file", str(recording)]
     with (
-        server(
-            ["-m", "bench._voice_file", "--port", str(file_port), "--file", str(recording)], port=file_port
-        ) as file_process,
         server([*serve, "--port", str(port_a)], port=port_a, env=replica(port_a, "host-a")),
-        server([*serve, "--port", str(port_b)], port=port_b, env=replica(port_b, "host-b")) as app_process,
+        server([*playing, "--port", str(port_b)], port=port_b, env=replica(port_b, "host-b")) as app_process,
     ):
         note_id, upload_times = _upload(port_a, token)
         auth = {"Authorization": f"Bearer {token}"}
-        file_url = f"http://127.0.0.1:{file_port}/voice"
+        pid = app_process.pid
+        file_url = f"http://127.0.0.1:{port_b}/bench/voice-file/{note_id}"
         note_url = f"http://127.0.0.1:{port_b}/api/v1/voice-notes/{note_id}"
-        _phase(file_url, file_process.pid, count=WARMUP, headers={})
-        _phase(note_url, app_process.pid, count=WARMUP, headers=auth)
+        _phase(file_url, pid, count=WARMUP, headers=auth)
+        _phase(note_url, pid, count=WARMUP, headers=auth)
         # Alternating rounds: a burst of other work on the machine hits both sides.
         from_file, from_database = Phase(), Phase()
         for _round in range(ROUNDS):
-            from_file.add(_phase(file_url, file_process.pid, count=PLAYS // ROUNDS, headers={}))
-            from_database.add(_phase(note_url, app_process.pid, count=PLAYS // ROUNDS, headers=auth))
-        middle_start = SIZE // 2
+            from_file.add(_phase(file_url, pid, count=PLAYS // ROUNDS, headers=auth))
+            from_database.add(_phase(note_url, pid, count=PLAYS // ROUNDS, headers=auth))
+        middle = SIZE // 2
         seek = _phase(
             note_url,
-            app_process.pid,
+            pid,
             count=PLAYS // 2,
-            headers={**auth, "Range": f"bytes={middle_start}-{middle_start + 65535}"},
-            expect=RECORDING[middle_start : middle_start + 65536],
+            headers={**auth, "Range": f"bytes={middle}-{middle + 65535}"},
+            expect=RECORDING[middle : middle + 65536],
         )
-        tail = _phase(
-            note_url,
-            app_process.pid,
-            count=PLAYS // 2,
-            headers={**auth, "Range": "bytes=-100"},
-            expect=RECORDING[-100:],
-        )
-        app_memory = memory(app_process.pid)
-        # Nothing reached either host's disk.
+        tail = _phase(note_url, pid, count=PLAYS // 2, headers={**auth, "Range": "bytes=-100"}, expect=RECORDING[-100:])
+        app_memory = memory(pid)
+        # Neither host wrote the recording to its own disk.
         on_disk = [path for path in tmp.rglob("*") if path.parent.name == "voice"]
         if on_disk:
             raise RuntimeError(f"voice files written to disk: {on_disk[:3]}")
