@@ -61,16 +61,11 @@ def test_local_dates_follow_language_region_and_zone(language: str, regional: st
         try:
             assert localdates.local_date(SIGNED_IN, "America/New_York") == day
             assert localdates.local_date(date(2026, 12, 6)) == day
-            assert localdates.local_date_time(SIGNED_IN, "America/New_York").replace(" ", " ") in (
-                moment,
-                moment.replace("\u202f", " "),
-            )
+            # Newer CLDR data puts a narrow no-break space before AM/PM.
+            written = localdates.local_date_time(SIGNED_IN, "America/New_York")
+            assert written in (moment, moment.replace("\u202f", " "))
         finally:
             i18n.set_regional_locale("")
-
-
-def _device_dates(html: str) -> list[str]:
-    return re.findall(r"signed in ([^·<]+?)\s*[·<]|con sesión iniciada el ([^·<]+?)\s*[·<]", html)
 
 
 @pytest.mark.parametrize(

@@ -143,7 +143,7 @@ def test_the_therapist_changes_a_record_and_the_client_is_told(
     mobile.locator("[data-change-notice]").first.wait_for(state="detached")
     phone.arrive(None)
     assert mobile.locator("[data-change-notice]").count() == 0
-    mobile.get_by_role("link", name=phone._("Today")).tap()
+    mobile.get_by_role("link", name=phone._("Today"), exact=True).tap()
     mobile.wait_for_url("**/c")
     phone.arrive(None)
     assert mobile.locator("[data-change-notice]").count() == 0
