@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.models import Client, Reminder
 from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
@@ -50,8 +50,12 @@ def open_in_zone(browser: Any, live_server: LiveServer) -> Iterator[Open]:
 
 
 def _client(server: LiveServer, name: str) -> Client:
+    """The newest client of that name: the live server is shared by the whole run."""
     with server.session() as session:
-        return session.exec(select(Client).where(Client.display_name == name)).one()
+        newest = select(Client).where(Client.display_name == name).order_by(col(Client.created_at).desc())
+        found = session.exec(newest).first()
+        assert found is not None, name
+        return found
 
 
 def _next_reminder(server: LiveServer, client: Client, zone: str) -> str:
