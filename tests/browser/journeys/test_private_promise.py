@@ -59,19 +59,35 @@ def test_a_reinvite_redeemed_by_the_therapist_shows_no_private_entry(
     _speak(phone, "es")
     assert SECRET in phone.locator("main").inner_text()
 
-    # The therapist, on a laptop: the client's page, a new invitation.
+    # The therapist, on a laptop: the client's page, a new invitation; then a second
+    # browser of their own redeems it.
     laptop_context = browser.new_context(**DESKTOP, base_url=live_server.url)
+    other_context = browser.new_context(**DESKTOP, base_url=live_server.url)
+    try:
+        code = _new_invitation(laptop_context, live_server, person, therapist_lang)
+        _redeem_and_look(other_context, phone, person, code)
+    finally:
+        for context in (laptop_context, other_context):
+            context.close()
+
+
+def _new_invitation(laptop_context: Any, live_server: LiveServer, person: Any, lang: str) -> str:
     live_server.sign_in(laptop_context, person.therapist)
     laptop = laptop_context.new_page()
     laptop.goto("/t")
-    _speak(laptop, therapist_lang)
+    # The caseload draws itself again once in this browser's zone on a first visit: let it settle.
+    laptop.wait_for_load_state("networkidle")
+    _speak(laptop, lang)
+    laptop.wait_for_load_state("networkidle")
     laptop.get_by_role("link", name=person.client.display_name).first.click()
-    laptop.get_by_role("button", name="Nueva invitación" if therapist_lang == "es" else "New invitation").click()
+    laptop.wait_for_url(f"**/t/clients/{person.client.id}", timeout=WAIT_MS)
+    laptop.get_by_role("button", name="Nueva invitación" if lang == "es" else "New invitation").click()
     code = laptop.locator(".invite-code").first.inner_text().strip()
     assert code
+    return str(code)
 
-    # ... and redeems it in a second browser of their own.
-    other_context = browser.new_context(**DESKTOP, base_url=live_server.url)
+
+def _redeem_and_look(other_context: Any, phone: Any, person: Any, code: str) -> None:
     other = other_context.new_page()
     other.goto("/join")
     other.locator("input[name=code]").fill(code)
@@ -98,5 +114,3 @@ def test_a_reinvite_redeemed_by_the_therapist_shows_no_private_entry(
 
     other.goto("/c/entries")
     assert "/join" in other.url or "/c/entries" not in other.url
-    for context in (laptop_context, other_context):
-        context.close()
