@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from app.dispatch.dispatcher import Dispatcher
 from tests.browser.live import LiveServer
 from tests.browser.people import Person
 
@@ -58,3 +61,18 @@ def outbox(page: Any) -> list[dict[str, Any]]:
 
 def wait_outbox_empty(page: Any) -> None:
     wait_until(page, "BetweenOutbox.list().then(items => items.length === 0)", timeout_ms=WAIT_MS * 2)
+
+
+def dispatch_at(server: LiveServer, now: Any) -> Any:
+    """One round of the app's own dispatcher at `now` (same settings and VAPID keys as the web app)."""
+    dispatcher = Dispatcher(engine=server.engine, settings=server.settings)
+
+    async def one_round() -> Any:
+        try:
+            return await dispatcher.run_once(now=now)
+        finally:
+            await dispatcher.aclose()
+
+    # Playwright's sync API keeps an event loop running in this thread: use another one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, one_round()).result()

@@ -15,9 +15,7 @@ test checks the right minute without waiting for it.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,11 +23,10 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlmodel import select
 
-from app.dispatch.dispatcher import Dispatcher
 from app.models import OccurrenceStatus, Reminder, ReminderOccurrence
 from tests.browser.live import PHONE, LiveServer
 from tests.browser.people import client_with_records
-from tests.browser.steps import WAIT_MS, wait_until
+from tests.browser.steps import WAIT_MS, dispatch_at, wait_until
 from tests.peers import PushPeer
 
 ZONE = "America/New_York"
@@ -84,21 +81,6 @@ def _deliver_to_service_worker(context: Any, page: Any, origin: str, data: str) 
     )
 
 
-def _dispatch_at(server: LiveServer, now: Any) -> Any:
-    """One round of the app's own dispatcher (same settings and VAPID keys as the web app)."""
-    dispatcher = Dispatcher(engine=server.engine, settings=server.settings)
-
-    async def one_round() -> Any:
-        try:
-            return await dispatcher.run_once(now=now)
-        finally:
-            await dispatcher.aclose()
-
-    # Playwright's sync API keeps an event loop running in this thread: use another one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, one_round()).result()
-
-
 def test_a_client_turns_reminders_on_and_the_due_one_arrives_at_the_push_service(
     browser: Any, live_server: LiveServer, push_peer: PushPeer
 ) -> None:
@@ -145,7 +127,7 @@ def test_a_client_turns_reminders_on_and_the_due_one_arrives_at_the_push_service
         due_local = reminder.next_due_at.astimezone(ZoneInfo(ZONE))
         assert due_local.strftime("%H:%M") in ("08:30", "21:00") and due_local.isoweekday() <= 5
 
-        stats = _dispatch_at(live_server, reminder.next_due_at + timedelta(seconds=5))
+        stats = dispatch_at(live_server, reminder.next_due_at + timedelta(seconds=5))
 
         assert stats.sent == 1
         [message] = push_peer.messages(peer_subscription["clientHash"])

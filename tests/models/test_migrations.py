@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -14,25 +10,6 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 from app import migrate
-from app.db import build_engine
-from tests.conftest import PG_SKIP_REASON, PG_URL, _create_pg_database, _drop_pg_database
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A brand-new database with no tables at all."""
-    if request.param == "sqlite":
-        engine = build_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
-        yield engine
-        engine.dispose()
-        return
-    if not PG_URL:
-        pytest.skip(PG_SKIP_REASON)
-    url, name = _create_pg_database()
-    engine = build_engine(url)
-    yield engine
-    engine.dispose()
-    _drop_pg_database(name)
 
 
 def _differences(engine: Engine) -> list[object]:

@@ -16,32 +16,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app import legacy_voice_files, migrate
-from app.db import build_engine
 from app.models import VoiceNote
 from app.services import voice_notes, voice_storage
 from app.settings import get_settings
-from tests.conftest import PG_SKIP_REASON, PG_URL, _create_pg_database, _drop_pg_database
 from tests.factories import make_client
 
 RECORDING = b"OggS\x00\x02" + bytes(range(256)) * 2000
 OTHER = b"OggS\x00\x02" + b"another recording" * 100
 BEFORE = "0012"  # the revision before voice notes moved into the database
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = build_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
-        yield engine
-        engine.dispose()
-        return
-    if not PG_URL:
-        pytest.skip(PG_SKIP_REASON)
-    url, name = _create_pg_database()
-    engine = build_engine(url)
-    yield engine
-    engine.dispose()
-    _drop_pg_database(name)
 
 
 @pytest.fixture
@@ -59,9 +41,9 @@ def _stored(engine: Engine, note_id: uuid.UUID) -> bytes | None:
         return voice_storage.current().read(session, note_id=note_id)
 
 
-def test_the_migration_moves_files_into_the_database_and_back(fresh_engine: Engine, folder: Path) -> None:
-    migrate.upgrade(fresh_engine)
-    with Session(fresh_engine, expire_on_commit=False) as session:
+def test_the_migration_moves_files_into_the_database_and_back(empty_engine: Engine, folder: Path) -> None:
+    migrate.upgrade(empty_engine)
+    with Session(empty_engine, expire_on_commit=False) as session:
         client = make_client(session)
         note_id = voice_notes.store(
             session, client=client, data=RECORDING, max_bytes=4_000_000, max_seconds=600
@@ -70,8 +52,8 @@ def test_the_migration_moves_files_into_the_database_and_back(fresh_engine: Engi
         session.commit()
 
     # Down: every note's audio is written to its file, and the table goes.
-    migrate.downgrade(fresh_engine, BEFORE)
-    assert "voice_note_blob" not in inspect(fresh_engine).get_table_names()
+    migrate.downgrade(empty_engine, BEFORE)
+    assert "voice_note_blob" not in inspect(empty_engine).get_table_names()
     assert (folder / note_id.hex).read_bytes() == RECORDING
     assert (folder / note_id.hex).stat().st_mode & 0o077 == 0
     assert not list(folder.glob("*.part"))
@@ -79,23 +61,23 @@ def test_the_migration_moves_files_into_the_database_and_back(fresh_engine: Engi
     # Up again, as from an older version: the files are read into the database. A note whose
     # file is missing stays a note without audio, as it was.
     (folder / lost_id.hex).unlink()
-    migrate.upgrade(fresh_engine)
-    assert _stored(fresh_engine, note_id) == RECORDING
-    assert _stored(fresh_engine, lost_id) is None
+    migrate.upgrade(empty_engine)
+    assert _stored(empty_engine, note_id) == RECORDING
+    assert _stored(empty_engine, lost_id) is None
     assert (folder / note_id.hex).is_file()  # not removed inside the migration's transaction
 
     # After the migration committed, `between migrate` removes the files the database holds.
-    retired = legacy_voice_files.retire(fresh_engine, folder=folder)
+    retired = legacy_voice_files.retire(empty_engine, folder=folder)
     assert (retired.removed, retired.copied, retired.kept) == (1, 0, [])
     assert not folder.exists()
-    assert _stored(fresh_engine, note_id) == RECORDING
+    assert _stored(empty_engine, note_id) == RECORDING
 
 
 def test_retiring_files_copies_what_the_database_lacks_and_keeps_what_may_be_in_flight(
-    fresh_engine: Engine, folder: Path
+    empty_engine: Engine, folder: Path
 ) -> None:
-    migrate.upgrade(fresh_engine)
-    with Session(fresh_engine, expire_on_commit=False) as session:
+    migrate.upgrade(empty_engine)
+    with Session(empty_engine, expire_on_commit=False) as session:
         client = make_client(session)
         # A note an old replica stored after the migration ran: its row, but its audio only as a file.
         late = VoiceNote(
@@ -117,9 +99,9 @@ def test_retiring_files_copies_what_the_database_lacks_and_keeps_what_may_be_in_
     unknown = folder / "notes.txt"
     unknown.write_text("not ours")
 
-    retired = legacy_voice_files.retire(fresh_engine, folder=folder)
+    retired = legacy_voice_files.retire(empty_engine, folder=folder)
     assert (retired.removed, retired.copied) == (3, 1)
     assert sorted(retired.kept) == sorted([just_written, unknown])
-    assert _stored(fresh_engine, late.id) == OTHER
+    assert _stored(empty_engine, late.id) == OTHER
     assert not (folder / late.id.hex).exists() and not deleted_long_ago.exists() and not stale_part.exists()
-    assert legacy_voice_files.retire(fresh_engine, folder=folder / "missing").removed == 0
+    assert legacy_voice_files.retire(empty_engine, folder=folder / "missing").removed == 0

@@ -11,9 +11,7 @@ instant today's 09:00 reminder falls due (as in tests/browser/test_reminders_pus
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -21,12 +19,12 @@ import pytest
 from sqlmodel import select
 
 from app import i18n
-from app.dispatch.dispatcher import Dispatcher
 from app.models import Assignment, OccurrenceStatus, Reminder, ReminderOccurrence
 from app.models.types import utcnow
 from app.services.days import local_day
 from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
 from tests.browser.live import LiveServer
+from tests.browser.steps import dispatch_at
 from tests.factories import make_client, make_therapist
 
 Open = Callable[[str, str], Journey]
@@ -85,20 +83,6 @@ def _menu(page: Any, path: str) -> None:
 def _n(journey: Journey, singular: str, plural: str, n: int) -> str:
     """The app's plural translation in the journey's language."""
     return i18n.translations(journey.lang).ngettext(singular, plural, n) % {"num": n}
-
-
-def _dispatch_at(server: LiveServer, now: datetime) -> Any:
-    """One round of the app's own dispatcher at `now` (Playwright's loop runs in this thread)."""
-    dispatcher = Dispatcher(engine=server.engine, settings=server.settings)
-
-    async def one_round() -> Any:
-        try:
-            return await dispatcher.run_once(now=now)
-        finally:
-            await dispatcher.aclose()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, one_round()).result()
 
 
 def _log_mood(phone: Journey, mood: int, name: str) -> None:
@@ -213,7 +197,7 @@ def test_how_often_as_the_therapist_sets_it_and_the_client_lives_it(
         reminder.next_due_at = due
         session.add(reminder)
         session.commit()
-    _dispatch_at(live_server, due + timedelta(seconds=5))
+    dispatch_at(live_server, due + timedelta(seconds=5))
     with live_server.session() as session:
         [quiet] = session.exec(select(ReminderOccurrence).where(ReminderOccurrence.reminder_id == reminder.id)).all()
     assert quiet.status is OccurrenceStatus.suppressed
