@@ -279,7 +279,7 @@ def settings_page(request: Request, session: SessionDep, client: CurrentClient, 
             "client": client,
             "devices": devices,
             "this_device": device,
-            **device_trust.context_for(session, client=client, device=device),
+            **device_trust.context_for(session, client=client, device=device, devices=devices),
         },
     )
 

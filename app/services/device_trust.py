@@ -226,16 +226,20 @@ def history(session: Session, *, client: Client, limit: int = 50) -> list[Device
     ]
 
 
-def waiting(session: Session, *, client: Client) -> list[DeviceView]:
-    """Signed-in devices the client has not confirmed: shown on their confirmed devices."""
-    return [view for view in history(session, client=client) if view.active and not view.confirmed]
+def waiting(session: Session, *, client: Client, devices: list[DeviceView] | None = None) -> list[DeviceView]:
+    """Signed-in devices the client has not confirmed: shown on their confirmed devices.
+    `devices` is the history when the caller read it already."""
+    found = history(session, client=client) if devices is None else devices
+    return [view for view in found if view.active and not view.confirmed]
 
 
-def context_for(session: Session, *, client: Client, device: DeviceSession) -> dict[str, Any]:
+def context_for(
+    session: Session, *, client: Client, device: DeviceSession, devices: list[DeviceView] | None = None
+) -> dict[str, Any]:
     """What every client page needs to say about this device's trust."""
     confirmed = device.confirmed_at is not None
     return {
         "device_confirmed": confirmed,
         "device_can_confirm": (not confirmed) and can_be_confirmed(session, client=client, device=device),
-        "devices_waiting": waiting(session, client=client) if confirmed else [],
+        "devices_waiting": waiting(session, client=client, devices=devices) if confirmed else [],
     }
