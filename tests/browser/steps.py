@@ -7,6 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from playwright.sync_api import Error as PlaywrightError
+
 from app.dispatch.dispatcher import Dispatcher
 from tests.browser.live import LiveServer
 from tests.browser.people import Person
@@ -19,7 +21,13 @@ def wait_until(page: Any, script: str, arg: Any = None, *, timeout_ms: int = WAI
     """Poll a page expression until it is truthy (wait_for_function evaluates strings, which the CSP forbids)."""
     deadline = time.monotonic() + timeout_ms / 1000
     while True:
-        value = page.evaluate(script, arg)
+        try:
+            value = page.evaluate(script, arg)
+        except PlaywrightError as error:
+            # A form that redirects replaces the page while it is polled: ask the new page.
+            if "Execution context was destroyed" not in str(error):
+                raise
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
