@@ -12,13 +12,10 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import error_reporting, errors, migrate
-from app.access import AccessMiddleware
-from app.csrf import csrf_protect
-from app.db import engine_for
-from app.input_checks import InputCheckMiddleware
-from app.limits import rate_limits
-from app.middleware import RequestContextMiddleware
+from app.core import error_reporting, migrate
+from app.core.db import engine_for
+from app.core.security import configure_password_work
+from app.core.settings import Settings, get_settings
 from app.routes import (
     api,
     api_therapist,
@@ -39,10 +36,14 @@ from app.routes import (
     voice,
     welcome,
 )
-from app.security import configure_password_work
 from app.services import library
-from app.settings import Settings, get_settings
-from app.staticfiles import STATIC_DIR, HashedStaticFiles
+from app.web import errors
+from app.web.access import AccessMiddleware
+from app.web.csrf import csrf_protect
+from app.web.input_checks import InputCheckMiddleware
+from app.web.limits import rate_limits
+from app.web.middleware import RequestContextMiddleware
+from app.web.staticfiles import STATIC_DIR, HashedStaticFiles
 
 log = logging.getLogger("between")
 

@@ -27,12 +27,12 @@ from babel.dates import format_datetime
 from sqlalchemy import and_, or_, true, update
 from sqlmodel import Session, col, select
 
-from app import i18n
+from app.core import i18n
+from app.core.i18n import _, ngettext
 from app.dispatch.email import Mail
-from app.i18n import _, ngettext
 from app.models import Appointment, Client, Therapist
 from app.services import audit, brief
-from app.web import jinja
+from app.web.render import jinja
 
 if TYPE_CHECKING:
     from app.dispatch.dispatcher import Dispatcher

@@ -40,7 +40,8 @@ from typing import IO, Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from app import i18n, metrics
+from app.core import i18n
+from app.core.settings import Settings
 from app.dispatch import heartbeat
 from app.dispatch.email import Mail, Mailer
 from app.dispatch.encryption import Encryptor
@@ -53,8 +54,8 @@ from app.models import (
     PushSubscription,
 )
 from app.models.types import utcnow
+from app.services import metrics
 from app.services.push_endpoints import EndpointRules
-from app.settings import Settings
 
 log = logging.getLogger("between.dispatch")
 Result = TypeVar("Result")
@@ -536,7 +537,7 @@ def _count(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[Push
 
 
 def _observe(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[PushResult]]) -> None:
-    """Outcomes, lateness and push services' answers for /metrics (app/metrics.py)."""
+    """Outcomes, lateness and push services' answers for /metrics (app/services/metrics.py)."""
     outcomes: defaultdict[str, int] = defaultdict(int)
     late = {"push": metrics.REMINDER_LATENESS.labels("push"), "email": metrics.REMINDER_LATENESS.labels("email")}
     for delivery in deliveries:
@@ -610,8 +611,8 @@ async def run_forever(settings: Settings, *, health: tuple[str, int] | None = No
     (host, port), /livez, /readyz and /metrics are served there meanwhile."""
     import signal
 
-    from app import error_reporting
-    from app.db import engine_for
+    from app.core import error_reporting
+    from app.core.db import engine_for
 
     error_reporting.init(settings)
     engine = engine_for(settings, "dispatcher")

@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 log = logging.getLogger("between.mail")
 

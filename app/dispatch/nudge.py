@@ -38,13 +38,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from app import i18n
+from app.core import i18n
+from app.core.i18n import _
 from app.dispatch.email import Mail
 from app.dispatch.webpush import Outcome, PushResult, Target
-from app.i18n import _
 from app.models import Appointment, AuditEvent, Client, PushSubscription
 from app.services import appointments, audit, zone_history
-from app.services.adherence_data import adherence_of, assigned, facts
+from app.services.adherence.load import adherence_of, assigned, facts
 
 if TYPE_CHECKING:
     from app.dispatch.dispatcher import Dispatcher

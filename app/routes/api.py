@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import ClientAccess, CurrentClient, SessionDep, get_client_id, thread_session
 from app.models import AssignmentPublic, EntryCreate, EntryPublic, EntryUpdate
 from app.services import assignments, entries, phone_zone
+from app.web.deps import ClientAccess, CurrentClient, SessionDep, get_client_id, thread_session
 
 router = APIRouter(prefix="/api/v1", tags=["client"])
 

@@ -9,16 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from app import i18n
-from app.deps import CurrentClient, CurrentTherapist, SessionDep
-from app.i18n import _
+from app.core import i18n
+from app.core.errors import Invalid
+from app.core.i18n import _
 from app.models import AppointmentForClient, AppointmentPublic, Repeat
 from app.models.types import utcnow
 from app.routes.api import ERRORS
-from app.services import adherence as engine
 from app.services import appointments, audit, brief, caseload, clients, zone_history
-from app.services.adherence_data import adherence_of, assigned, facts
-from app.services.errors import Invalid
+from app.services.adherence import rules as engine
+from app.services.adherence.load import adherence_of, assigned, facts
+from app.web.deps import CurrentClient, CurrentTherapist, SessionDep
 
 router = APIRouter(prefix="/api/v1/therapist", tags=["therapist"])
 client_router = APIRouter(prefix="/api/v1", tags=["client"])

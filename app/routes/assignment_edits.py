@@ -14,17 +14,17 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.responses import Response
 
-from app import i18n
-from app.deps import CurrentClient, CurrentTherapist, SessionDep
+from app.core import i18n
+from app.core.errors import Invalid
+from app.core.timeutil import parse_hhmm
 from app.models import Assignment, AssignmentSettings, Client, Frequency, RecordTemplate, Therapist
 from app.models.types import utcnow
 from app.routes.insights import when
-from app.services import assignment_changes, assignments, clients, reminders, templates
+from app.services import assignment_changes, assignments, clients, record_types, reminders
 from app.services import frequency as frequency_rules
-from app.services.errors import Invalid
-from app.services.timeutil import parse_hhmm
-from app.views import tr
-from app.web import redirect, render
+from app.services.entry_text import tr
+from app.web.deps import CurrentClient, CurrentTherapist, SessionDep
+from app.web.render import redirect, render
 
 therapist_router = APIRouter(prefix="/t", include_in_schema=False)
 client_router = APIRouter(prefix="/c", include_in_schema=False)
@@ -109,7 +109,7 @@ def parse_settings(
 def _title(session: Session, assignment: Assignment) -> str:
     template = session.get(RecordTemplate, assignment.template_id)
     assert template is not None
-    version = templates.current_version(session, template=template)
+    version = record_types.current_version(session, template=template)
     return tr(version.title, library=template.is_library)
 
 
@@ -138,7 +138,7 @@ def _edit_context(session: Session, therapist: Therapist, assignment: Assignment
 @therapist_router.get("/assignments/{assignment_id}/edit")
 def edit_page(request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
     assignment = assignments.get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
-    return render(request, "pages/t_assignment_edit.html", _edit_context(session, therapist, assignment))
+    return render(request, "pages/therapist/assignment_edit.html", _edit_context(session, therapist, assignment))
 
 
 @therapist_router.post("/assignments/{assignment_id}/edit")
@@ -184,7 +184,7 @@ def save_edit(
         )
         if weekly_day.isdigit():
             context["weekly_day"] = int(weekly_day)
-        return render(request, "pages/t_assignment_edit.html", context, status_code=error.status_code)
+        return render(request, "pages/therapist/assignment_edit.html", context, status_code=error.status_code)
     session.commit()
     state = "changed" if changed is not None else "unchanged"
     return redirect(request, f"/t/clients/{assignment.client_id}?{state}={assignment.id}#assignment-{assignment.id}")
@@ -198,7 +198,7 @@ def stop_page(request: Request, assignment_id: uuid.UUID, session: SessionDep, t
     if assignment.ended_at is not None:
         return redirect(request, f"/t/clients/{client.id}")
     context = {"client": client, "assignment": assignment, "title": _title(session, assignment)}
-    return render(request, "pages/t_assignment_stop.html", context)
+    return render(request, "pages/therapist/assignment_stop.html", context)
 
 
 @therapist_router.post("/assignments/{assignment_id}/restart")

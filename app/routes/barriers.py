@@ -11,15 +11,16 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app import charts, i18n
-from app.deps import ClientAccess, CurrentClient, SessionDep
+from app.core import i18n
+from app.core.errors import Invalid
 from app.models import BarrierCreate, BarrierPublic, Client, RecordTemplate, Visibility
 from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
 from app.routes.api import ERRORS, Problem
-from app.services import assignments, barriers, templates
-from app.services.errors import Invalid
-from app.views import is_library_version, tr
-from app.web import redirect, render
+from app.services import assignments, barriers, record_types
+from app.services.entry_text import is_library_version, tr
+from app.web.deps import ClientAccess, CurrentClient, SessionDep
+from app.web.presenters import charts
+from app.web.render import redirect, render
 
 router = APIRouter(prefix="/c", include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["barriers"])
@@ -54,7 +55,7 @@ def _context(session, client, assignment_id: uuid.UUID, day: date, **extra: Any)
     assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
     template = session.get(RecordTemplate, assignment.template_id)
     assert template is not None
-    version = templates.current_version(session, template=template)
+    version = record_types.current_version(session, template=template)
     today = barriers.today_of(session, client=client)
     return {
         "client": client,
@@ -92,12 +93,12 @@ def checkin_page(
     if assignment_id is None:
         open_ones, _answered_today = barriers.unanswered(session, client=client)
         choices = [(item, day_words(item.day, item.today)) for item in open_ones]
-        return render(request, "pages/c_barrier_pick.html", {"client": client, "choices": choices})
+        return render(request, "pages/client/barrier_pick.html", {"client": client, "choices": choices})
     today = barriers.today_of(session, client=client)
     day = day or today
     barriers.check_day(session, client=client, assignment_id=assignment_id, day=day, now=None)
     context = _context(session, client, assignment_id, day)
-    return render(request, "pages/c_barrier.html", context)
+    return render(request, "pages/client/barrier.html", context)
 
 
 def _form_data(form: FormData) -> BarrierCreate:
@@ -151,7 +152,7 @@ async def checkin_submit(
             errors=error.errors or {"_": error.message},
             error=error.message,
         )
-        return render(request, "pages/c_barrier.html", context, status_code=422)
+        return render(request, "pages/client/barrier.html", context, status_code=422)
     session.commit()
     return redirect(request, "/c?told=1")
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app import i18n
-from app.deps import ClientAccess, CurrentClient, CurrentDevice, SessionDep, SettingsDep
+from app.core import i18n
+from app.core.errors import Invalid, NotFound, TooManyAttempts
 from app.models import EntryCreate, EntryUpdate, RecordTemplate, TemplateVersion, Visibility
 from app.models.fields import FieldDef
 from app.routes import barriers as barrier_pages
@@ -24,12 +24,12 @@ from app.services import (
     device_sessions,
     device_trust,
     entries,
-    templates,
+    record_types,
 )
 from app.services.answers import VOICE_COMPANION_SUFFIX
-from app.services.errors import Invalid, NotFound, TooManyAttempts
-from app.views import entry_views, is_library_version, tr
-from app.web import redirect, render
+from app.services.entry_text import entry_views, is_library_version, tr
+from app.web.deps import ClientAccess, CurrentClient, CurrentDevice, SessionDep, SettingsDep
+from app.web.render import redirect, render
 
 router = APIRouter(prefix="/c", include_in_schema=False)
 
@@ -52,7 +52,7 @@ def today_page(request: Request, session: SessionDep, client: CurrentClient, acc
         # At most one "Not today, because…" question a day, about a recently missed record.
         "barrier_prompt": barrier_pages.today_prompt(request, session, client),
     }
-    return render(request, "pages/c_today.html", context, block="content")
+    return render(request, "pages/client/today.html", context, block="content")
 
 
 def _form_context(session, client, assignment, version, *, values, errors, entry_id, entry=None):  # type: ignore[no-untyped-def]
@@ -61,7 +61,7 @@ def _form_context(session, client, assignment, version, *, values, errors, entry
         "client": client,
         "assignment": assignment,
         "version": version,
-        "fields": templates.fields_of(version),
+        "fields": record_types.fields_of(version),
         "library": library,
         "t": lambda text: tr(text, library=library),
         "values": values,
@@ -78,14 +78,14 @@ def record_form(request: Request, assignment_id: uuid.UUID, session: SessionDep,
     assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
     template = session.get(RecordTemplate, assignment.template_id)
     assert template is not None
-    version = templates.current_version(session, template=template)
+    version = record_types.current_version(session, template=template)
     context = _form_context(session, client, assignment, version, values={}, errors={}, entry_id=uuid.uuid4())
     # "Not today, because…" while today's occasion is still open (never for as-it-happens records).
     context["not_today"] = barriers.open_today(session, client=client, assignment_id=assignment.id)
     if assignment.ended_at is None:
         title = {assignment.id: context["t"](version.title)}
         context["change_notices"] = assignment_changes.notices(session, client=client, titles=title)
-    return render(request, "pages/c_record.html", context)
+    return render(request, "pages/client/record.html", context)
 
 
 @router.post("/record/{assignment_id}")
@@ -95,7 +95,7 @@ async def submit_record(
     form = await request.form()
     assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
     version = _posted_version(session, form, assignment.template_id)
-    fields = templates.fields_of(version)
+    fields = record_types.fields_of(version)
     answers = answers_from_form(fields, form)
     try:
         entry_id = uuid.UUID(str(form.get("entry_id", "")))
@@ -124,7 +124,7 @@ async def submit_record(
             errors=error.errors or {"_": error.message},
             entry_id=entry_id,
         )
-        return render(request, "pages/c_record.html", context, status_code=422)
+        return render(request, "pages/client/record.html", context, status_code=422)
     session.commit()
     return redirect(request, "/c?saved=1")
 
@@ -189,7 +189,7 @@ def answers_from_form(fields: list[FieldDef], form: FormData) -> dict[str, Any]:
 def my_entries(request: Request, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
     rows = entries.list_for_client(session, client=client, access=access, limit=200)
     return render(
-        request, "pages/c_entries.html", {"client": client, "entries": entry_views(session, rows)}, block="content"
+        request, "pages/client/entries.html", {"client": client, "entries": entry_views(session, rows)}, block="content"
     )
 
 
@@ -205,7 +205,7 @@ def edit_entry_page(
         session, client, assignment, version, values=entry.answers, errors={}, entry_id=entry.id, entry=entry
     )
     context["now_local"] = local
-    return render(request, "pages/c_record.html", context)
+    return render(request, "pages/client/record.html", context)
 
 
 @router.post("/entries/{entry_id}")
@@ -216,7 +216,7 @@ async def update_entry(
     entry = entries.get_own(session, client=client, access=access, entry_id=entry_id)
     version = session.get(TemplateVersion, entry.template_version_id)
     assert version is not None
-    answers = answers_from_form(templates.fields_of(version), form)
+    answers = answers_from_form(record_types.fields_of(version), form)
     try:
         entries.update(
             session,
@@ -243,7 +243,7 @@ async def update_entry(
             entry_id=entry.id,
             entry=entry,
         )
-        return render(request, "pages/c_record.html", context, status_code=422)
+        return render(request, "pages/client/record.html", context, status_code=422)
     session.commit()
     return redirect(request, "/c/entries")
 
@@ -274,7 +274,7 @@ def settings_page(request: Request, session: SessionDep, client: CurrentClient, 
     devices = device_trust.history(session, client=client)
     return render(
         request,
-        "pages/c_settings.html",
+        "pages/client/settings.html",
         {
             "client": client,
             "devices": devices,

@@ -12,12 +12,14 @@ from babel.dates import format_datetime
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from app import brief_view, charts, i18n
-from app.deps import ClientAccess, CurrentClient, CurrentTherapist, SessionDep
+from app.core import i18n
+from app.core.errors import Invalid
 from app.models import Appointment, Repeat
 from app.services import appointments, audit, barriers, brief, clients
-from app.services.errors import Invalid
-from app.web import redirect, render, wants_fragment
+from app.web.deps import ClientAccess, CurrentClient, CurrentTherapist, SessionDep
+from app.web.presenters import brief as brief_view
+from app.web.presenters import charts
+from app.web.render import redirect, render, wants_fragment
 
 therapist_router = APIRouter(prefix="/t", include_in_schema=False)
 client_router = APIRouter(prefix="/c", include_in_schema=False)
@@ -81,7 +83,7 @@ def brief_page(
         ),
         **_helpers(),
     }
-    return render(request, "pages/t_brief.html", context, block="content")
+    return render(request, "pages/therapist/brief.html", context, block="content")
 
 
 @therapist_router.post("/sessions/{appointment_id}/notes")
@@ -98,7 +100,7 @@ def save_notes(
         return redirect(request, f"/t/clients/{appointment.client_id}/brief?session={appointment.id}")
     return render(
         request,
-        "pages/t_brief_notes.html",
+        "pages/therapist/brief_notes.html",
         {"appointment": appointment, "saved": True, **_helpers()},
         block="notes",
     )
@@ -191,7 +193,7 @@ def _sessions_context(session: SessionDep, client_id: uuid.UUID, therapist: Any)
 @therapist_router.get("/clients/{client_id}/sessions")
 def sessions_page(request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
     context = _sessions_context(session, client_id, therapist)
-    return render(request, "pages/t_sessions.html", context, block="content")
+    return render(request, "pages/therapist/sessions.html", context, block="content")
 
 
 def _parse_start(day: str, at: str, zone: str) -> datetime:
@@ -253,7 +255,7 @@ def schedule_session(
             "duration_minutes": duration_minutes,
             "repeat": repeat,
         }
-        return render(request, "pages/t_sessions.html", context, status_code=422)
+        return render(request, "pages/therapist/sessions.html", context, status_code=422)
     session.commit()
     return redirect(request, f"/t/clients/{client_id}/sessions")
 
@@ -321,4 +323,4 @@ def progress_page(request: Request, session: SessionDep, client: CurrentClient, 
         ],
         **_helpers(),
     }
-    return render(request, "pages/c_progress.html", context, block="content")
+    return render(request, "pages/client/progress.html", context, block="content")

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
-from app import i18n
-from app.deps import CurrentClient, CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
+from app.core import i18n
+from app.core.errors import Invalid, TooManyAttempts
 from app.services import account_deletion, audit, clients, device_sessions, device_trust, exports, fhir, pins
-from app.services.errors import Invalid, TooManyAttempts
-from app.web import clear_session_cookie, redirect, render
+from app.web.deps import CurrentClient, CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
+from app.web.render import clear_session_cookie, redirect, render
 
 client_router = APIRouter(prefix="/c", include_in_schema=False)
 therapist_router = APIRouter(prefix="/t", include_in_schema=False)
@@ -36,7 +36,7 @@ def _download(body: str | bytes, *, media_type: str, filename: str) -> Response:
 def export_page(request: Request, session: SessionDep, client: CurrentClient, device: CurrentDevice) -> Response:
     summary = exports.client_summary(session, client=client)
     context = {"client": client, "summary": summary, **device_trust.context_for(session, client=client, device=device)}
-    return render(request, "pages/c_export.html", context)
+    return render(request, "pages/client/export.html", context)
 
 
 @client_router.get("/export.zip")
@@ -55,7 +55,9 @@ def export_zip(request: Request, client: CurrentClient, device: CurrentDevice) -
 def privacy_page(request: Request, session: SessionDep, client: CurrentClient) -> Response:
     log = exports.access_log(session, client_id=client.id, limit=200)
     devices = device_trust.history(session, client=client)
-    return render(request, "pages/c_privacy.html", {"client": client, "log": log, "devices": devices}, block="content")
+    return render(
+        request, "pages/client/privacy.html", {"client": client, "log": log, "devices": devices}, block="content"
+    )
 
 
 @client_router.get("/delete-account")
@@ -65,7 +67,7 @@ def delete_account_page(
     summary = exports.client_summary(session, client=client)
     # Deleting the account is the account holder's act, not that of any device signed in to it.
     error = None if device.confirmed_at else device_trust.unconfirmed_message()
-    return render(request, "pages/c_delete_account.html", {"client": client, "summary": summary, "error": error})
+    return render(request, "pages/client/delete_account.html", {"client": client, "summary": summary, "error": error})
 
 
 @client_router.post("/delete-account")
@@ -82,7 +84,7 @@ def delete_account(
         message = i18n.gettext("To delete your account, tick the box to confirm. Nothing has been deleted.")
         return render(
             request,
-            "pages/c_delete_account.html",
+            "pages/client/delete_account.html",
             {"client": client, "summary": summary, "error": message},
             status_code=422,
         )
@@ -109,7 +111,9 @@ def client_signout_everywhere(
 
 @client_router.get("/pin")
 def pin_page(request: Request, client: CurrentClient, settings: SettingsDep) -> Response:
-    return render(request, "pages/c_pin.html", {"client": client, "errors": {}, "idle_hours": settings.pin_idle_hours})
+    return render(
+        request, "pages/client/pin.html", {"client": client, "errors": {}, "idle_hours": settings.pin_idle_hours}
+    )
 
 
 @client_router.post("/pin")
@@ -131,7 +135,7 @@ def set_pin(
         errors = error.errors or {"pin": error.message}
         return render(
             request,
-            "pages/c_pin.html",
+            "pages/client/pin.html",
             {"client": client, "errors": errors, "idle_hours": settings.pin_idle_hours},
             status_code=422,
         )
@@ -151,7 +155,7 @@ def clear_pin(request: Request, session: SessionDep, client: CurrentClient, devi
 def unlock_page(request: Request, client: CurrentClient) -> Response:
     if not client.pin_hash:
         return redirect(request, "/c")
-    return render(request, "pages/c_unlock.html", {"error": None})
+    return render(request, "pages/client/unlock.html", {"error": None})
 
 
 @client_router.post("/unlock")
@@ -186,7 +190,7 @@ def unlock(
         return redirect(request, "/c")
     return render(
         request,
-        "pages/c_unlock.html",
+        "pages/client/unlock.html",
         {"error": i18n.gettext("That PIN did not match. Please try again.")},
         status_code=400,
     )
@@ -201,7 +205,7 @@ def therapist_export_page(
     request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist
 ) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
-    return render(request, "pages/t_export.html", {"client": client}, block="content")
+    return render(request, "pages/therapist/export.html", {"client": client}, block="content")
 
 
 def _audited(session, therapist, client, action: str) -> None:  # type: ignore[no-untyped-def]
@@ -228,7 +232,7 @@ def therapist_report(
     report = exports.report(session, therapist=therapist, client=client)
     _audited(session, therapist, client, "export.report")
     session.commit()
-    return render(request, "pages/t_report.html", {"report": report})
+    return render(request, "pages/therapist/report.html", {"report": report})
 
 
 @therapist_router.get("/clients/{client_id}/export.fhir.json")

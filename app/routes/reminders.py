@@ -5,7 +5,7 @@ Three routers, because three kinds of caller:
 - `router` (/c/reminders...): the client's pages, signed in with the session cookie;
 - `api_router` (/api/v1/push/...): the JSON API push.js calls from the page;
 - `push_router` (/push/...): called by the service worker, which has no CSRF token (the
-  cookie is HttpOnly); each of these carries its own proof instead (see app/csrf.py).
+  cookie is HttpOnly); each of these carries its own proof instead (see app/web/csrf.py).
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app import i18n
-from app.deps import CurrentClient, DeviceDep, SessionDep, SettingsDep
+from app.core import i18n
+from app.core.errors import Forbidden, Invalid, NotFound
 from app.dispatch.vapid import VapidError, VapidKeys
-from app.errors import wants_json
 from app.models import Client, PushSubscription, SessionKind
 from app.routes.api import ERRORS
 from app.services import frequency as frequency_rules
-from app.services import reminder_settings, reminders
-from app.services.errors import Forbidden, Invalid, NotFound
-from app.web import is_htmx, jinja, redirect, render
+from app.services import reminders
+from app.services.reminders import settings as reminder_settings
+from app.web.deps import CurrentClient, DeviceDep, SessionDep, SettingsDep
+from app.web.errors import wants_json
+from app.web.render import is_htmx, jinja, redirect, render
 
 router = APIRouter(prefix="/c/reminders", include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1/push", tags=["push"])
@@ -203,7 +204,7 @@ def _page(
         # The stored zone is the default one nobody chose: let the browser fill in its own.
         "detect_zone": client.timezone_set_at is None and form is None,
     }
-    return render(request, "pages/c_reminders.html", context, status_code=status_code, block=block)
+    return render(request, "pages/client/reminders.html", context, status_code=status_code, block=block)
 
 
 # --- the client's settings page ----------------------------------------------------------------
@@ -314,7 +315,7 @@ def _device(subscription: PushSubscription) -> DevicePublic:
 async def _json_body(request: Request) -> Any:
     try:
         return json.loads(await request.body() or b"null")
-    # Too deep a body is refused before it gets here (app/input_checks.py); RecursionError stays
+    # Too deep a body is refused before it gets here (app/web/input_checks.py); RecursionError stays
     # caught in case that check is ever bypassed.
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise Invalid(i18n.gettext("This push subscription could not be read. Please try again.")) from None

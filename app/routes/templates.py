@@ -10,14 +10,14 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app import i18n
-from app.deps import CurrentTherapist, SessionDep
+from app.core import i18n
+from app.core.errors import Invalid
 from app.models import RecordTemplate, TemplateVersion
-from app.services import form_builder, templates
-from app.services.errors import Invalid
+from app.services import form_builder, record_types
+from app.services.entry_text import describe, tr
 from app.services.form_builder import Built, Draft
-from app.views import describe, tr
-from app.web import redirect, render, wants_fragment
+from app.web.deps import CurrentTherapist, SessionDep
+from app.web.render import redirect, render, wants_fragment
 
 router = APIRouter(prefix="/t/templates", include_in_schema=False)
 
@@ -33,13 +33,13 @@ PostedForm = Annotated[FormData, Depends(_posted_form)]
 
 @router.get("")
 def library_page(request: Request, session: SessionDep, therapist: CurrentTherapist) -> Response:
-    rows = templates.available(session, therapist=therapist)
+    rows = record_types.available(session, therapist=therapist)
     own = [(template, version) for template, version in rows if not template.is_library]
     library = sorted(
         ((template, version) for template, version in rows if template.is_library),
         key=lambda pair: i18n.gettext(pair[1].title).casefold(),
     )
-    return render(request, "pages/t_templates.html", {"own": own, "library": library}, block="content")
+    return render(request, "pages/therapist/templates.html", {"own": own, "library": library}, block="content")
 
 
 @router.get("/new")
@@ -68,8 +68,7 @@ def builder_row(request: Request, session: SessionDep, therapist: CurrentTherapi
     row = form_builder.add_row(draft=draft)
     focus = f"b-{row.rid}-label"
     if wants_fragment(request):
-        context = {"row": row, "n": len(draft.rows), "errors": {}, "focus": focus,
-                   "types": form_builder.type_choices()}
+        context = {"row": row, "n": len(draft.rows), "errors": {}, "focus": focus, "types": form_builder.type_choices()}
         return render(request, "_builder_row.html", context)
     return _builder_page(request, session, draft=draft, template=template, focus=focus)
 
@@ -81,8 +80,13 @@ def builder_rows(request: Request, session: SessionDep, therapist: CurrentTherap
     change = form_builder.apply(draft=draft, op=str(form.get("op", "")))
     focus = f"b-{change.focus_rid}-{change.focus_part}" if change and change.focus_rid else None
     return _builder_page(
-        request, session, draft=draft, template=template, focus=focus,
-        status=change.status if change else "", block="rows",
+        request,
+        session,
+        draft=draft,
+        template=template,
+        focus=focus,
+        status=change.status if change else "",
+        block="rows",
     )
 
 
@@ -102,9 +106,9 @@ def template_page(
     version: int | None = None,
     saved: bool = False,
 ) -> Response:
-    template = templates.get_usable(session, therapist=therapist, template_id=template_id)
+    template = record_types.get_usable(session, therapist=therapist, template_id=template_id)
     if version is None:
-        shown = templates.current_version(session, template=template)
+        shown = record_types.current_version(session, template=template)
     else:
         shown = form_builder.version_of(session, template=template, number=version)
     context = {
@@ -114,13 +118,13 @@ def template_page(
         "saved": saved,
         **_version_preview(template, shown),
     }
-    return render(request, "pages/t_template.html", context, block="content")
+    return render(request, "pages/therapist/template.html", context, block="content")
 
 
 @router.get("/{template_id}/edit")
 def edit_form(request: Request, template_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
-    template = templates.get_own(session, therapist=therapist, template_id=template_id)
-    current = templates.current_version(session, template=template)
+    template = record_types.get_own(session, therapist=therapist, template_id=template_id)
+    current = record_types.current_version(session, template=template)
     draft = form_builder.draft_from_version(version=current)
     return _builder_page(request, session, draft=draft, template=template)
 
@@ -129,16 +133,14 @@ def edit_form(request: Request, template_id: uuid.UUID, session: SessionDep, the
 def update_form(
     request: Request, template_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist, form: PostedForm
 ) -> Response:
-    template = templates.get_own(session, therapist=therapist, template_id=template_id)
+    template = record_types.get_own(session, therapist=therapist, template_id=template_id)
     draft = form_builder.read_draft(form=form)
     draft.template_id = template.id
     try:
         form_builder.save(session, therapist=therapist, draft=draft, template_id=template.id)
     except Invalid as error:
         session.rollback()
-        return _builder_page(
-            request, session, draft=draft, template=template, errors=_errors(error), status_code=422
-        )
+        return _builder_page(request, session, draft=draft, template=template, errors=_errors(error), status_code=422)
     session.commit()
     return redirect(request, f"/t/templates/{template.id}?saved=1")
 
@@ -160,7 +162,7 @@ def _builder_page(
     status_code: int = 200,
 ) -> Response:
     built = form_builder.build_for(session, draft=draft, template=template)
-    current = templates.current_version(session, template=template) if template else None
+    current = record_types.current_version(session, template=template) if template else None
     context = {
         "draft": draft,
         "template": template,
@@ -174,7 +176,7 @@ def _builder_page(
         "oob": wants_fragment(request) and block == "rows",
         **_draft_preview(built, draft),
     }
-    return render(request, "pages/t_template_form.html", context, block=block, status_code=status_code)
+    return render(request, "pages/therapist/template_form.html", context, block=block, status_code=status_code)
 
 
 def _identity(text: str) -> str:
@@ -194,7 +196,7 @@ def _draft_preview(built: Built, draft: Draft) -> dict[str, Any]:
 
 
 def _version_preview(template: RecordTemplate, version: TemplateVersion) -> dict[str, Any]:
-    fields = templates.fields_of(version)
+    fields = record_types.fields_of(version)
     library = template.is_library
 
     def t(text: str) -> str:
@@ -209,4 +211,3 @@ def _version_preview(template: RecordTemplate, version: TemplateVersion) -> dict
         "p_empty": False,
         "t": t,
     }
-

@@ -11,11 +11,11 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from app import i18n, invite_handoff
-from app.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
+from app.core import i18n
+from app.core.errors import Invalid, NotFound
+from app.core.timeutil import valid_timezone
 from app.models import AssignmentCreate, Client, Frequency, Invite, Therapist
 from app.models.types import utcnow
-from app.routes import entry_filters
 from app.routes.assignment_edits import default_weekly_day, parse_settings
 from app.routes.insights import when
 from app.routes.reminders import failure_reason
@@ -28,14 +28,15 @@ from app.services import (
     device_trust,
     entries,
     invites,
+    record_types,
     reminders,
-    templates,
 )
 from app.services import frequency as frequency_rules
-from app.services.errors import Invalid, NotFound
-from app.services.timeutil import valid_timezone
-from app.views import entry_views
-from app.web import redirect, render
+from app.services.entry_text import entry_views
+from app.web import entry_filters
+from app.web.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
+from app.web.presenters import invite_handoff
+from app.web.render import redirect, render
 
 router = APIRouter(prefix="/t", include_in_schema=False)
 
@@ -64,9 +65,9 @@ def clients_page(
     q: Annotated[str, Query(max_length=120)] = "",
     sort: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    from app import caseload_view
     from app.services import caseload
     from app.services.account_deletion import departures
+    from app.web.presenters import caseload as caseload_view
 
     chosen = caseload_view.parse_view(view)
     remembered = request.cookies.get(CASELOAD_VIEW_COOKIE)
@@ -89,7 +90,7 @@ def clients_page(
         "zone": zone,
         "departures": departures(session, therapist_id=therapist.id),
     }
-    response = render(request, "pages/t_caseload.html", context, block="content")
+    response = render(request, "pages/therapist/caseload.html", context, block="content")
     if chosen is not None:
         response.set_cookie(
             CASELOAD_VIEW_COOKIE,
@@ -105,7 +106,7 @@ def clients_page(
 
 @router.get("/clients/new")
 def new_client_page(request: Request, therapist: CurrentTherapist) -> Response:
-    return render(request, "pages/t_client_new.html", {"errors": {}, "values": {}})
+    return render(request, "pages/therapist/client_new.html", {"errors": {}, "values": {}})
 
 
 @router.get("/clients")
@@ -129,7 +130,7 @@ def create_client(
     except Invalid as error:
         return render(
             request,
-            "pages/t_client_new.html",
+            "pages/therapist/client_new.html",
             {"errors": {"display_name": error.message}, "values": {"display_name": display_name}},
             status_code=422,
         )
@@ -140,7 +141,7 @@ def create_client(
 
 def _hand_over(request: Request, settings, device, client, issued) -> Response:  # type: ignore[no-untyped-def]
     """Redirect after POST to the invitation's page, handing it the fresh link and code in a
-    sealed, short-lived cookie for this device only (see app/invite_handoff.py)."""
+    sealed, short-lived cookie for this device only (see app/web/presenters/invite_handoff.py)."""
     sealed = invite_handoff.seal(
         settings.secret_key,
         device_id=device.id,
@@ -186,7 +187,7 @@ def invite_page(
             qr_svg=invite_qr_svg(link),
             join_url=f"{settings.base_url.rstrip('/')}/join",
         )
-    response = render(request, "pages/t_invite.html", context)
+    response = render(request, "pages/therapist/invite.html", context)
     response.headers["Cache-Control"] = "no-store"
     if state != "pending" and handoff is not None:
         invite_handoff.take_back(request, response, client_id=client.id)
@@ -264,14 +265,14 @@ def _client_page(
         "entries": entry_views(session, found.entries),
         "found": found,
         "shown": shown,
-        "record_types": assignments.record_types(session, client_id=client.id),
+        "record_types": assignments.record_types_given(session, client_id=client.id),
         "reminders_chosen": assignment_changes.reminders_by_assignment(session, client_id=client.id),
         "changes": assignment_changes.described(session, client_id=client.id),
         "stopped": assignments.recently_stopped(session, client_id=client.id),
         "weekly_day": default_weekly_day(client),
         "when": when,
         "assignments": assignments.active_for_client(session, client_id=client.id),
-        "library": templates.available(session, therapist=therapist),
+        "library": record_types.available(session, therapist=therapist),
         "devices": device_sessions.active(session, client_id=client.id),
         "frequencies": list(Frequency),
         "errors": errors or {},
@@ -281,7 +282,7 @@ def _client_page(
         "failure_reason": failure_reason,
     }
     status_code = 422 if shown.errors or errors else 200
-    return render(request, "pages/t_client.html", context, block="content", status_code=status_code)
+    return render(request, "pages/therapist/client.html", context, block="content", status_code=status_code)
 
 
 @router.post("/clients/{client_id}/assignments")
@@ -340,7 +341,9 @@ def _assign_errors(session: SessionDep, therapist: Therapist, *, template_id: st
     errors: dict[str, str] = {}
     try:
         chosen = uuid.UUID(template_id)
-        if not any(template.id == chosen for template, _version in templates.available(session, therapist=therapist)):
+        if not any(
+            template.id == chosen for template, _version in record_types.available(session, therapist=therapist)
+        ):
             raise ValueError
     except ValueError:
         errors["template_id"] = i18n.gettext("Choose a record type.")

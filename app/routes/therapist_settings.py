@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from app.deps import CurrentTherapist, SessionDep, SettingsDep
+from app.core.errors import Invalid
 from app.models.therapist import DIGEST_HOURS_MAX, DIGEST_HOURS_MIN
 from app.services import therapist_settings
-from app.services.errors import Invalid
-from app.web import redirect, render
+from app.web.deps import CurrentTherapist, SessionDep, SettingsDep
+from app.web.render import redirect, render
 
 router = APIRouter(prefix="/t", include_in_schema=False)
 
@@ -39,7 +39,7 @@ def settings_page(
     request: Request, therapist: CurrentTherapist, settings: SettingsDep, saved: str | None = None
 ) -> Response:
     context = _context(therapist, settings, saved=saved == "1")
-    return render(request, "pages/t_settings.html", context, block="content")
+    return render(request, "pages/therapist/settings.html", context, block="content")
 
 
 @router.post("/settings")
@@ -61,6 +61,6 @@ def save_settings(
         context = _context(therapist, settings)
         context["errors"] = {"form": error.message, **error.errors}
         context["values"] = {"digest_enabled": enabled, "digest_hours_before": digest_hours_before}
-        return render(request, "pages/t_settings.html", context, status_code=422)
+        return render(request, "pages/therapist/settings.html", context, status_code=422)
     session.commit()
     return redirect(request, "/t/settings?saved=1")

@@ -17,12 +17,12 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app import i18n
-from app.deps import CurrentClient, SessionDep
+from app.core import i18n
+from app.core.errors import Invalid
 from app.routes.reminders import vapid_keys
 from app.services import phone_zone, reminders
-from app.services.errors import Invalid
-from app.web import redirect, render, wants_fragment
+from app.web.deps import CurrentClient, SessionDep
+from app.web.render import redirect, render, wants_fragment
 
 router = APIRouter(prefix="/c", include_in_schema=False)
 
@@ -70,7 +70,7 @@ def _welcome(
         "errors": errors or {},
         "vapid_public_key": keys.public_key if keys else "",
     }
-    return render(request, "pages/c_welcome.html", context, status_code=status_code)
+    return render(request, "pages/client/welcome.html", context, status_code=status_code)
 
 
 @router.get("/welcome")

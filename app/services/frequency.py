@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from app import i18n
-from app.i18n import N_
+from app.core import i18n
+from app.core.errors import Invalid
+from app.core.i18n import N_
 from app.models import Frequency
-from app.services.errors import Invalid
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ def _counter_engine(engine: Engine) -> Engine:
     with _counter_engines_lock:
         counter = _counter_engines.get(engine)
         if counter is None:
-            from app.db import build_engine, uses_pgbouncer
+            from app.core.db import build_engine, uses_pgbouncer
 
             # Counter transactions are a statement long: a few connections serve any burst.
             url = engine.url.render_as_string(hide_password=False)

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.models import DispatcherHeartbeat
 from app.services import reminders
-from app.settings import Settings
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
 from tests.dispatch.load import dispatcher_env
 from tests.peers import ROOT, free_port, wait_until

@@ -14,8 +14,8 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from app import migrate
-from app.db import build_engine
+from app.core import migrate
+from app.core.db import build_engine
 from tests.conftest import PG_SKIP_REASON, PG_URL, _create_pg_database, _drop_pg_database
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)

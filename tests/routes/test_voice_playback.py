@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.db import build_engine
+from app.core.db import build_engine
+from app.core.settings import Environment, Settings
 from app.models import AuditEvent, Client, EntryCreate, Therapist, Visibility, VoiceNote
 from app.models.voice_note import VoiceNoteBlob
 from app.routes.voice import Unsatisfiable, byte_range
 from app.services import account_deletion, entries, voice_notes, voice_storage
 from app.services.device_trust import EVERYTHING
-from app.settings import Environment, Settings
 from tests.factories import browser, make_assignment, make_client, make_template, signed_in
 
 HEADER = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm"

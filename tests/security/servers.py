@@ -2,7 +2,7 @@
 
 `ThreadServer` runs the app under uvicorn in a thread of the test process, on the test's
 own database (SQLite or PostgreSQL): its argon2 checks are counted by
-`app.security.verification_count()`. `ProcessServer` runs `between serve` as a child
+`app.core.security.verification_count()`. `ProcessServer` runs `between serve` as a child
 process, so its memory can be read from /proc.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from app.web import SESSION_COOKIE
+from app.web.render import SESSION_COOKIE
 from tests.peers import ROOT, free_port, wait_until
 
 FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

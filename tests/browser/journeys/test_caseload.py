@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import format_datetime
 
-from app import i18n
+from app.core import i18n
 from app.models import (
     Appointment,
     Client,
