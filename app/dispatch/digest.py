@@ -28,8 +28,8 @@ from sqlalchemy import and_, or_, true, update
 from sqlmodel import Session, col, select
 
 from app.core import i18n
+from app.core.email import Mail
 from app.core.i18n import _, ngettext
-from app.dispatch.email import Mail
 from app.models import Appointment, Client, Therapist
 from app.services import audit, brief
 from app.web.render import jinja

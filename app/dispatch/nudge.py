@@ -39,8 +39,8 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from app.core import i18n
+from app.core.email import Mail
 from app.core.i18n import _
-from app.dispatch.email import Mail
 from app.dispatch.webpush import Outcome, PushResult, Target
 from app.models import Appointment, AuditEvent, Client, PushSubscription
 from app.services import appointments, audit, zone_history
