@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from app.core import csv_safe, i18n
+from app.core.db import open_session
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.models import (
@@ -144,7 +145,7 @@ def stream_client_archive(*, engine: Engine, client_id: uuid.UUID, locale: str) 
     It opens its own database session: it runs after the request's session is gone.
     """
     pipe = _Pipe()
-    with Session(engine) as session, zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with open_session(engine) as session, zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         client = session.get(Client, client_id)
         if client is None:
             return

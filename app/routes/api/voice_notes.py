@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
+from app.core.db import open_session
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import _
 from app.models import SessionKind, Therapist, VoiceNote, VoiceNotePublic
@@ -235,8 +236,7 @@ def sweep_on_start(app: Any) -> None:
     """Remove recordings no entry answers with, once they are older than a grace period
     (see voice_notes.sweep): a database operation, safe on any number of replicas, that
     never touches a note being uploaded."""
-    from sqlmodel import Session
 
-    with Session(app.state.engine) as session:
+    with open_session(app.state.engine) as session:
         voice_notes.sweep(session)
         session.commit()
