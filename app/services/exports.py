@@ -45,7 +45,7 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import scoring, voice_files, voice_storage, zone_history
+from app.services import audit, scoring, voice_files, voice_storage, zone_history
 from app.services.adherence.rules import DayClock
 from app.services.entry_text import describe, tr
 
@@ -573,6 +573,7 @@ def therapist_csv(session: Session, *, therapist: Therapist, client: Client) -> 
     writer = csv_safe.writer(buffer)
     writer.writerow(THERAPIST_CSV_HEADER)
     rows = shared_entries(session, therapist=therapist, client=client)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="export.csv", client_id=client.id)
     clock = DayClock(zone_history.history(session, client=client))
     for record in _entry_records(session, rows):
         writer.writerows(_csv_rows(record, clock=clock))
@@ -607,6 +608,7 @@ class Report:
 def report(session: Session, *, therapist: Therapist, client: Client) -> Report:
     """The printable report: shared entries grouped by record type, scores with their bands."""
     rows = shared_entries(session, therapist=therapist, client=client)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="export.report", client_id=client.id)
     infos = _versions(session, rows)
     clock = DayClock(zone_history.history(session, client=client))
     sections: dict[uuid.UUID, ReportSection] = {}
