@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.core.i18n import N_
 from app.library.base import Json, LibraryTemplate, field, option
+from app.library.circumstances import antecedent_fields, behaviour_field, consequence_fields
 
 EMOTIONS = [
     option("sad", N_("Sad")),
@@ -164,6 +165,7 @@ ABC_RECORD = LibraryTemplate(
             help=N_("The event or trigger: what happened, where and with whom. Just the facts."),
             max_length=2000,
         ),
+        *antecedent_fields(),
         field(
             "beliefs",
             "long_text",
@@ -186,12 +188,20 @@ ABC_RECORD = LibraryTemplate(
             help=N_("What you did afterwards, or felt like doing."),
             max_length=2000,
         ),
+        behaviour_field(),
+        *consequence_fields(),
     ],
     example={
         "activating_event": N_("A friend cancelled our dinner plans an hour before."),
+        "situation": ["let_down"],
+        "place": "home",
+        "people": ["alone"],
         "beliefs": N_("She doesn't really want to spend time with me. Nobody does."),
         "consequence_emotions": {"hurt": 70, "lonely": 60},
         "consequence_behaviour": N_("Stayed in, skipped dinner and didn't answer her message."),
+        "behaviour": ["kept_to_myself"],
+        "short_term": ["escaped"],
+        "long_term": ["worse_later", "strain"],
     },
     follows_events=True,
 )
@@ -348,6 +358,7 @@ URGE_LOG = LibraryTemplate(
             max_label=N_("Strongest ever"),
         ),
         field("trigger", "short_text", N_("What set it off?")),
+        *antecedent_fields(),
         field(
             "what_i_did",
             "long_text",
@@ -357,14 +368,20 @@ URGE_LOG = LibraryTemplate(
         ),
         field("acted_on", "yes_no", N_("Did you act on the urge?")),
         field("duration", "duration", N_("About how long did the urge last?")),
+        *consequence_fields(),
     ],
     example={
         "urge_type": "alcohol",
         "intensity": 7,
         "trigger": N_("Walked past my old bar after a hard day."),
+        "situation": ["pressure", "reminder"],
+        "place": "on_the_way",
+        "people": ["alone"],
         "what_i_did": N_("Called my sister and made tea instead. The urge eased after a while."),
         "acted_on": False,
         "duration": 25,
+        "short_term": ["calmer"],
+        "long_term": ["proud"],
     },
     follows_events=True,
 )

@@ -133,6 +133,32 @@ class RiskPublic(BaseModel):
     entry_id: uuid.UUID
 
 
+class FunctionalCountPublic(BaseModel):
+    value: str = Field(
+        description="The choice's stable value (an urge log's urge: urge.<type>.<acted_on|rode_out|urge>)"
+    )
+    label: str
+    since_last_session: int
+    last_28_days: int
+    entry_ids: list[uuid.UUID] = Field(description="The entries behind the count, newest first, both windows")
+
+
+class FunctionalPartPublic(BaseModel):
+    part: str = Field(description="situation, place, people, time_of_day, behaviour, short_term or long_term")
+    label: str
+    counts: list[FunctionalCountPublic] = Field(description="Most frequent since the last session first")
+
+
+class FunctionalAnalysisPublic(BaseModel):
+    """What comes before and after, from shared ABC records and urge logs (never private ones):
+    counts of the choices ticked and of the time of day; free text is never classified."""
+
+    window_from: datetime = Field(description="Start of the 28-day window")
+    entries_since_last_session: int
+    entries_last_28_days: int
+    parts: list[FunctionalPartPublic]
+
+
 class BriefPublic(BaseModel):
     client_id: uuid.UUID
     session: AppointmentPublic | None
@@ -145,6 +171,7 @@ class BriefPublic(BaseModel):
     risks: list[RiskPublic]
     agenda: list[AgendaItem]
     backfilled: list[BackfillItem]
+    functional_analysis: FunctionalAnalysisPublic
 
 
 class AppointmentCreate(BaseModel):

@@ -30,7 +30,7 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import appointments, audit, clients, record_types, scoring, zone_history
+from app.services import appointments, audit, clients, functional_analysis, record_types, scoring, zone_history
 from app.services.adherence.load import Assigned, adherence_of, assigned
 from app.services.adherence.rules import Adherence, DayClock, EntryFact, ZoneChange
 from app.services.device_trust import PrivateAccess
@@ -130,6 +130,8 @@ class Brief:
     backfilled: list[Backfill]
     upcoming: list[Appointment]
     titles: dict[uuid.UUID, str]
+    # What comes before and after, from shared ABC records and urge logs (one more query).
+    functional: functional_analysis.FunctionalAnalysis
 
     @property
     def has_risk(self) -> bool:
@@ -362,6 +364,9 @@ def build(
             title = titles.get(row.assignment_id, "")
             backfilled.append(Backfill(entry=row, title=title, delay=row.logged_at - row.occurred_at))
     upcoming = appointments.upcoming_for_client(session, client_id=client.id, now=now, limit=4)
+    functional = functional_analysis.count(
+        session, therapist=therapist, client=client, since=since, as_of=as_of, clock=clock
+    )
     return Brief(
         client=client,
         appointment=appointment,
@@ -379,6 +384,7 @@ def build(
         backfilled=backfilled,
         upcoming=upcoming,
         titles=titles,
+        functional=functional,
     )
 
 

@@ -226,6 +226,14 @@ SAM_TRIGGERS = [
     "Friends smoking outside",
     "Bored in the evening",
 ]
+# What came before Sam's urges, as Sam ticks it: (what was going on, where, who was there).
+# Evenings at home after a hard day stand out in the brief's functional analysis.
+SAM_CIRCUMSTANCES = {
+    "Coffee break at work": (["pressure"], "work", ["work"]),
+    "After an argument": (["conflict"], "home", ["partner"]),
+    "Friends smoking outside": (["reminder", "social"], "out", ["friends"]),
+    "Bored in the evening": (["bored"], "home", ["alone"]),
+}
 JO_NOTES = [
     "Stayed in bed until noon.",
     "Didn't feel like seeing anyone.",
@@ -522,13 +530,22 @@ class _Seeder:
         if visibility is Visibility.shared and self.rng.random() < 0.45:
             return self._log(assigned, {}, when, delay=delay, nothing_to_report=True)
         intensity = 8 if visibility is Visibility.discuss else self.rng.randint(4, 9)
+        trigger = self.rng.choice(SAM_TRIGGERS)
+        situation, place, people = SAM_CIRCUMSTANCES[trigger]
+        acted = intensity >= 7
         answers = {
             "urge_type": "smoking",
             "intensity": intensity,
-            "trigger": self.rng.choice(SAM_TRIGGERS),
-            "what_i_did": "Went for a walk round the block." if intensity < 7 else "Had one.",
-            "acted_on": intensity >= 7,
+            "trigger": trigger,
+            "situation": situation,
+            "place": place,
+            "people": people,
+            "what_i_did": "Had one." if acted else "Went for a walk round the block.",
+            "acted_on": acted,
             "duration": self.rng.randrange(5, 45, 5),
+            # Relief now and guilt later when acted on; calmer and proud when ridden out.
+            "short_term": ["relief"] if acted else ["calmer", "in_control"],
+            "long_term": ["guilt", "still_there"] if acted else ["proud"],
         }
         return self._log(
             assigned,

@@ -22,6 +22,9 @@ from app.models.therapist_api import (
     CaseloadRowPublic,
     ClientAdherencePublic,
     DayPublic,
+    FunctionalAnalysisPublic,
+    FunctionalCountPublic,
+    FunctionalPartPublic,
     NotesUpdate,
     PointPublic,
     RatePublic,
@@ -30,7 +33,7 @@ from app.models.therapist_api import (
     TallyPublic,
 )
 from app.models.types import utcnow
-from app.services import appointments, audit, brief, caseload, clients, zone_history
+from app.services import appointments, audit, brief, caseload, clients, functional_analysis, zone_history
 from app.services.adherence import rules as engine
 from app.services.adherence.load import adherence_of, assigned, facts
 from app.web.deps import CurrentTherapist, SessionDep
@@ -232,6 +235,32 @@ def get_brief(
                 delay_hours=round(item.delay.total_seconds() / 3600, 1),
             )
             for item in data.backfilled
+        ],
+        functional_analysis=_functional(data.functional),
+    )
+
+
+def _functional(found: functional_analysis.FunctionalAnalysis) -> FunctionalAnalysisPublic:
+    return FunctionalAnalysisPublic(
+        window_from=found.window_start,
+        entries_since_last_session=found.entries_since_session,
+        entries_last_28_days=found.entries_last_28,
+        parts=[
+            FunctionalPartPublic(
+                part=part.part.value,
+                label=part.label,
+                counts=[
+                    FunctionalCountPublic(
+                        value=item.value,
+                        label=item.text,
+                        since_last_session=item.since_session,
+                        last_28_days=item.last_28,
+                        entry_ids=[behind.entry_id for behind in item.entries],
+                    )
+                    for item in part.counts
+                ],
+            )
+            for part in found.dimensions.values()
         ],
     )
 

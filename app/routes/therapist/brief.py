@@ -40,14 +40,17 @@ def brief_page(
         (s, charts.line_chart(s, first_day=trend_first, last_day=last, chart_id=f"score-{s.key}"))
         for s in data.questionnaires
     ]
+    # What the client wrote: every shared entry since the last session, by record type.
+    reading = brief_view.reading(session, data)
     context = {
         "brief": data,
         "client": data.client,
         "heatmaps": heatmaps,
         "trend_charts": trend_charts,
         "score_charts": score_charts,
-        # What the client wrote: every shared entry since the last session, by record type.
-        "reading": brief_view.reading(session, data),
+        "reading": reading,
+        # Entries with a card on this page: the functional analysis links to them in place.
+        "on_brief": {view.entry.id for group in reading.groups for view in group.items},
         # What got in the way: shared check-ins since the last session (never private ones).
         "barriers": barriers.for_brief(
             session, therapist=therapist, client=data.client, since=data.since, until=data.as_of, titles=data.titles
