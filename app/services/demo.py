@@ -234,6 +234,75 @@ SAM_CIRCUMSTANCES = {
     "Friends smoking outside": (["reminder", "social"], "out", ["friends"]),
     "Bored in the evening": (["bored"], "home", ["alone"]),
 }
+# Sam's ABC records, fixed rather than drawn so that the brief's "What comes before and after"
+# shows one clear chain: evenings at home alone after a hard day, smoking or shutting in, relief
+# right away and worse later; and once (to discuss) reaching out instead.
+# (days ago, local time, A, B, the ticks: what was going on / where / who / did / right away / later on)
+SAM_ABC = [
+    (
+        26,
+        "19:10",
+        "The deadline moved up; I got home late to an empty flat.",
+        "I'll never keep up.",
+        "pressure / home / alone / kept_to_myself drank_used / relief / worse_later",
+    ),
+    (
+        24,
+        "20:30",
+        "My brother didn't call back about the weekend.",
+        "He has better things to do.",
+        "let_down / home / alone / screens / escaped / still_there",
+    ),
+    (
+        21,
+        "18:05",
+        "The meeting ran over and my manager picked at my report.",
+        "I'm not good enough for this job.",
+        "pressure let_down / work / work / avoided / relief / still_there",
+    ),
+    (
+        19,
+        "21:00",
+        "Nothing planned all evening.",
+        "What's the point of trying.",
+        "bored / home / alone / drank_used screens / felt_good / guilt",
+    ),
+    (
+        12,
+        "19:45",
+        "An argument with my partner about money.",
+        "I always mess things up.",
+        "conflict / home / partner / snapped kept_to_myself / escaped / strain guilt",
+    ),
+    (
+        10,
+        "20:15",
+        "A quiet evening after a hard week.",
+        "I deserve a break from all of it.",
+        "bored pressure / home / alone / drank_used / relief / worse_later",
+    ),
+    (
+        6,
+        "19:30",
+        "Friends asked me out; I said no and stayed in.",
+        "They only asked to be nice.",
+        "social / home / alone / kept_to_myself / relief / worse_later",
+    ),
+    (
+        4,
+        "18:50",
+        "A letter from the landlord about the rent.",
+        "This is going to fall apart.",
+        "memory_worry pressure / home / alone / reached_out helped_myself / calmer / proud",
+    ),
+    (
+        2,
+        "20:40",
+        "A long shift, then the flat was quiet.",
+        "Nobody would notice if I gave up.",
+        "pressure bored / home / alone / drank_used / relief / guilt",
+    ),
+]
 JO_NOTES = [
     "Stayed in bed until noon.",
     "Didn't feel like seeing anyone.",
@@ -350,6 +419,33 @@ class _Seeder:
             answers = self._questionnaire(gad7, total=total)
             count += self._log(gad7, answers, self._at(client, days_ago, 10 * 60 + 30), delay=self._minutes(0, 90))
         self._sam_barriers(mood, urges)
+        return count + self._sam_abc(client)
+
+    def _sam_abc(self, client: Client) -> int:
+        """Sam's ABC records (SAM_ABC); the evening Sam reached out instead is marked to discuss."""
+        abc = self._assign(
+            client,
+            "abc_record",
+            instructions="When a craving or a low evening hits hard: what happened, what you told yourself, and after.",
+            frequency=Frequency.as_it_happens,
+        )
+        count = 0
+        for days_ago, clock, event, belief, ticks in SAM_ABC:
+            situation, place, people, did, right_away, later = (part.split() for part in ticks.split(" / "))
+            answers = {
+                "activating_event": event,
+                "situation": situation,
+                "place": place[0],
+                "people": people,
+                "beliefs": belief,
+                "behaviour": did,
+                "short_term": right_away,
+                "long_term": later,
+            }
+            visibility = Visibility.discuss if "reached_out" in did else Visibility.shared
+            hour, minute = (int(part) for part in clock.split(":"))
+            when = self._at(client, days_ago, hour * 60 + minute)
+            count += self._log(abc, answers, when, delay=timedelta(minutes=25), visibility=visibility)
         return count
 
     def _sam_barriers(self, mood: _Assigned, urges: _Assigned) -> None:

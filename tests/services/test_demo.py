@@ -126,6 +126,27 @@ def test_the_caseload_shows_sessions_and_jos_risk_answer(session: Session) -> No
     assert rows["Jo"].risk and not rows["Alex"].risk and not rows["Sam"].risk
 
 
+def test_sams_brief_shows_what_comes_before_and_after(session: Session) -> None:
+    from app.services import brief
+    from app.services.functional_analysis import Part
+
+    demo.seed(session, base_url="http://demo.test")
+    session.commit()
+    therapist = session.exec(select(Therapist)).one()
+    sam = session.exec(select(Client).where(Client.display_name == "Sam")).one()
+
+    found = brief.build(session, therapist=therapist, client_id=sam.id).functional
+
+    assert found.entries_last_28 >= 10  # nine ABC records and the urge logs with something in them
+    parts = found.dimensions
+    # Evenings at home alone, relief right away and worse later: the pattern to talk about.
+    assert [count.value for count in parts[Part.time_of_day].top(1)] == ["evening"]
+    assert parts[Part.place].top(1)[0].value == "home"
+    assert parts[Part.people].top(1)[0].value == "alone"
+    assert {count.value for count in parts[Part.short_term].counts} >= {"relief", "calmer"}
+    assert {count.value for count in parts[Part.long_term].counts} >= {"guilt", "proud"}
+
+
 def test_the_sign_in_link_signs_in_as_alex(session: Session) -> None:
     info = demo.seed(session, base_url="http://demo.test")
     session.commit()
