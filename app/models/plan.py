@@ -97,9 +97,9 @@ class PlanChange(SQLModel, table=True):
 
 
 class PlanWords(SQLModel):
-    """What either side may write; a field left out stays as it is."""
+    """What either side may write; a field left out stays as it is. Lengths are checked by
+    the service, which answers in the reader's language."""
 
-    times: list[str] | None = Field(default=None, description="Local reminder times, HH:MM (the client's only)")
     cue: str | None = Field(default=None, description="When… (the cue)")
     action: str | None = Field(default=None, description="I will… (the if-then plan)")
     obstacle: str | None = Field(default=None, description="What might get in the way")
@@ -112,16 +112,26 @@ class PlanWords(SQLModel):
     )
 
 
+class PlanClientEdit(PlanWords):
+    times: list[str] | None = Field(default=None, description="Local reminder times, HH:MM, in the client's zone")
+
+
 class PlanTherapistEdit(PlanWords):
     assignment_id: uuid.UUID | None = Field(default=None, description="The record: one already assigned")
     template_id: uuid.UUID | None = Field(
-        default=None, description="The record: a record type, assigned when the client confirms"
+        default=None, description="The record: a record type, assigned only when the client confirms"
     )
 
 
 class PlanStart(SQLModel):
-    assignment_id: uuid.UUID | None = None
-    template_id: uuid.UUID | None = None
+    assignment_id: uuid.UUID | None = Field(default=None, description="Plan for a record already assigned")
+    template_id: uuid.UUID | None = Field(default=None, description="Plan for a record type not assigned yet")
+
+
+class PlanConfirm(SQLModel):
+    version: int | None = Field(
+        default=None, description="The version the client read: if the plan changed since, nothing is confirmed (409)"
+    )
 
 
 class PlanChangePublic(SQLModel):
