@@ -16,26 +16,8 @@ from app.core import error_reporting, migrate
 from app.core.db import engine_for
 from app.core.security import configure_password_work
 from app.core.settings import Settings, get_settings
-from app.routes import (
-    api,
-    api_therapist,
-    assignment_edits,
-    auth,
-    barriers,
-    client,
-    health,
-    insights,
-    pages,
-    privacy,
-    pwa,
-    reminders,
-    signup,
-    templates,
-    therapist,
-    therapist_settings,
-    voice,
-    welcome,
-)
+from app.routes import ROUTERS
+from app.routes.api import voice_notes
 from app.services import library
 from app.web import errors
 from app.web.access import AccessMiddleware
@@ -95,13 +77,13 @@ def create_app(
     # The embedded default (`between serve`) runs one dispatcher in the web process.
     app.state.run_dispatcher = run_dispatcher
     # Added first, so it runs inside RequestContextMiddleware (language, body size, headers).
-    app.add_middleware(InputCheckMiddleware, upload_paths=[voice.UPLOAD_PATH])
+    app.add_middleware(InputCheckMiddleware, upload_paths=[voice_notes.UPLOAD_PATH])
     app.add_middleware(
         RequestContextMiddleware,
         secure_cookies=settings.secure_cookies,
         secret_key=settings.secret_key,
         max_body=settings.max_request_bytes,
-        body_limits={voice.UPLOAD_PATH: settings.voice_max_bytes + voice.MULTIPART_OVERHEAD},
+        body_limits={voice_notes.UPLOAD_PATH: settings.voice_max_bytes + voice_notes.MULTIPART_OVERHEAD},
     )
     # Added last, so it is the outermost: a request id, timing, metrics and the access line.
     app.add_middleware(AccessMiddleware, access_log=settings.access_log)
@@ -112,23 +94,7 @@ def create_app(
         install_dispatcher(app)
     errors.install(app)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
-    # The entry API first: phones syncing entries are the busiest path, and routes are
-    # matched in order.
-    for module in (api, health, auth, signup, pages, templates, therapist, therapist_settings, client, welcome):
-        app.include_router(module.router)
-    for extra in (insights.therapist_router, insights.client_router):
-        app.include_router(extra)
-    for extra in (assignment_edits.therapist_router, assignment_edits.client_router):
-        app.include_router(extra)
-    app.include_router(api_therapist.router)
-    app.include_router(voice.router)
-    app.include_router(pwa.router)
-    app.state.startup_hooks.append(voice.sweep_on_start)
-    app.include_router(api_therapist.client_router)
-    for router in (privacy.client_router, privacy.therapist_router):
+    for router in ROUTERS:
         app.include_router(router)
-    for router in (reminders.router, reminders.api_router, reminders.push_router):
-        app.include_router(router)
-    for router in (barriers.router, barriers.api_router):
-        app.include_router(router)
+    app.state.startup_hooks.append(voice_notes.sweep_on_start)
     return app

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -272,3 +273,9 @@ def record_types_given(session: Session, *, client_id: uuid.UUID) -> list[tuple[
         for template_id, owner, title in session.exec(statement)
     ]
     return sorted(named, key=lambda item: item[1].lower())
+
+
+def default_weekly_day(client: Client) -> int:
+    """The day a new weekly record is due unless the therapist picks another: a week from today."""
+    today = utcnow().astimezone(ZoneInfo(client.timezone)).date()
+    return (today + timedelta(days=6)).isoweekday()

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.settings import Settings
+from app.dispatch.vapid import VapidError, VapidKeys
 from app.models import Client, DeviceSession, SessionKind, Therapist
 from app.services import device_sessions, pins
 from app.services.device_trust import PrivateAccess
@@ -189,3 +190,14 @@ CurrentTherapist = Annotated[Therapist, Depends(get_current_therapist)]
 CurrentClient = Annotated[Client, Depends(get_current_client)]
 CurrentDevice = Annotated[DeviceSession, Depends(get_device)]
 ClientAccess = Annotated[PrivateAccess, Depends(get_private_access)]
+
+
+def vapid_keys(request: Request) -> VapidKeys | None:
+    """The deployment's VAPID keys, loaded once per app; None when push is not configured."""
+    state = request.app.state
+    if not hasattr(state, "vapid_keys"):
+        try:
+            state.vapid_keys = VapidKeys.load(state.settings)
+        except VapidError:
+            state.vapid_keys = None
+    return state.vapid_keys  # type: ignore[no-any-return]

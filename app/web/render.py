@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
 from app.core import i18n, security
+from app.core.errors import Invalid
 from app.web.presenters import localdates, timewords
 from app.web.staticfiles import static_url
 
@@ -205,3 +207,20 @@ def set_lang_cookie(request: Request, response: Response, locale: str | None) ->
             secure=request.app.state.settings.secure_cookies,
             path="/",
         )
+
+
+def download(body: str | bytes, *, media_type: str, filename: str) -> Response:
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def subscription_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body() or b"null")
+    # Too deep a body is refused before it gets here (app/web/input_checks.py); RecursionError stays
+    # caught in case that check is ever bypassed.
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise Invalid(i18n.gettext("This push subscription could not be read. Please try again.")) from None

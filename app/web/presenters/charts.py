@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from babel.dates import format_date, format_skeleton, get_day_names
 
@@ -16,6 +17,7 @@ from app.core import i18n
 from app.core.i18n import N_
 from app.services.adherence.rules import Day, DayState
 from app.services.brief import Series
+from app.web.presenters.timewords import when
 
 STATE_LABELS = {
     DayState.done: N_("Done"),
@@ -317,3 +319,13 @@ def short_date(day: date) -> str:
 def long_date(day: date) -> str:
     """The whole date: "Thursday, 10 December 2026" (en-GB), "jueves, 10 de diciembre de 2026" (es)."""
     return format_date(day, "full", locale=i18n.format_locale())
+
+
+def page_helpers() -> dict[str, Any]:
+    return {
+        "when": when,
+        "state_label": state_label,
+        "short_date": short_date,
+        "long_date": long_date,
+        "weekday_names_short": weekday_names(),
+    }

@@ -33,3 +33,10 @@ def ago(instant: datetime, now: datetime | None = None) -> str:
         whole = -delta // timedelta(days=1)
         return format_timedelta(timedelta(days=-whole), threshold=2.0, add_direction=True, locale=locale)
     return format_timedelta(delta, threshold=2.0, add_direction=True, locale=locale)
+
+
+def when(instant: datetime | None, zone: str = "UTC", pattern: str = "EEE d MMM, HH:mm") -> str:
+    """An instant as wall-clock time in a zone, in the page's language."""
+    if instant is None:
+        return ""
+    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=i18n.format_locale())

@@ -1,177 +1,42 @@
-"""JSON API for the therapist: caseload, adherence per client and assignment, the brief, sessions."""
+"""The therapist's JSON API: caseload, adherence, the brief and sessions."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
 
 from app.core import i18n
 from app.core.errors import Invalid
 from app.core.i18n import _
-from app.models import AppointmentForClient, AppointmentPublic, Repeat
+from app.models import AppointmentPublic, Repeat
+from app.models.therapist_api import (
+    AdherencePublic,
+    AgendaItem,
+    AppointmentBrief,
+    AppointmentCreate,
+    AppointmentMove,
+    BackfillItem,
+    BriefPublic,
+    CaseloadRowPublic,
+    ClientAdherencePublic,
+    DayPublic,
+    NotesUpdate,
+    PointPublic,
+    RatePublic,
+    RiskPublic,
+    SeriesPublic,
+    TallyPublic,
+)
 from app.models.types import utcnow
-from app.routes.api import ERRORS
 from app.services import appointments, audit, brief, caseload, clients, zone_history
 from app.services.adherence import rules as engine
 from app.services.adherence.load import adherence_of, assigned, facts
-from app.web.deps import CurrentClient, CurrentTherapist, SessionDep
+from app.web.deps import CurrentTherapist, SessionDep
+from app.web.problems import ERRORS
 
 router = APIRouter(prefix="/api/v1/therapist", tags=["therapist"])
-client_router = APIRouter(prefix="/api/v1", tags=["client"])
-
-
-class RatePublic(BaseModel):
-    done: int
-    expected: int
-    value: float | None = Field(description="done / expected in [0, 1]; null when nothing was due")
-
-
-class DayPublic(BaseModel):
-    day: date
-    state: engine.DayState
-    count: int
-    expected: bool
-
-
-class TallyPublic(BaseModel):
-    entries: int = Field(description="Entries with something in them")
-    nothing_to_report: int = Field(description="“Nothing to report” check-ins")
-    days: int = Field(description="Days of the window while the record was assigned")
-
-
-class AdherencePublic(BaseModel):
-    assignment_id: uuid.UUID
-    title: str
-    frequency: str
-    times_per_day: int
-    weekdays: list[int]
-    first_day: date
-    last_day: date
-    window_from: date | None = Field(
-        description="Set when only entries from this day on were read (streaks read 'at least')"
-    )
-    expected: int
-    done: int
-    nothing_to_report: int
-    missed: int
-    pending: bool
-    current_streak: int
-    longest_streak: int
-    overall: RatePublic
-    since_last_session: RatePublic | None
-    last_7_days: RatePublic
-    last_28_days: RatePublic
-    score: float = Field(ge=0, le=1, description="Habit strength (Loop Habit Tracker formula)")
-    backfilled: int
-    median_delay_minutes: float | None
-    as_it_happens: bool = Field(
-        default=False, description="Kept as it happens: nothing is expected or missed; see the entry tallies"
-    )
-    extra_days: int = Field(default=0, description="Days with entries the schedule did not ask for (done extra)")
-    entries_last_7_days: TallyPublic | None = None
-    entries_last_28_days: TallyPublic | None = None
-    entries_since_last_session: TallyPublic | None = None
-    days: list[DayPublic] | None = None
-
-
-class SessionBrief(BaseModel):
-    id: uuid.UUID
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-
-
-class CaseloadRowPublic(BaseModel):
-    client_id: uuid.UUID
-    display_name: str
-    timezone: str
-    standing: caseload.Standing
-    next_session: SessionBrief | None
-    last_session: SessionBrief | None
-    completion_since_last_session: RatePublic
-    best_current_streak: int
-    last_entry_at: datetime | None
-    delivery: caseload.Delivery
-    last_delivered_at: datetime | None
-    risk: bool
-    records: list[AdherencePublic]
-
-
-class ClientAdherencePublic(BaseModel):
-    client_id: uuid.UUID
-    since_last_session: datetime | None
-    records: list[AdherencePublic]
-
-
-class PointPublic(BaseModel):
-    day: date
-    value: float
-    count: int
-
-
-class SeriesPublic(BaseModel):
-    key: str
-    label: str
-    low: float
-    high: float
-    severity: str | None = None
-    points: list[PointPublic]
-
-
-class AgendaItem(BaseModel):
-    entry_id: uuid.UUID
-    assignment_id: uuid.UUID
-    title: str
-    occurred_at: datetime
-    answers: dict[str, Any]
-
-
-class BackfillItem(BaseModel):
-    entry_id: uuid.UUID
-    title: str
-    occurred_at: datetime
-    logged_at: datetime
-    delay_hours: float
-
-
-class RiskPublic(BaseModel):
-    kind: str
-    occurred_at: datetime
-    entry_id: uuid.UUID
-
-
-class BriefPublic(BaseModel):
-    client_id: uuid.UUID
-    session: AppointmentPublic | None
-    previous_session: SessionBrief | None
-    since: datetime
-    as_of: datetime
-    records: list[AdherencePublic]
-    trends: list[SeriesPublic]
-    questionnaires: list[SeriesPublic]
-    risks: list[RiskPublic]
-    agenda: list[AgendaItem]
-    backfilled: list[BackfillItem]
-
-
-class SessionCreate(BaseModel):
-    starts_at: datetime = Field(description="With an offset, e.g. 2026-05-04T09:00:00+02:00")
-    timezone: str = Field(max_length=64)
-    duration_minutes: int = Field(default=50, ge=5, le=480)
-    repeat: Repeat = Repeat.none
-
-
-class SessionMove(BaseModel):
-    starts_at: datetime
-    duration_minutes: int | None = Field(default=None, ge=5, le=480)
-
-
-class NotesUpdate(BaseModel):
-    notes: str = Field(max_length=20000)
 
 
 def _rate(rate: engine.Rate) -> RatePublic:
@@ -219,10 +84,10 @@ def _adherence(item: Any, result: engine.Adherence, *, with_days: bool) -> Adher
     )
 
 
-def _session(item: Any) -> SessionBrief | None:
+def _session(item: Any) -> AppointmentBrief | None:
     if item is None:
         return None
-    return SessionBrief(id=item.id, starts_at=item.starts_at, ends_at=item.ends_at, timezone=item.timezone)
+    return AppointmentBrief(id=item.id, starts_at=item.starts_at, ends_at=item.ends_at, timezone=item.timezone)
 
 
 def _appointment(item: Any) -> AppointmentPublic:
@@ -391,7 +256,9 @@ def list_sessions(client_id: uuid.UUID, session: SessionDep, therapist: CurrentT
     responses=ERRORS,
     summary="Schedule a session (weekly/biweekly repeats are created for the next 26 weeks)",
 )
-def create_session(client_id: uuid.UUID, data: SessionCreate, session: SessionDep, therapist: CurrentTherapist) -> Any:
+def create_session(
+    client_id: uuid.UUID, data: AppointmentCreate, session: SessionDep, therapist: CurrentTherapist
+) -> Any:
     if data.starts_at.tzinfo is None:
         raise Invalid(_("The session needs a time zone."), errors={"starts_at": _("Add a UTC offset.")})
     created = appointments.schedule(
@@ -413,7 +280,9 @@ def create_session(client_id: uuid.UUID, data: SessionCreate, session: SessionDe
     responses=ERRORS,
     summary="Move one session",
 )
-def move_session(appointment_id: uuid.UUID, data: SessionMove, session: SessionDep, therapist: CurrentTherapist) -> Any:
+def move_session(
+    appointment_id: uuid.UUID, data: AppointmentMove, session: SessionDep, therapist: CurrentTherapist
+) -> Any:
     moved = appointments.move(
         session,
         therapist=therapist,
@@ -452,23 +321,3 @@ def put_notes(appointment_id: uuid.UUID, data: NotesUpdate, session: SessionDep,
     saved = appointments.save_notes(session, therapist=therapist, appointment_id=appointment_id, notes=data.notes)
     session.commit()
     return _appointment(saved)
-
-
-@client_router.get(
-    "/sessions/upcoming",
-    response_model=list[AppointmentForClient],
-    responses=ERRORS,
-    summary="My next sessions (when, never the therapist's notes)",
-)
-def my_upcoming_sessions(session: SessionDep, client: CurrentClient) -> Any:
-    rows = appointments.upcoming_for_client(session, client_id=client.id, limit=10)
-    return [
-        AppointmentForClient(
-            id=row.id,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            timezone=row.timezone,
-            duration_minutes=row.duration_minutes,
-        )
-        for row in rows
-    ]

@@ -19,9 +19,8 @@ from starlette.responses import Response
 
 from app.core import i18n
 from app.core.errors import Invalid
-from app.routes.reminders import vapid_keys
 from app.services import phone_zone, reminders
-from app.web.deps import CurrentClient, SessionDep
+from app.web.deps import CurrentClient, SessionDep, vapid_keys
 from app.web.render import redirect, render, wants_fragment
 
 router = APIRouter(prefix="/c", include_in_schema=False)

@@ -1,24 +1,19 @@
-"""The therapist's pages: clients, invites, assignments, reading entries."""
+"""A therapist's clients: adding one, the invitation, the client page, devices, unlinking."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Form, Query, Request
 from markupsafe import Markup
-from pydantic import ValidationError
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from app.core import i18n
 from app.core.errors import Invalid, NotFound
-from app.core.timeutil import valid_timezone
-from app.models import AssignmentCreate, Client, Frequency, Invite, Therapist
+from app.models import Client, Frequency, Invite, Therapist
 from app.models.types import utcnow
-from app.routes.assignment_edits import default_weekly_day, parse_settings
-from app.routes.insights import when
-from app.routes.reminders import failure_reason
 from app.services import (
     assignment_changes,
     assignments,
@@ -31,88 +26,21 @@ from app.services import (
     record_types,
     reminders,
 )
-from app.services import frequency as frequency_rules
+from app.services.assignments import default_weekly_day
 from app.services.entry_text import entry_views
 from app.web import entry_filters
 from app.web.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
 from app.web.presenters import invite_handoff
+from app.web.presenters.delivery import failure_reason
+from app.web.presenters.timewords import when
 from app.web.render import redirect, render
 
 router = APIRouter(prefix="/t", include_in_schema=False)
 
 
-# The caseload's last view (cards or table), remembered in this browser.
-CASELOAD_VIEW_COOKIE = "between_caseload_view"
-# The therapist's own time zone, as their browser says (caseload.js sets it): today's
-# sessions and the caseload's times are in it. Without it, each time is in its own zone.
-ZONE_COOKIE = "between_tz"
-
-
-def _browser_zone(request: Request) -> str | None:
-    name = request.cookies.get(ZONE_COOKIE, "")
-    try:
-        return valid_timezone(name) if name else None
-    except ValueError:
-        return None
-
-
-@router.get("")
-def clients_page(
-    request: Request,
-    session: SessionDep,
-    therapist: CurrentTherapist,
-    view: Annotated[str | None, Query(max_length=10)] = None,
-    q: Annotated[str, Query(max_length=120)] = "",
-    sort: Annotated[str, Query(max_length=20)] = "",
-) -> Response:
-    from app.services import caseload
-    from app.services.account_deletion import departures
-    from app.web.presenters import caseload as caseload_view
-
-    chosen = caseload_view.parse_view(view)
-    remembered = request.cookies.get(CASELOAD_VIEW_COOKIE)
-    shown = chosen or (caseload_view.View.table if remembered == "table" else caseload_view.View.cards)
-    order = caseload_view.parse_sort(sort)
-    zone = _browser_zone(request)
-    built = caseload.build(session, therapist=therapist)
-    rows = caseload_view.caseload_rows(built, zone=zone)
-    found = caseload_view.search(rows, q)
-    if shown is caseload_view.View.table:
-        found = caseload_view.sort(found, order)
-    context = {
-        "rows": found,
-        "total": len(rows),
-        "view": shown,
-        "query": q,
-        "order": order,
-        "columns": caseload_view.columns(order),
-        "today": caseload_view.today_views(caseload.todays_sessions(built, zone=zone), zone=zone),
-        "zone": zone,
-        "departures": departures(session, therapist_id=therapist.id),
-    }
-    response = render(request, "pages/therapist/caseload.html", context, block="content")
-    if chosen is not None:
-        response.set_cookie(
-            CASELOAD_VIEW_COOKIE,
-            chosen.value,
-            max_age=365 * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=request.app.state.settings.secure_cookies,
-            path="/t",
-        )
-    return response
-
-
 @router.get("/clients/new")
 def new_client_page(request: Request, therapist: CurrentTherapist) -> Response:
     return render(request, "pages/therapist/client_new.html", {"errors": {}, "values": {}})
-
-
-@router.get("/clients")
-def clients_list(therapist: CurrentTherapist) -> Response:
-    # Where the address bar points after creating a client without JavaScript: the caseload.
-    return RedirectResponse("/t", status_code=303)
 
 
 @router.post("/clients")
@@ -285,86 +213,6 @@ def _client_page(
     return render(request, "pages/therapist/client.html", context, block="content", status_code=status_code)
 
 
-@router.post("/clients/{client_id}/assignments")
-def assign(
-    request: Request,
-    client_id: uuid.UUID,
-    session: SessionDep,
-    therapist: CurrentTherapist,
-    template_id: Annotated[str, Form(max_length=40)] = "",
-    instructions: Annotated[str, Form(max_length=2000)] = "",
-    frequency: Annotated[str, Form(max_length=16)] = "",
-    times_per_day: Annotated[str, Form(max_length=3)] = "1",
-    weekdays: Annotated[list[str] | None, Form()] = None,
-    weekly_day: Annotated[str, Form(max_length=1)] = "",
-    proposed_times: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
-    try:
-        fields = {
-            "template_id": uuid.UUID(template_id),
-            "instructions": instructions,
-            "times_per_day": int(times_per_day or 1),
-            "weekdays": [int(day) for day in (weekdays or ["1", "2", "3", "4", "5", "6", "7"])],
-            "proposed_times": [item for item in proposed_times.replace(";", ",").split(",") if item.strip()],
-        }
-        # Not chosen: the record type's usual frequency ("when it happens" for event records).
-        chosen = frequency_rules.parse(frequency)
-        if chosen is not None:
-            fields["frequency"] = chosen
-        if chosen is Frequency.weekly:
-            # Once a week is due on one day: the week's entry may come on any day before it.
-            fields["weekdays"] = [int(weekly_day or default_weekly_day(client))]
-        data = AssignmentCreate.model_validate(fields)
-    except (ValueError, ValidationError):
-        # The form again, each wrong field marked, with what was typed.
-        errors = _assign_errors(
-            session,
-            therapist,
-            template_id=template_id,
-            frequency=frequency,
-            times_per_day=times_per_day,
-            weekdays=weekdays,
-            weekly_day=weekly_day,
-            instructions=instructions,
-            proposed_times=proposed_times,
-        )
-        values = {"template_id": template_id, "instructions": instructions, "proposed_times": proposed_times}
-        return _client_page(request, session, therapist, client, errors=errors, values=values)
-    assignments.assign(session, therapist=therapist, client=client, data=data)
-    session.commit()
-    return redirect(request, f"/t/clients/{client.id}")
-
-
-def _assign_errors(session: SessionDep, therapist: Therapist, *, template_id: str, **fields: Any) -> dict[str, str]:
-    """Which fields of the assign form are wrong, each with its message."""
-    errors: dict[str, str] = {}
-    try:
-        chosen = uuid.UUID(template_id)
-        if not any(
-            template.id == chosen for template, _version in record_types.available(session, therapist=therapist)
-        ):
-            raise ValueError
-    except ValueError:
-        errors["template_id"] = i18n.gettext("Choose a record type.")
-    try:
-        parse_settings(**fields)
-    except Invalid as error:
-        errors.update(error.errors)
-    if not errors:
-        errors["_"] = i18n.gettext("Check the record type, the frequency, the weekdays and the times (like 08:30).")
-    return errors
-
-
-@router.post("/assignments/{assignment_id}/end")
-def end_assignment(
-    request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist
-) -> Response:
-    assignment = assignments.end(session, therapist=therapist, assignment_id=assignment_id)
-    session.commit()
-    return redirect(request, f"/t/clients/{assignment.client_id}")
-
-
 @router.post("/clients/{client_id}/devices/{device_id}/revoke")
 def revoke_client_device(
     request: Request, client_id: uuid.UUID, device_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist
@@ -385,10 +233,3 @@ def unlink_client(request: Request, client_id: uuid.UUID, session: SessionDep, t
     clients.unlink(session, therapist=therapist, client_id=client_id)
     session.commit()
     return redirect(request, "/t")
-
-
-@router.post("/signout-everywhere")
-def signout_everywhere(request: Request, session: SessionDep, therapist: CurrentTherapist) -> Response:
-    device_sessions.revoke_all(session, therapist_id=therapist.id)
-    session.commit()
-    return redirect(request, "/signin")

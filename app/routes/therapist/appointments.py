@@ -1,4 +1,4 @@
-"""Sessions, the pre-session brief and the client's own progress page."""
+"""A client's sessions (appointments): the list, scheduling, moving, cancelling."""
 
 from __future__ import annotations
 
@@ -9,104 +9,18 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from app.core import i18n
 from app.core.errors import Invalid
 from app.models import Appointment, Repeat
-from app.services import appointments, audit, barriers, brief, clients
-from app.web.deps import ClientAccess, CurrentClient, CurrentTherapist, SessionDep
-from app.web.presenters import brief as brief_view
+from app.services import appointments, clients
+from app.web.deps import CurrentTherapist, SessionDep
 from app.web.presenters import charts
-from app.web.render import redirect, render, wants_fragment
+from app.web.render import redirect, render
 
-therapist_router = APIRouter(prefix="/t", include_in_schema=False)
-client_router = APIRouter(prefix="/c", include_in_schema=False)
-
-
-def when(instant: datetime | None, zone: str = "UTC", pattern: str = "EEE d MMM, HH:mm") -> str:
-    """An instant as wall-clock time in a zone, in the page's language."""
-    if instant is None:
-        return ""
-    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=i18n.format_locale())
-
-
-def _helpers() -> dict[str, Any]:
-    return {
-        "when": when,
-        "state_label": charts.state_label,
-        "short_date": charts.short_date,
-        "long_date": charts.long_date,
-        "weekday_names_short": charts.weekday_names(),
-    }
-
-
-# -- the pre-session brief --------------------------------------------------------------------
-
-
-@therapist_router.get("/clients/{client_id}/brief")
-def brief_page(
-    request: Request,
-    client_id: uuid.UUID,
-    session: SessionDep,
-    therapist: CurrentTherapist,
-    session_id: Annotated[uuid.UUID | None, Query(alias="session")] = None,
-) -> Response:
-    data = brief.build(session, therapist=therapist, client_id=client_id, appointment_id=session_id)
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="brief.read", client_id=client_id)
-    session.commit()
-    first, last = data.first_day, data.last_day
-    heatmaps = [
-        (record, charts.calendar(record.adherence.days, first_day=first, last_day=last)) for record in data.records
-    ]
-    trend_first = min((p.day for s in data.trends + data.questionnaires for p in s.points), default=first)
-    trend_first = min(trend_first, first)
-    trend_charts = [
-        charts.line_chart(s, first_day=trend_first, last_day=last, chart_id=f"trend-{s.key}") for s in data.trends
-    ]
-    score_charts = [
-        (s, charts.line_chart(s, first_day=trend_first, last_day=last, chart_id=f"score-{s.key}"))
-        for s in data.questionnaires
-    ]
-    context = {
-        "brief": data,
-        "client": data.client,
-        "heatmaps": heatmaps,
-        "trend_charts": trend_charts,
-        "score_charts": score_charts,
-        # What the client wrote: every shared entry since the last session, by record type.
-        "reading": brief_view.reading(session, data),
-        # What got in the way: shared check-ins since the last session (never private ones).
-        "barriers": barriers.for_brief(
-            session, therapist=therapist, client=data.client, since=data.since, until=data.as_of, titles=data.titles
-        ),
-        **_helpers(),
-    }
-    return render(request, "pages/therapist/brief.html", context, block="content")
-
-
-@therapist_router.post("/sessions/{appointment_id}/notes")
-def save_notes(
-    request: Request,
-    appointment_id: uuid.UUID,
-    session: SessionDep,
-    therapist: CurrentTherapist,
-    notes: Annotated[str, Form(max_length=20000)] = "",
-) -> Response:
-    appointment = appointments.save_notes(session, therapist=therapist, appointment_id=appointment_id, notes=notes)
-    session.commit()
-    if not wants_fragment(request):
-        return redirect(request, f"/t/clients/{appointment.client_id}/brief?session={appointment.id}")
-    return render(
-        request,
-        "pages/therapist/brief_notes.html",
-        {"appointment": appointment, "saved": True, **_helpers()},
-        block="notes",
-    )
-
-
-# -- sessions ---------------------------------------------------------------------------------
+router = APIRouter(prefix="/t", include_in_schema=False)
 
 
 # A repeating session shows its next few dates; the rest wait behind "more dates".
@@ -186,11 +100,11 @@ def _sessions_context(session: SessionDep, client_id: uuid.UUID, therapist: Any)
         "repeats": list(Repeat),
         "errors": {},
         "values": {"timezone": client.timezone, "duration_minutes": "50", "repeat": "none"},
-        **_helpers(),
+        **charts.page_helpers(),
     }
 
 
-@therapist_router.get("/clients/{client_id}/sessions")
+@router.get("/clients/{client_id}/sessions")
 def sessions_page(request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
     context = _sessions_context(session, client_id, therapist)
     return render(request, "pages/therapist/sessions.html", context, block="content")
@@ -221,7 +135,7 @@ def _duration(value: str) -> int:
         ) from None
 
 
-@therapist_router.post("/clients/{client_id}/sessions")
+@router.post("/clients/{client_id}/sessions")
 def schedule_session(
     request: Request,
     client_id: uuid.UUID,
@@ -260,7 +174,7 @@ def schedule_session(
     return redirect(request, f"/t/clients/{client_id}/sessions")
 
 
-@therapist_router.post("/sessions/{appointment_id}/move")
+@router.post("/sessions/{appointment_id}/move")
 def move_session(
     request: Request,
     appointment_id: uuid.UUID,
@@ -278,7 +192,7 @@ def move_session(
     return redirect(request, f"/t/clients/{appointment.client_id}/sessions")
 
 
-@therapist_router.post("/sessions/{appointment_id}/cancel")
+@router.post("/sessions/{appointment_id}/cancel")
 def cancel_session(
     request: Request,
     appointment_id: uuid.UUID,
@@ -294,33 +208,3 @@ def cancel_session(
     )
     session.commit()
     return redirect(request, f"/t/clients/{cancelled[0].client_id}/sessions")
-
-
-# -- the client's own progress ------------------------------------------------------------------
-
-
-@client_router.get("/progress")
-def progress_page(request: Request, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
-    data = brief.progress(session, client=client, access=access)
-    first = min((p.day for s in data.trends + data.questionnaires for p in s.points), default=data.today)
-    charts_ = [
-        charts.line_chart(s, first_day=first, last_day=data.today, chart_id=f"mine-{s.key}")
-        for s in data.trends + data.questionnaires
-    ]
-    from datetime import timedelta
-
-    week_start = data.today - timedelta(days=27)
-    context = {
-        "progress": data,
-        "client": client,
-        "charts": charts_,
-        "calendars": [
-            (
-                record,
-                charts.calendar(record.adherence.days, first_day=week_start, last_day=data.today),
-            )
-            for record in data.records
-        ],
-        **_helpers(),
-    }
-    return render(request, "pages/client/progress.html", context, block="content")

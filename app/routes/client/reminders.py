@@ -1,84 +1,42 @@
-"""Reminders: the client's settings page, their devices' push subscriptions, snoozing from a
-notification, and a test notification.
-
-Three routers, because three kinds of caller:
-- `router` (/c/reminders...): the client's pages, signed in with the session cookie;
-- `api_router` (/api/v1/push/...): the JSON API push.js calls from the page;
-- `push_router` (/push/...): called by the service worker, which has no CSRF token (the
-  cookie is HttpOnly); each of these carries its own proof instead (see app/web/csrf.py).
-"""
+"""The client's reminders: times per record, quiet hours, pausing, devices and a test notification."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlmodel import select
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.core import i18n
-from app.core.errors import Forbidden, Invalid, NotFound
-from app.dispatch.vapid import VapidError, VapidKeys
-from app.models import Client, PushSubscription, SessionKind
-from app.routes.api import ERRORS
+from app.core.errors import Invalid
+from app.models import Client
 from app.services import frequency as frequency_rules
 from app.services import reminders
 from app.services.reminders import settings as reminder_settings
-from app.web.deps import CurrentClient, DeviceDep, SessionDep, SettingsDep
-from app.web.errors import wants_json
+from app.web.deps import CurrentClient, SessionDep, SettingsDep, vapid_keys
+from app.web.presenters.delivery import failure_reason
 from app.web.render import is_htmx, jinja, redirect, render
 
 router = APIRouter(prefix="/c/reminders", include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1/push", tags=["push"])
-push_router = APIRouter(prefix="/push", include_in_schema=False)
+
 
 # Time fields a record's reminder has besides its list of times.
 _TIME_FIELDS = ("quiet_start", "quiet_end", "random_start", "random_end")
+
+
 _MAX_SLOTS = reminders.MAX_TIMES
+
+
 _SAMPLING_FIELDS = ("random_start", "random_end", "random_count", "random_min_gap_minutes")
-
-
-def vapid_keys(request: Request) -> VapidKeys | None:
-    """The deployment's VAPID keys, loaded once per app; None when push is not configured."""
-    state = request.app.state
-    if not hasattr(state, "vapid_keys"):
-        try:
-            state.vapid_keys = VapidKeys.load(state.settings)
-        except VapidError:
-            state.vapid_keys = None
-    return state.vapid_keys  # type: ignore[no-any-return]
-
-
-# --- what the page shows -----------------------------------------------------------------------
 
 
 def _next_label(moment: datetime) -> str:
     """ "Tue 08:30": the weekday in the client's language, the time on a 24-hour clock."""
     names: dict[int, str] = dict(jinja.globals["weekday_names"])  # type: ignore[call-overload]
     return f"{names[moment.isoweekday()]} {moment.strftime('%H:%M')}"
-
-
-def failure_reason(code: str | None) -> str:
-    """A machine code of the dispatcher ("http_503") in plain words."""
-    code = code or ""
-    if code == "late":
-        return i18n.gettext("it was due while the reminder service was not running")
-    if code == "no_device":
-        return i18n.gettext("no device had notifications turned on")
-    if code in ("http_404", "http_410"):
-        return i18n.gettext("the device no longer accepts notifications")
-    if code in ("timeout", "network", "http_429") or code.startswith("http_5"):
-        return i18n.gettext("the push service did not answer in time")
-    if code == "email_failed":
-        return i18n.gettext("the email could not be sent")
-    return i18n.gettext("it could not be delivered")
 
 
 def _record_rows(
@@ -207,9 +165,6 @@ def _page(
     return render(request, "pages/client/reminders.html", context, status_code=status_code, block=block)
 
 
-# --- the client's settings page ----------------------------------------------------------------
-
-
 @router.get("")
 def reminders_page(request: Request, session: SessionDep, client: CurrentClient) -> Response:
     return _page(request, session, client)
@@ -289,140 +244,3 @@ def remove_device(request: Request, subscription_id: uuid.UUID, session: Session
     if is_htmx(request):
         return _page(request, session, client, block="health")
     return redirect(request, "/c/reminders")
-
-
-# --- the JSON API push.js uses ------------------------------------------------------------------
-
-
-class DevicePublic(BaseModel):
-    id: uuid.UUID
-    device: str
-    created_at: datetime
-    last_success_at: datetime | None
-    expired: bool
-
-
-def _device(subscription: PushSubscription) -> DevicePublic:
-    return DevicePublic(
-        id=subscription.id,
-        device=subscription.user_agent,
-        created_at=subscription.created_at,
-        last_success_at=subscription.last_success_at,
-        expired=subscription.expired_at is not None,
-    )
-
-
-async def _json_body(request: Request) -> Any:
-    try:
-        return json.loads(await request.body() or b"null")
-    # Too deep a body is refused before it gets here (app/web/input_checks.py); RecursionError stays
-    # caught in case that check is ever bypassed.
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Invalid(i18n.gettext("This push subscription could not be read. Please try again.")) from None
-
-
-@api_router.post(
-    "/subscriptions",
-    response_model=DevicePublic,
-    status_code=201,
-    responses=ERRORS,
-    summary="Register this browser's push subscription (PushSubscription.toJSON())",
-)
-async def add_subscription(request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient) -> Any:
-    data = await _json_body(request)
-    # In a worker thread: checking the endpoint looks its host up (app/services/push_endpoints.py).
-    subscription = await run_in_threadpool(
-        reminders.add_subscription,
-        session,
-        client=client,
-        data=data,
-        user_agent=request.headers.get("user-agent", ""),
-        settings=settings,
-    )
-    session.commit()
-    return _device(subscription)
-
-
-@api_router.get("/subscriptions", response_model=list[DevicePublic], responses=ERRORS, summary="My devices")
-def list_subscriptions(session: SessionDep, client: CurrentClient) -> Any:
-    health = reminders.delivery_health(session, client=client)
-    return [_device(subscription) for subscription in health.devices + health.expired]
-
-
-@api_router.delete(
-    "/subscriptions/{subscription_id}", status_code=204, responses=ERRORS, summary="Stop reminders on one device"
-)
-def delete_subscription(subscription_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
-    reminders.remove_subscription(session, client=client, subscription_id=subscription_id)
-    session.commit()
-    return Response(status_code=204)
-
-
-# --- called by the service worker -----------------------------------------------------------------
-
-
-@push_router.get("/public-key")
-def public_key(request: Request) -> Response:
-    keys = vapid_keys(request)
-    if keys is None:
-        raise NotFound(i18n.gettext("Notifications are not set up on this server yet."))
-    return JSONResponse({"publicKey": keys.public_key}, headers={"Cache-Control": "no-cache"})
-
-
-async def _fields(request: Request) -> dict[str, str]:
-    """Snooze comes as JSON from the service worker and as a form from the record page."""
-    if request.headers.get("content-type", "").startswith("application/json"):
-        data = await _json_body(request)
-        if not isinstance(data, dict):
-            raise Invalid(i18n.gettext("This snooze link is not valid."))
-        return {key: str(value)[:200] for key, value in data.items() if isinstance(value, str | int)}
-    form = await request.form()
-    return {key: str(value)[:200] for key, value in form.items() if isinstance(value, str)}
-
-
-@push_router.post("/snooze")
-async def snooze(request: Request, session: SessionDep, settings: SettingsDep, device: DeviceDep) -> Response:
-    """Remind once more later. The signed token names the client and the reminder; no cookie
-    is needed, but a browser signed in as someone else may not use it."""
-    fields = await _fields(request)
-    client_id, reminder_id = reminders.read_snooze_token(secret=settings.secret_key, token=fields.get("token", ""))
-    if device is not None and device.kind == SessionKind.client and device.client_id != client_id:
-        raise Forbidden(i18n.gettext("This reminder belongs to someone else."))
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound(i18n.gettext("No such reminder."))
-    try:
-        minutes = int(fields.get("minutes", "30"))
-    except ValueError:
-        minutes = 0
-    reminder = reminders.snooze(session, client=client, reminder_id=reminder_id, minutes=minutes)
-    session.commit()
-    if wants_json(request):
-        assert reminder.snoozed_until is not None
-        return JSONResponse({"snoozed_until": reminder.snoozed_until.isoformat(), "minutes": minutes})
-    return redirect(request, f"/c?snoozed={minutes}")
-
-
-@push_router.post("/subscription-change")
-async def subscription_change(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    """The browser replaced a subscription (`pushsubscriptionchange`). The old endpoint, a secret
-    only that browser and this server know, proves which client the new one belongs to."""
-    data = await _json_body(request)
-    if not isinstance(data, dict) or not isinstance(data.get("old_endpoint"), str):
-        raise Invalid(i18n.gettext("This push subscription could not be read. Please try again."))
-    old = session.exec(select(PushSubscription).where(PushSubscription.endpoint == data["old_endpoint"])).first()
-    client = session.get(Client, old.client_id) if old is not None else None
-    if old is None or client is None:
-        raise NotFound(i18n.gettext("No such device."))
-    subscription = await run_in_threadpool(
-        reminders.add_subscription,
-        session,
-        client=client,
-        data=data.get("subscription"),
-        user_agent=request.headers.get("user-agent", ""),
-        settings=settings,
-    )
-    if old.id != subscription.id:
-        session.delete(old)
-    session.commit()
-    return JSONResponse({"id": str(subscription.id)}, status_code=201)

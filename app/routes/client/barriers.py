@@ -1,4 +1,4 @@
-"""Barrier check-ins ("Not today, because…"): the client's pages and the JSON API."""
+"""Barrier check-ins ("Not today, because…"): the client's pages."""
 
 from __future__ import annotations
 
@@ -7,48 +7,20 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.core import i18n
 from app.core.errors import Invalid
-from app.models import BarrierCreate, BarrierPublic, Client, RecordTemplate, Visibility
+from app.models import BarrierCreate, RecordTemplate, Visibility
 from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
-from app.routes.api import ERRORS, Problem
 from app.services import assignments, barriers, record_types
 from app.services.entry_text import is_library_version, tr
 from app.web.deps import ClientAccess, CurrentClient, SessionDep
-from app.web.presenters import charts
+from app.web.presenters.barriers import QUIET_COOKIE, day_words
 from app.web.render import redirect, render
 
 router = APIRouter(prefix="/c", include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["barriers"])
-
-# "Not now" on Today's question: the client's local day it was said, so it stays quiet until tomorrow.
-QUIET_COOKIE = "between_barrier_quiet"
-
-
-def day_words(day: date, today: date) -> str:
-    if day == today:
-        return i18n.gettext("today")
-    if (today - day).days == 1:
-        return i18n.gettext("yesterday")
-    return charts.long_date(day)
-
-
-def today_prompt(request: Request, session: Session, client: Client) -> dict[str, Any] | None:
-    """Today's one question about a recently missed record, with its heading; None for none."""
-    found = barriers.prompt(session, client=client, quiet_day=request.cookies.get(QUIET_COOKIE))
-    if found is None:
-        return None
-    if (found.today - found.day).days == 1:
-        heading = i18n.gettext("%(title)s wasn't written yesterday", title=found.title)
-    else:
-        heading = i18n.gettext(
-            "%(title)s wasn't written on %(day)s", title=found.title, day=charts.long_date(found.day)
-        )
-    return {"prompt": found, "heading": heading}
 
 
 def _context(session, client, assignment_id: uuid.UUID, day: date, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -171,31 +143,3 @@ def not_now(request: Request, session: SessionDep, client: CurrentClient) -> Res
         secure=request.app.state.settings.secure_cookies,
     )
     return response
-
-
-@api_router.post(
-    "/barriers",
-    response_model=BarrierPublic,
-    status_code=201,
-    responses={
-        **ERRORS,
-        200: {"model": BarrierPublic, "description": "Already stored (same id and content)"},
-        409: {"model": Problem, "description": "Same id, different content; or this day already has a check-in"},
-    },
-    summary="Say what got in the way of a missed record (idempotent on its client-generated id)",
-)
-def create_barrier(data: BarrierCreate, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
-    saved = barriers.record(session, client=client, data=data, device_id=access.device_id)
-    body = BarrierPublic.model_validate(saved.checkin, from_attributes=True).model_dump_json()
-    session.commit()
-    return Response(body, status_code=201 if saved.created else 200, media_type="application/json")
-
-
-@api_router.get("/barriers", response_model=list[BarrierPublic], responses=ERRORS, summary="My check-ins")
-def list_barriers(
-    session: SessionDep,
-    client: CurrentClient,
-    access: ClientAccess,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> Any:
-    return barriers.list_for_client(session, client=client, access=access, limit=limit)

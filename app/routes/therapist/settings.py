@@ -9,7 +9,10 @@ from starlette.responses import Response
 
 from app.core.errors import Invalid
 from app.models.therapist import DIGEST_HOURS_MAX, DIGEST_HOURS_MIN
-from app.services import therapist_settings
+from app.services import (
+    device_sessions,
+    therapist_settings,
+)
 from app.web.deps import CurrentTherapist, SessionDep, SettingsDep
 from app.web.render import redirect, render
 
@@ -64,3 +67,10 @@ def save_settings(
         return render(request, "pages/therapist/settings.html", context, status_code=422)
     session.commit()
     return redirect(request, "/t/settings?saved=1")
+
+
+@router.post("/signout-everywhere")
+def signout_everywhere(request: Request, session: SessionDep, therapist: CurrentTherapist) -> Response:
+    device_sessions.revoke_all(session, therapist_id=therapist.id)
+    session.commit()
+    return redirect(request, "/signin")

@@ -1,13 +1,10 @@
-"""Changing a record while it runs: the therapist's edit, stop (with a confirmation) and undo,
-and the client's "Got it" on the notice that tells them what changed."""
+"""Assigning records to a client, changing how often and when, stopping and restarting them."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from types import SimpleNamespace
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
@@ -17,25 +14,27 @@ from starlette.responses import Response
 from app.core import i18n
 from app.core.errors import Invalid
 from app.core.timeutil import parse_hhmm
-from app.models import Assignment, AssignmentSettings, Client, Frequency, RecordTemplate, Therapist
-from app.models.types import utcnow
-from app.routes.insights import when
+from app.models import (
+    Assignment,
+    AssignmentCreate,
+    AssignmentSettings,
+    Frequency,
+    RecordTemplate,
+    Therapist,
+)
+from app.routes.therapist.clients import _client_page
 from app.services import assignment_changes, assignments, clients, record_types, reminders
 from app.services import frequency as frequency_rules
+from app.services.assignments import default_weekly_day
 from app.services.entry_text import tr
-from app.web.deps import CurrentClient, CurrentTherapist, SessionDep
+from app.web.deps import CurrentTherapist, SessionDep
+from app.web.presenters.timewords import when
 from app.web.render import redirect, render
 
-therapist_router = APIRouter(prefix="/t", include_in_schema=False)
-client_router = APIRouter(prefix="/c", include_in_schema=False)
+router = APIRouter(prefix="/t", include_in_schema=False)
+
 
 ALL_DAYS = [1, 2, 3, 4, 5, 6, 7]
-
-
-def default_weekly_day(client: Client) -> int:
-    """The day a new weekly record is due unless the therapist picks another: a week from today."""
-    today = utcnow().astimezone(ZoneInfo(client.timezone)).date()
-    return (today + timedelta(days=6)).isoweekday()
 
 
 def parse_settings(
@@ -135,13 +134,13 @@ def _edit_context(session: Session, therapist: Therapist, assignment: Assignment
     }
 
 
-@therapist_router.get("/assignments/{assignment_id}/edit")
+@router.get("/assignments/{assignment_id}/edit")
 def edit_page(request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
     assignment = assignments.get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
     return render(request, "pages/therapist/assignment_edit.html", _edit_context(session, therapist, assignment))
 
 
-@therapist_router.post("/assignments/{assignment_id}/edit")
+@router.post("/assignments/{assignment_id}/edit")
 def save_edit(
     request: Request,
     assignment_id: uuid.UUID,
@@ -190,7 +189,7 @@ def save_edit(
     return redirect(request, f"/t/clients/{assignment.client_id}?{state}={assignment.id}#assignment-{assignment.id}")
 
 
-@therapist_router.get("/assignments/{assignment_id}/end")
+@router.get("/assignments/{assignment_id}/end")
 def stop_page(request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
     """ "Stop" asks first (a page of its own, so it works without JavaScript)."""
     assignment = assignments.get_for_therapist(session, therapist=therapist, assignment_id=assignment_id)
@@ -201,7 +200,7 @@ def stop_page(request: Request, assignment_id: uuid.UUID, session: SessionDep, t
     return render(request, "pages/therapist/assignment_stop.html", context)
 
 
-@therapist_router.post("/assignments/{assignment_id}/restart")
+@router.post("/assignments/{assignment_id}/restart")
 def restart(request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
     """Undo a stop ("Stopped. Undo"): the record comes back with its reminder."""
     assignment = assignments.restart(session, therapist=therapist, assignment_id=assignment_id)
@@ -209,15 +208,81 @@ def restart(request: Request, assignment_id: uuid.UUID, session: SessionDep, the
     return redirect(request, f"/t/clients/{assignment.client_id}?restarted={assignment.id}#assignment-{assignment.id}")
 
 
-@client_router.post("/assignments/{assignment_id}/seen")
-def dismiss_notice(
+@router.post("/clients/{client_id}/assignments")
+def assign(
     request: Request,
-    assignment_id: uuid.UUID,
+    client_id: uuid.UUID,
     session: SessionDep,
-    client: CurrentClient,
-    back: Annotated[str, Form(max_length=8)] = "",
+    therapist: CurrentTherapist,
+    template_id: Annotated[str, Form(max_length=40)] = "",
+    instructions: Annotated[str, Form(max_length=2000)] = "",
+    frequency: Annotated[str, Form(max_length=16)] = "",
+    times_per_day: Annotated[str, Form(max_length=3)] = "1",
+    weekdays: Annotated[list[str] | None, Form()] = None,
+    weekly_day: Annotated[str, Form(max_length=1)] = "",
+    proposed_times: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """The client read what their therapist changed: the notice goes (from Today and the record)."""
-    assignment_changes.mark_seen(session, client=client, assignment_id=assignment_id)
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    try:
+        fields = {
+            "template_id": uuid.UUID(template_id),
+            "instructions": instructions,
+            "times_per_day": int(times_per_day or 1),
+            "weekdays": [int(day) for day in (weekdays or ["1", "2", "3", "4", "5", "6", "7"])],
+            "proposed_times": [item for item in proposed_times.replace(";", ",").split(",") if item.strip()],
+        }
+        # Not chosen: the record type's usual frequency ("when it happens" for event records).
+        chosen = frequency_rules.parse(frequency)
+        if chosen is not None:
+            fields["frequency"] = chosen
+        if chosen is Frequency.weekly:
+            # Once a week is due on one day: the week's entry may come on any day before it.
+            fields["weekdays"] = [int(weekly_day or default_weekly_day(client))]
+        data = AssignmentCreate.model_validate(fields)
+    except (ValueError, ValidationError):
+        # The form again, each wrong field marked, with what was typed.
+        errors = _assign_errors(
+            session,
+            therapist,
+            template_id=template_id,
+            frequency=frequency,
+            times_per_day=times_per_day,
+            weekdays=weekdays,
+            weekly_day=weekly_day,
+            instructions=instructions,
+            proposed_times=proposed_times,
+        )
+        values = {"template_id": template_id, "instructions": instructions, "proposed_times": proposed_times}
+        return _client_page(request, session, therapist, client, errors=errors, values=values)
+    assignments.assign(session, therapist=therapist, client=client, data=data)
     session.commit()
-    return redirect(request, f"/c/record/{assignment_id}" if back == "record" else "/c")
+    return redirect(request, f"/t/clients/{client.id}")
+
+
+def _assign_errors(session: SessionDep, therapist: Therapist, *, template_id: str, **fields: Any) -> dict[str, str]:
+    """Which fields of the assign form are wrong, each with its message."""
+    errors: dict[str, str] = {}
+    try:
+        chosen = uuid.UUID(template_id)
+        if not any(
+            template.id == chosen for template, _version in record_types.available(session, therapist=therapist)
+        ):
+            raise ValueError
+    except ValueError:
+        errors["template_id"] = i18n.gettext("Choose a record type.")
+    try:
+        parse_settings(**fields)
+    except Invalid as error:
+        errors.update(error.errors)
+    if not errors:
+        errors["_"] = i18n.gettext("Check the record type, the frequency, the weekdays and the times (like 08:30).")
+    return errors
+
+
+@router.post("/assignments/{assignment_id}/end")
+def end_assignment(
+    request: Request, assignment_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist
+) -> Response:
+    assignment = assignments.end(session, therapist=therapist, assignment_id=assignment_id)
+    session.commit()
+    return redirect(request, f"/t/clients/{assignment.client_id}")

@@ -19,11 +19,11 @@ from starlette.datastructures import UploadFile
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import _
 from app.models import SessionKind, Therapist, VoiceNote, VoiceNotePublic
-from app.routes.api import ERRORS, Problem
 from app.services import audit, voice_notes, voice_storage
 from app.services.device_trust import PrivateAccess
 from app.web.deps import CurrentClient, DeviceDep, SessionDep, SettingsDep, get_current_client
 from app.web.errors import problem
+from app.web.problems import ERRORS, Problem
 
 router = APIRouter(prefix="/api/v1", tags=["voice notes"])
 
