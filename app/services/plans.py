@@ -45,8 +45,9 @@ from app.models import (
 )
 from app.models.plan import WORD_LIMITS, WORDS
 from app.models.types import utcnow
-from app.services import assignments, record_types, reminders
+from app.services import assignments, record_types, reminders, zone_history
 from app.services import frequency as frequency_rules
+from app.services.adherence.load import adherence_of, assigned, facts
 
 # Today invites the client to join a draft touched this recently ("your therapist is
 # making a plan with you"); an older draft waits for the therapist to open it again.
@@ -88,9 +89,8 @@ def _locked(session: Session, plan: Plan) -> Plan:
     """The plan again, locked for this transaction (PostgreSQL): two confirmations, or two
     edits, one after the other and never interleaved."""
     session.flush()
-    found = session.exec(select(Plan).where(Plan.id == plan.id).with_for_update()).one()
-    session.refresh(found)
-    return found
+    statement = select(Plan).where(Plan.id == plan.id).with_for_update().execution_options(populate_existing=True)
+    return session.exec(statement).one()
 
 
 def for_client(session: Session, *, client_id: uuid.UUID, states: Iterable[PlanState] = OPEN) -> list[Plan]:
@@ -131,9 +131,7 @@ def in_force(session: Session, *, client_id: uuid.UUID) -> dict[uuid.UUID, Plan]
 
 def history(session: Session, *, plan: Plan) -> list[PlanChange]:
     """Every change to the plan, oldest first."""
-    return list(
-        session.exec(select(PlanChange).where(PlanChange.plan_id == plan.id).order_by(col(PlanChange.version)))
-    )
+    return list(session.exec(select(PlanChange).where(PlanChange.plan_id == plan.id).order_by(col(PlanChange.version))))
 
 
 def changed_since(session: Session, *, plan: Plan, since: int, by_other_than: PlanActor) -> set[str]:
@@ -250,7 +248,9 @@ def start(
             )
         return existing, False
     plan = Plan(client_id=client.id, therapist_id=therapist.id, created_at=now, updated_at=now, version=1)
-    fields = _record_fields(session, therapist=therapist, plan=plan, assignment_id=assignment_id, template_id=template_id)
+    fields = _record_fields(
+        session, therapist=therapist, plan=plan, assignment_id=assignment_id, template_id=template_id
+    )
     for name, (_before, after) in fields.items():
         _set(plan, name, after)
     session.add(plan)
@@ -499,9 +499,7 @@ def confirm(
     if plan.times:
         _set_reminder_times(session, client=client, assignment=assignment, times=plan.times, now=now)
     for old in session.exec(
-        select(Plan).where(
-            Plan.assignment_id == assignment.id, Plan.state == PlanState.confirmed, Plan.id != plan.id
-        )
+        select(Plan).where(Plan.assignment_id == assignment.id, Plan.state == PlanState.confirmed, Plan.id != plan.id)
     ):
         old.state, old.closed_at = PlanState.replaced, now
         _log(session, old, kind=PlanChangeKind.replaced, actor=PlanActor.client, fields={}, now=now)
@@ -577,3 +575,89 @@ def _shown(session: Session, name: str, value: Any) -> str:
         _set(probe, "record", value)
         return title_of(session, probe) or "–"
     return str(value) if value else "–"
+
+
+# --- whether it held (the brief) --------------------------------------------------------------
+
+# Warm words only, never a figure on the person: these shares just choose the sentence.
+HELD_SHARE = 0.8
+PARTLY_SHARE = 0.4
+
+
+@dataclass(frozen=True)
+class Held:
+    """A plan in force, and how things went since the client confirmed it."""
+
+    plan: Plan
+    title: str
+    done: int  # occasions done since it was confirmed (scheduled records)
+    expected: int  # occasions asked for since then, today's open one not counted
+    written: int  # entries since then (records kept as they happen)
+    as_it_happens: bool
+    # What the client changed after confirming, oldest first.
+    changes: list[PlanChange] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """ "happened" (as it happens), "too_soon", "held", "partly" or "not_yet"."""
+        if self.as_it_happens:
+            return "happened"
+        if self.expected == 0:
+            return "too_soon"
+        share = self.done / self.expected
+        if share >= HELD_SHARE:
+            return "held"
+        return "partly" if share >= PARTLY_SHARE else "not_yet"
+
+
+def for_brief(session: Session, *, therapist: Therapist, client: Client, now: datetime | None = None) -> list[Held]:
+    """Each plan in force for the client, with whether it held since it was confirmed.
+    Counted by the adherence engine (private entries count as done; none is read)."""
+    if client.therapist_id != therapist.id:
+        raise NotFound(_("No such client."))
+    now = now or utcnow()
+    plans = sorted(in_force(session, client_id=client.id).values(), key=lambda plan: plan.confirmed_at or now)
+    if not plans:
+        return []
+    earliest = min(plan.confirmed_at or now for plan in plans)
+    records = {item.assignment.id: item for item in assigned(session, client_ids=[client.id])[client.id]}
+    # Weekly records look back up to a week before a day counts: read a little earlier.
+    window_start = earliest - timedelta(days=8)
+    entries = facts(session, client_ids=[client.id], since=window_start, with_logged=False)
+    zones = zone_history.history(session, client=client)
+    changes: dict[uuid.UUID, list[PlanChange]] = {}
+    for change in session.exec(
+        select(PlanChange)
+        .where(col(PlanChange.plan_id).in_([plan.id for plan in plans]), PlanChange.kind == PlanChangeKind.changed)
+        .order_by(col(PlanChange.version))
+    ):
+        changes.setdefault(change.plan_id, []).append(change)
+    out = []
+    for plan in plans:
+        item = records.get(plan.assignment_id) if plan.assignment_id is not None else None
+        if item is None:  # the record was stopped: the plan ended with it
+            continue
+        adherence = adherence_of(
+            item,
+            client=client,
+            zones=zones,
+            entries=entries.get(item.assignment.id, []),
+            now=now,
+            since=plan.confirmed_at,
+            window_start=window_start,
+            with_delays=False,
+            with_days=False,
+        )
+        since, happened = adherence.since, adherence.happened_since
+        out.append(
+            Held(
+                plan=plan,
+                title=item.title,
+                done=since.done if since is not None else 0,
+                expected=since.expected if since is not None else 0,
+                written=happened.entries if happened is not None else 0,
+                as_it_happens=adherence.as_it_happens,
+                changes=changes.get(plan.id, []),
+            )
+        )
+    return out
