@@ -24,7 +24,13 @@ OBSTACLE_MAX = 300
 WHY_MAX = 1000
 # The words of a plan, in the order the page asks for them.
 WORDS = ("cue", "action", "obstacle", "obstacle_plan", "why")
-WORD_LIMITS = {"cue": CUE_MAX, "action": ACTION_MAX, "obstacle": OBSTACLE_MAX, "obstacle_plan": OBSTACLE_MAX, "why": WHY_MAX}
+WORD_LIMITS = {
+    "cue": CUE_MAX,
+    "action": ACTION_MAX,
+    "obstacle": OBSTACLE_MAX,
+    "obstacle_plan": OBSTACLE_MAX,
+    "why": WHY_MAX,
+}
 
 
 class PlanState(StrEnum):
@@ -56,9 +62,7 @@ class Plan(SQLModel, table=True):
     therapist_id: uuid.UUID | None = Field(default=None, foreign_key="therapist.id", ondelete="SET NULL")
     # The record it is about: a running assignment, or (until confirmed) a record type
     # that is assigned only when the client confirms.
-    assignment_id: uuid.UUID | None = Field(
-        default=None, foreign_key="assignment.id", index=True, ondelete="CASCADE"
-    )
+    assignment_id: uuid.UUID | None = Field(default=None, foreign_key="assignment.id", index=True, ondelete="CASCADE")
     template_id: uuid.UUID | None = Field(default=None, foreign_key="record_template.id")
     state: PlanState = Field(default=PlanState.draft, max_length=16)
     # Local reminder times ("HH:MM") the client chose, in the client's time zone.
@@ -130,7 +134,8 @@ class PlanStart(SQLModel):
 
 class PlanConfirm(SQLModel):
     version: int | None = Field(
-        default=None, description="The version the client read: if the plan changed since, nothing is confirmed (409)"
+        default=None,
+        description="The version the client read: if the therapist changed the plan since, nothing is confirmed (409)",
     )
 
 

@@ -209,7 +209,7 @@ def title_of(session: Session, plan: Plan) -> str:
     return _(title) if template.is_library and title else title
 
 
-def _needs_times(session: Session, plan: Plan) -> bool:
+def needs_times(session: Session, plan: Plan) -> bool:
     """Scheduled records are reminded at the times chosen; records kept as they happen
     may do without (their cue is the event itself)."""
     if plan.assignment_id is not None:
@@ -338,7 +338,7 @@ def edit_as_client(
     if data.times is not None:
         times = reminders.parse_times(data.times, errors)
         proposed["times"] = times
-        if not times and plan.state is PlanState.confirmed and _needs_times(session, plan):
+        if not times and plan.state is PlanState.confirmed and needs_times(session, plan):
             errors["times"] = _("Keep at least one time for a reminder.")
     if errors:
         raise Invalid(_("Some of the plan needs another look."), errors=errors)
@@ -368,7 +368,7 @@ def _checked_words(data: PlanWords) -> dict[str, Any]:
     return words
 
 
-def _current(session: Session, plan: Plan, name: str) -> Any:
+def current_value(session: Session, plan: Plan, name: str) -> Any:
     if name == "record":
         return record_key(plan)
     if name == "times" and plan.state is PlanState.confirmed and plan.assignment_id is not None:
@@ -404,7 +404,7 @@ def _apply(
     for name in FIELDS:
         if name not in proposed:
             continue
-        new, current = proposed[name], _current(session, plan, name)
+        new, current = proposed[name], current_value(session, plan, name)
         base = _value_at(later, name, since, current) if later and since is not None else current
         # Unchanged by this side, but changed by the other since: theirs stands.
         if new == current or (new == base and base != current):
@@ -469,7 +469,8 @@ def confirm(
     if plan.state is PlanState.confirmed:
         raise Conflict(_("You already confirmed this plan."))
     _still_open(plan)
-    if version is not None and version != plan.version:
+    # Only what the client has seen is confirmed: not words the therapist wrote since.
+    if version is not None and changed_since(session, plan=plan, since=version, by_other_than=PlanActor.client):
         raise Conflict(_("The plan changed a moment ago. Have a look at it, then confirm again."))
     therapist = session.get(Therapist, plan.therapist_id) if plan.therapist_id is not None else None
     if therapist is None or client.therapist_id != therapist.id:
@@ -481,7 +482,7 @@ def confirm(
         missing["cue"] = _("Say when you will do it.")
     if not plan.action:
         missing["action"] = _("Say what you will do.")
-    if not plan.times and _needs_times(session, plan):
+    if not plan.times and needs_times(session, plan):
         missing["times"] = _("Choose at least one time for a reminder.")
     if missing:
         raise Invalid(_("A few parts of the plan are still empty."), errors=missing)
