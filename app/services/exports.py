@@ -37,6 +37,8 @@ from app.models import (
     Client,
     DeviceSession,
     Entry,
+    Plan,
+    PlanChange,
     RecordTemplate,
     Reminder,
     TemplateVersion,
@@ -156,6 +158,7 @@ def stream_client_archive(*, engine: Engine, client_id: uuid.UUID, locale: str) 
             ("reminders", lambda: _reminder_files(session, client)),
             ("sessions", lambda: _session_files(session, client)),
             ("barriers", lambda: _barrier_files(session, client)),
+            ("plans", lambda: _plan_files(session, client)),
             ("access", lambda: _access_files(session, client, locale)),
         ]
         for _name, build in parts:
@@ -231,6 +234,7 @@ def _readme(locale: str) -> str:
             _("devices.json and devices.csv: the phones and browsers signed in to your account."),
             _("reminders.json: your reminder times."),
             _("sessions.json: the session dates your therapist entered (not their notes)."),
+            _("plans.json: the plans you made with your therapist, with every change and who made it."),
             _("access_log.json and access_log.csv: when your therapist read or downloaded your shared records."),
             _("voice_notes/: your voice notes, if you recorded any."),
             "",
@@ -353,6 +357,18 @@ def _barrier_files(session: Session, client: Client) -> list[tuple[str, bytes | 
     return [("barrier_checkins.json", _json([_dump(row, exclude=exclude) for row in rows]))]
 
 
+def _plan_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    """The plans made together, each with every change to it (who changed what, and when)."""
+    rows = list(session.exec(select(Plan).where(Plan.client_id == client.id).order_by(col(Plan.created_at))))
+    changes: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for change in session.exec(
+        select(PlanChange).where(PlanChange.client_id == client.id).order_by(col(PlanChange.version))
+    ):
+        changes.setdefault(change.plan_id, []).append(_dump(change, exclude={"client_id", "plan_id", "id"}))
+    plans = [{**_dump(row, exclude={"client_id"}), "history": changes.get(row.id, [])} for row in rows]
+    return [("plans.json", _json(plans))]
+
+
 @dataclass(frozen=True)
 class AccessView:
     at: datetime
@@ -390,6 +406,7 @@ _ACTIONS = {
     "export.fhir": i18n.N_("exported your shared entries for a health record system (FHIR)"),
     "invite.issued": i18n.N_("created a new invitation to sign a device in to your account"),
     "device.revoked": i18n.N_("signed out one of your devices"),
+    "plan.read": i18n.N_("looked at a plan you made together"),
 }
 
 
