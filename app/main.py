@@ -10,10 +10,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.core import error_reporting, migrate
-from app.core.db import engine_for
+from app.core.db import engine_for, open_session
 from app.core.security import configure_password_work
 from app.core.settings import Settings, get_settings
 from app.routes import ROUTERS
@@ -46,7 +45,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with Session(engine) as session:
+        with open_session(engine) as session:
             migrate.serialized(session.connection())
             library.sync(session)
             session.commit()

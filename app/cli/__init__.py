@@ -14,8 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlmodel import Session
-
+from app.core.db import open_session
 from app.core.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -33,7 +32,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     engine = _engine()
     migrate.upgrade(engine)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         migrate.serialized(session.connection())
         library.sync(session)
         session.commit()
@@ -133,7 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     engine = _engine()
-    with Session(engine) as session:
+    with open_session(engine) as session:
         if args.if_empty and not demo.is_empty(session):
             print("database has data: demo not seeded")
             return 0
@@ -154,7 +153,7 @@ def cmd_create_therapist(args: argparse.Namespace) -> int:
     password = args.password or getpass.getpass("Password (10+ characters): ")
     try:
         data = TherapistCreate(email=args.email, display_name=args.name, password=password)
-        with Session(_engine()) as session:
+        with open_session(_engine()) as session:
             therapist = accounts.create_therapist(session, data=data)
             session.commit()
             email = therapist.email

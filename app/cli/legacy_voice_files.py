@@ -19,8 +19,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
+from app.core.db import open_session
 from app.models import VoiceNote
 from app.models.types import utcnow
 from app.services import voice_storage
@@ -59,7 +59,7 @@ def retire(engine: Engine, *, folder: Path) -> Retired:
             kept.append(path)
             continue
         data = path.read_bytes()
-        with Session(engine) as session:
+        with open_session(engine) as session:
             note = session.get(VoiceNote, uuid.UUID(hex=path.name))
             if note is None:
                 if path.stat().st_mtime < settled_before:

@@ -84,9 +84,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def session_scope(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
+def open_session(engine: Engine) -> Session:
+    """The one way to open a database session (`with open_session(engine) as session:`).
+
+    Objects stay loaded after a commit (`expire_on_commit=False`): a page or a dispatcher pass
+    commits once and then still reads what it wrote, without a query per attribute.
+    """
+    return Session(engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -41,9 +41,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from app.core import i18n
+from app.core.email import Mail, Mailer
 from app.core.settings import Settings
-from app.dispatch import heartbeat
-from app.dispatch.email import Mail, Mailer
 from app.dispatch.encryption import Encryptor
 from app.dispatch.ledger import Claimed, Delivery, Ledger, Recipient, SendPlan, TickStats
 from app.dispatch.vapid import VapidKeys, VapidSigner
@@ -54,7 +53,7 @@ from app.models import (
     PushSubscription,
 )
 from app.models.types import utcnow
-from app.services import metrics
+from app.services import heartbeat, metrics
 from app.services.push_endpoints import EndpointRules
 
 log = logging.getLogger("between.dispatch")
@@ -219,7 +218,7 @@ class Dispatcher(Ledger):
             self._lock = None
         log.info("reminder dispatcher %s stopped", self.name)
 
-    # --- heartbeat (app/dispatch/heartbeat.py) -------------------------------------------------
+    # --- heartbeat (app/services/heartbeat.py) -------------------------------------------------
 
     def beat(self) -> None:
         """Write this dispatcher's heartbeat row; a failure is logged, and shows as a stale beat."""

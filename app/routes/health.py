@@ -108,7 +108,7 @@ def migration_state(versions: list[str]) -> str:
 
 
 def readiness(engine: Engine, *, stale_after: float, own_dispatcher: str | None) -> dict[str, Any]:
-    from app.dispatch.heartbeat import beats
+    from app.services.heartbeat import beats
 
     now = utcnow()
     try:

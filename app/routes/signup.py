@@ -22,9 +22,9 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from app.core import i18n
+from app.core.email import Mail, Mailer
 from app.core.errors import ServiceError, TooManyAttempts
 from app.core.settings import Settings
-from app.dispatch.email import Mail, Mailer
 from app.models import SessionKind, TherapistCreate
 from app.routes.auth import _remote, _start
 from app.services import ratelimit, signups

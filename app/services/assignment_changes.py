@@ -32,6 +32,7 @@ from app.services.adherence.rules import (
     ZoneHistory,
     compute,
 )
+from app.services.frequency import frequency_label as frequency_rules_label
 
 SCHEDULE_FIELDS = ("frequency", "times_per_day", "weekdays")
 # A notice the client never dismissed goes away by itself after this long.
@@ -101,9 +102,8 @@ def how_often(snapshot: dict[str, Any] | Any) -> str:
         return i18n.gettext("on %(days)s", days=format_list([names[d] for d in weekdays], locale=i18n.get_locale()))
     if frequency is Frequency.weekly and len(weekdays) == 1:
         return i18n.gettext("once a week, on %(day)s", day=_day_names()[weekdays[0]])
-    from app.web.render import frequency_label
 
-    return frequency_label(SimpleNamespace(**values))
+    return frequency_rules_label(SimpleNamespace(**values))
 
 
 def _snapshot_of(assignment: Any) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from app.models import (
 )
 from app.models.fields import FieldDef
 from app.models.types import utcnow
-from app.services import scoring, voice_notes
+from app.services import audit, scoring, voice_notes
 from app.services.answers import AnswerError, validate_answers
 from app.services.device_trust import PrivateAccess
 from app.services.record_types import fields_by_id, fields_of
@@ -291,6 +291,7 @@ def page_for_therapist(
     first, of one record type (`template_id`) and/or that happened in [start, end)."""
     if client.therapist_id != therapist.id:
         raise NotFound(_("No such client."))
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="entries.read", client_id=client.id)
     conditions: list[ColumnElement[bool]] = [
         col(Entry.client_id) == client.id,
         col(Entry.deleted_at).is_(None),

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from app.core import csv_safe, i18n
+from app.core.db import open_session
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.models import (
@@ -46,7 +47,7 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import scoring, voice_files, voice_storage, zone_history
+from app.services import audit, scoring, voice_files, voice_storage, zone_history
 from app.services.adherence.rules import DayClock
 from app.services.entry_text import describe, tr
 
@@ -146,7 +147,7 @@ def stream_client_archive(*, engine: Engine, client_id: uuid.UUID, locale: str) 
     It opens its own database session: it runs after the request's session is gone.
     """
     pipe = _Pipe()
-    with Session(engine) as session, zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with open_session(engine) as session, zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         client = session.get(Client, client_id)
         if client is None:
             return
@@ -589,6 +590,7 @@ def therapist_csv(session: Session, *, therapist: Therapist, client: Client) -> 
     writer = csv_safe.writer(buffer)
     writer.writerow(THERAPIST_CSV_HEADER)
     rows = shared_entries(session, therapist=therapist, client=client)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="export.csv", client_id=client.id)
     clock = DayClock(zone_history.history(session, client=client))
     for record in _entry_records(session, rows):
         writer.writerows(_csv_rows(record, clock=clock))
@@ -623,6 +625,7 @@ class Report:
 def report(session: Session, *, therapist: Therapist, client: Client) -> Report:
     """The printable report: shared entries grouped by record type, scores with their bands."""
     rows = shared_entries(session, therapist=therapist, client=client)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="export.report", client_id=client.id)
     infos = _versions(session, rows)
     clock = DayClock(zone_history.history(session, client=client))
     sections: dict[uuid.UUID, ReportSection] = {}

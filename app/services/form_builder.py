@@ -15,11 +15,10 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
-from starlette.datastructures import FormData, UploadFile
 
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import N_, _
@@ -124,7 +123,16 @@ def type_choices() -> list[tuple[str, str]]:
 # --- Reading the posted form -------------------------------------------------
 
 
-def read_draft(*, form: FormData) -> Draft:
+class PostedForm(Protocol):
+    """What the builder reads from a posted form (Starlette's FormData is one): the service
+    stays free of the web framework."""
+
+    def get(self, key: str) -> Any: ...
+
+    def getlist(self, key: str) -> list[Any]: ...
+
+
+def read_draft(*, form: PostedForm) -> Draft:
     """The builder's state from a posted form; unknown or repeated row ids are ignored."""
     rows: list[Row] = []
     seen: set[str] = set()
@@ -160,7 +168,8 @@ def read_draft(*, form: FormData) -> Draft:
     )
 
 
-def _text(value: str | UploadFile | None) -> str:
+def _text(value: object) -> str:
+    # Anything but text (an uploaded file, nothing) reads as empty.
     if not isinstance(value, str):
         return ""
     return value.replace("\r\n", "\n").replace("\r", "\n")

@@ -185,9 +185,9 @@ def _pool_families(engine: Engine) -> Iterator[GaugeMetricFamily]:
 
 
 def _read_database(engine: Engine) -> tuple[dict[str, int], list[tuple[str, float]]]:
-    from app.dispatch.heartbeat import beats
     from app.models import Client, Reminder, ReminderOccurrence
     from app.models.reminder import OccurrenceStatus
+    from app.services.heartbeat import beats
 
     R = Reminder.__table__  # type: ignore[attr-defined]
     C = Client.__table__  # type: ignore[attr-defined]

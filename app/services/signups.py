@@ -24,10 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.core import i18n
+from app.core.email import Mail
 from app.core.errors import Gone
 from app.core.i18n import _, ngettext
 from app.core.security import hash_password, new_token, token_hash
-from app.dispatch.email import Mail
 from app.models import EmailVerification, Therapist, TherapistCreate
 from app.models.therapist import normalize_email
 from app.models.types import utcnow

@@ -26,7 +26,7 @@ from app.core.i18n import _
 from app.models import Client, Entry, Therapist, Visibility, VoiceNote
 from app.models.fields import FieldDef, LongTextField, ShortTextField, VoiceField
 from app.models.types import utcnow
-from app.services import voice_storage
+from app.services import audit, voice_storage
 from app.services.answers import voice_companion
 from app.services.device_trust import PrivateAccess
 
@@ -189,6 +189,16 @@ def readable(
             and entry.deleted_at is None
             and entry.visibility != Visibility.private
         ):
+            # Audited here, where the therapist's read is allowed; a playback that then fails
+            # (no audio, a range outside the note) is rolled back with the rest of the request.
+            audit.record(
+                session,
+                actor_kind="therapist",
+                actor_id=therapist.id,
+                action="voice_note.played",
+                client_id=note.client_id,
+                subject_id=note.id,
+            )
             return note
     raise NotFound(_("No such voice note."))
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.core.db import open_session
 from app.core.settings import Settings
 from app.dispatch.vapid import VapidError, VapidKeys
 from app.models import Client, DeviceSession, SessionKind, Therapist
@@ -32,7 +33,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     # `async`, so a request does not pay two thread-pool hops for it: opening a session
     # does no I/O (it connects on first use, in the route's thread), and closing one
     # does none once its transaction is over; only then is closing sent to a thread.
-    session = Session(request.app.state.engine, expire_on_commit=False)
+    session = open_session(request.app.state.engine)
     try:
         yield session
     finally:
@@ -46,7 +47,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 def thread_session(request: Request) -> Iterator[Session]:
     """The request's session for a route that does all its database work in one trip to
     the thread pool: opened and closed in that trip, with none of a dependency's cost."""
-    session = Session(request.app.state.engine, expire_on_commit=False)
+    session = open_session(request.app.state.engine)
     try:
         yield session
     finally:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from app.core import i18n, security
 from app.core.errors import Invalid
+from app.services.frequency import WeekdayNames, frequency_label
 from app.web.presenters import localdates, timewords
 from app.web.staticfiles import static_url
 
@@ -48,7 +49,7 @@ def _environment() -> Environment:
     env.globals["static"] = static_url
     env.globals["tr"] = lambda text: i18n.gettext(text) if text else text
     env.globals["frequency_label"] = frequency_label
-    env.globals["weekday_names"] = _WeekdayNames()
+    env.globals["weekday_names"] = WeekdayNames()
     # Dates in the person's language and region (app/web/presenters/localdates.py).
     env.globals["local_date"] = localdates.local_date
     env.globals["local_date_time"] = localdates.local_date_time
@@ -62,44 +63,6 @@ def _environment() -> Environment:
     env.globals["reminder_rule"] = frequency.reminder_rule
     env.globals["per_week"] = frequency.per_week
     return env
-
-
-def frequency_label(assignment: Any) -> str:
-    from app.models import Frequency
-
-    frequency = Frequency(assignment.frequency)
-    if frequency is Frequency.times_per_day:
-        return i18n.ngettext("%(num)s time a day", "%(num)s times a day", assignment.times_per_day)
-    if frequency is Frequency.weekdays:
-        names = dict(_WeekdayNames())
-        return ", ".join(names[day] for day in assignment.weekdays)
-    if frequency is Frequency.weekly:
-        weekdays = list(assignment.weekdays or ())
-        if len(weekdays) == 1:  # due on one day of the week (older weekly records have none)
-            from babel.dates import get_day_names
-
-            day = get_day_names("wide", locale=i18n.get_locale())[weekdays[0] - 1]
-            return i18n.gettext("once a week, on %(day)s", day=day)
-        return i18n.gettext("once a week")
-    if frequency is Frequency.as_it_happens:
-        return i18n.gettext("when it happens")
-    return i18n.gettext("every day")
-
-
-class _WeekdayNames:
-    """Iterates (ISO number, short name) in the current language."""
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        names = [
-            i18n.gettext("Mon"),
-            i18n.gettext("Tue"),
-            i18n.gettext("Wed"),
-            i18n.gettext("Thu"),
-            i18n.gettext("Fri"),
-            i18n.gettext("Sat"),
-            i18n.gettext("Sun"),
-        ]
-        return iter(list(enumerate(names, start=1)))
 
 
 jinja = _environment()

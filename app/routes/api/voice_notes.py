@@ -16,10 +16,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
+from app.core.db import open_session
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import _
 from app.models import SessionKind, Therapist, VoiceNote, VoiceNotePublic
-from app.services import audit, voice_notes, voice_storage
+from app.services import voice_notes, voice_storage
 from app.services.device_trust import PrivateAccess
 from app.web.deps import CurrentClient, DeviceDep, SessionDep, SettingsDep, get_current_client
 from app.web.errors import problem
@@ -133,15 +134,6 @@ def play_voice_note(note_id: uuid.UUID, request: Request, session: SessionDep, d
     first = storage.read(session, note_id=note.id, start=start, length=min(voice_storage.CHUNK, stop - start))
     if not first:
         raise NotFound(_("No such voice note."))
-    if therapist is not None:
-        audit.record(
-            session,
-            actor_kind="therapist",
-            actor_id=therapist.id,
-            action="voice_note.played",
-            client_id=note.client_id,
-            subject_id=note.id,
-        )
     # Also hands the connection back before the rest streams: each further piece takes
     # one only while it is read.
     session.commit()
@@ -235,8 +227,7 @@ def sweep_on_start(app: Any) -> None:
     """Remove recordings no entry answers with, once they are older than a grace period
     (see voice_notes.sweep): a database operation, safe on any number of replicas, that
     never touches a note being uploaded."""
-    from sqlmodel import Session
 
-    with Session(app.state.engine) as session:
+    with open_session(app.state.engine) as session:
         voice_notes.sweep(session)
         session.commit()

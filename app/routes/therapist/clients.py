@@ -17,7 +17,6 @@ from app.models.types import utcnow
 from app.services import (
     assignment_changes,
     assignments,
-    audit,
     clients,
     device_sessions,
     device_trust,
@@ -186,7 +185,6 @@ def _client_page(
         offset=shown.offset,
         limit=entry_filters.PAGE_SIZE,
     )
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="entries.read", client_id=client.id)
     session.commit()
     context = {
         "client": client,
