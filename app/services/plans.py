@@ -45,7 +45,7 @@ from app.models import (
 )
 from app.models.plan import WORD_LIMITS, WORDS
 from app.models.types import utcnow
-from app.services import assignments, record_types, reminders, zone_history
+from app.services import assignments, audit, clients, record_types, reminders, zone_history
 from app.services import frequency as frequency_rules
 from app.services.adherence.load import adherence_of, assigned, facts
 
@@ -76,6 +76,27 @@ def get_for_therapist(session: Session, *, therapist: Therapist, plan_id: uuid.U
     if plan is None or client is None or client.therapist_id != therapist.id:
         raise NotFound(_("No such plan."))
     return plan
+
+
+def read_for_therapist(session: Session, *, therapist: Therapist, plan_id: uuid.UUID) -> Plan:
+    """A plan as the therapist reads it (page or API): found, and the read audited."""
+    plan = get_for_therapist(session, therapist=therapist, plan_id=plan_id)
+    audit.record(
+        session,
+        actor_kind="therapist",
+        actor_id=therapist.id,
+        action="plan.read",
+        client_id=plan.client_id,
+        subject_id=plan.id,
+    )
+    return plan
+
+
+def read_client_plans(session: Session, *, therapist: Therapist, client_id: uuid.UUID) -> list[Plan]:
+    """A client's plans being made and in force, as the therapist reads them: the read audited."""
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="plan.read", client_id=client.id)
+    return for_client(session, client_id=client.id)
 
 
 def get_for_client(session: Session, *, client: Client, plan_id: uuid.UUID) -> Plan:

@@ -19,7 +19,7 @@ from app.models import (
     PlanStart,
     PlanTherapistEdit,
 )
-from app.services import audit, clients, plans
+from app.services import clients, plans
 from app.web.deps import CurrentClient, CurrentTherapist, SessionDep
 from app.web.problems import ERRORS, Problem
 
@@ -110,9 +110,8 @@ def confirm_my_plan(plan_id: uuid.UUID, data: PlanConfirm, session: SessionDep, 
     summary="A client's plans: being made, and in force",
 )
 def client_plans(client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
-    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="plan.read", client_id=client.id)
-    found = [public(session, plan) for plan in plans.for_client(session, client_id=client.id)]
+    read = plans.read_client_plans(session, therapist=therapist, client_id=client_id)
+    found = [public(session, plan) for plan in read]
     body = b"[" + b",".join(item.model_dump_json().encode() for item in found) + b"]"
     session.commit()
     return Response(body, media_type="application/json")
@@ -137,9 +136,7 @@ def start_plan(client_id: uuid.UUID, data: PlanStart, session: SessionDep, thera
     "/therapist/plans/{plan_id}", response_model=PlanPublic, responses=ERRORS, summary="A plan, with who changed what"
 )
 def therapist_plan(plan_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Response:
-    plan = plans.get_for_therapist(session, therapist=therapist, plan_id=plan_id)
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="plan.read", client_id=plan.client_id)
-    return _json(session, plan)
+    return _json(session, plans.read_for_therapist(session, therapist=therapist, plan_id=plan_id))
 
 
 @router.patch(

@@ -12,7 +12,7 @@ from app.core import i18n
 from app.core.errors import Invalid, NotFound
 from app.models import Client, Plan, PlanActor, PlanState, Therapist
 from app.routes.therapist.clients import invite_qr_svg
-from app.services import audit, clients, plans
+from app.services import clients, plans
 from app.web.deps import CurrentTherapist, SessionDep, SettingsDep
 from app.web.presenters import plans as plan_view
 from app.web.presenters.timewords import when
@@ -82,8 +82,7 @@ def _page(
 def plan_page(
     request: Request, plan_id: uuid.UUID, session: SessionDep, settings: SettingsDep, therapist: CurrentTherapist
 ) -> Response:
-    plan = plans.get_for_therapist(session, therapist=therapist, plan_id=plan_id)
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="plan.read", client_id=plan.client_id)
+    plan = plans.read_for_therapist(session, therapist=therapist, plan_id=plan_id)
     session.commit()
     return _page(request, session, settings, therapist, plan)
 
