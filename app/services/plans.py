@@ -137,7 +137,8 @@ def draft_to_join(session: Session, *, client: Client, now: datetime | None = No
     draft = open_draft(session, client_id=client.id)
     if draft is None or draft.updated_at < (now or utcnow()) - DRAFT_FRESH:
         return None
-    return draft
+    # Started by a therapist the client is no longer linked with: nothing to join.
+    return draft if draft.therapist_id == client.therapist_id else None
 
 
 def in_force(session: Session, *, client_id: uuid.UUID) -> dict[uuid.UUID, Plan]:
@@ -300,6 +301,9 @@ def _record_fields(
         if assignment.client_id != plan.client_id or assignment.ended_at is not None:
             raise NotFound(_("No such assignment."))
         key = f"assignment:{assignment.id}"
+        if key == record_key(plan):
+            # The same record again (every save sends the form whole): nothing to start from.
+            return {}
         current = in_force(session, client_id=plan.client_id).get(assignment.id)
         reminder = reminders.for_assignment(session, assignment_id=assignment.id)
         if not plan.times:

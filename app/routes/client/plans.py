@@ -40,7 +40,7 @@ def plan_page(request: Request, plan_id: uuid.UUID, session: SessionDep, client:
     return _page(request, session, plan)
 
 
-def _problem(request: Request, session: SessionDep, plan: Plan, form: Any, problem: Invalid | Conflict) -> Response:
+def _problem(request: Request, session: SessionDep, plan: Plan, form: Any, problem: Invalid) -> Response:
     session.rollback()
     errors = problem.errors or {"_": problem.message}
     values = plan_view.submitted_values(form)
@@ -60,10 +60,15 @@ async def save(request: Request, plan_id: uuid.UUID, session: SessionDep, client
     plan = plans.get_for_client(session, client=client, plan_id=plan_id)
     state = plan.state
     try:
-        data = plan_view.client_edit(form)
-        plans.edit_as_client(session, client=client, plan_id=plan.id, data=data)
+        plans.edit_as_client(session, client=client, plan_id=plan.id, data=plan_view.client_edit(form))
     except Invalid as problem:
         return _problem(request, session, plan, form, problem)
+    except Conflict:
+        if not wants_fragment(request):
+            raise
+        # Confirmed or put aside meanwhile: the screen reloads into what it is now.
+        session.rollback()
+        return plan_view.sync(request, session, plan, actor=ACTOR, since=0, state=state.value)
     session.commit()
     if wants_fragment(request) and state is PlanState.draft:
         since = plan_view.form_since(form, default=plan.version)
@@ -75,17 +80,25 @@ async def save(request: Request, plan_id: uuid.UUID, session: SessionDep, client
 
 @router.post("/plans/{plan_id}/confirm")
 async def confirm(request: Request, plan_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
-    """ "Confirm this plan": what is on the phone is saved, then agreed, unless the therapist
-    changed something the phone has not shown yet (then the plan is shown again)."""
+    """ "Confirm this plan": what is on the phone is saved, then agreed. When something is still
+    missing, or the therapist changed something the phone had not shown yet, the plan comes
+    back as it is now (the phone's words kept) with what to look at."""
     form = await request.form()
     plan = plans.get_for_client(session, client=client, plan_id=plan_id)
-    try:
-        data = plan_view.client_edit(form)
-        if plan.state is PlanState.draft:
+    data = plan_view.client_edit(form)
+    if plan.state is PlanState.draft:
+        try:
             plans.edit_as_client(session, client=client, plan_id=plan.id, data=data)
+        except Invalid as problem:
+            return _problem(request, session, plan, form, problem)
+        session.commit()
+    try:
         plans.confirm(session, client=client, plan_id=plan.id, version=data.since)
     except (Invalid, Conflict) as problem:
-        return _problem(request, session, plan, form, problem)
+        session.rollback()
+        return _page(
+            request, session, plan, errors=problem.errors or {"_": problem.message}, status_code=problem.status_code
+        )
     session.commit()
     return redirect(request, f"/c/plans/{plan.id}?confirmed=1")
 

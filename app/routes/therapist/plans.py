@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from app.core import i18n
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Conflict, Invalid, NotFound
 from app.models import Client, Plan, PlanActor, PlanState, Therapist
 from app.routes.therapist.clients import invite_qr_svg
 from app.services import clients, plans
@@ -96,9 +96,16 @@ async def save(
     form = await request.form()
     plan = plans.get_for_therapist(session, therapist=therapist, plan_id=plan_id)
     fragment = wants_fragment(request)
+    state = plan.state
     try:
         data = plan_view.therapist_edit(form)
         plans.edit_as_therapist(session, therapist=therapist, plan_id=plan.id, data=data)
+    except Conflict:
+        if not fragment:
+            raise
+        # Confirmed on the phone meanwhile: the screen reloads into the agreed plan.
+        session.rollback()
+        return plan_view.sync(request, session, plan, actor=ACTOR, since=0, state=state.value)
     except Invalid as problem:
         session.rollback()
         errors = problem.errors or {"_": problem.message}

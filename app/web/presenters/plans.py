@@ -171,7 +171,8 @@ def sync(
         return Response(status_code=200, headers={"HX-Refresh": "true"})
     changed = plans.changed_since(session, plan=plan, since=since, by_other_than=actor)
     if errors:
-        changed |= set(errors)
+        # Each field with a problem comes back as typed, with its message.
+        changed = {name for name in changed | set(errors) if name in plans.FIELDS}
     if not changed and not saved and since == plan.version:
         return Response(status_code=204)
     news = ""

@@ -78,3 +78,70 @@ def test_bad_input_gets_a_clear_translated_answer_and_nothing_changes(app, sessi
     assert page_again.status_code == 409
     assert counts(session) == after_first
     phone.close()
+
+
+def test_the_clients_download_holds_their_plans_with_every_change(app, session) -> None:
+    import io
+    import json
+    import zipfile
+
+    client = make_client(session)
+    assignment = make_assignment(session, client=client)
+    plan = make_plan(session, client=client, assignment=assignment, why="For the evenings", confirmed=True)
+    phone = signed_in(browser(app), session, client)
+    archive = zipfile.ZipFile(io.BytesIO(phone.get("/c/export.zip").content))
+    [kept] = json.loads(archive.read("plans.json"))
+    assert kept["id"] == str(plan.id) and kept["why"] == "For the evenings" and kept["state"] == "confirmed"
+    assert [change["kind"] for change in kept["history"]] == ["started", "edited", "confirmed"]
+    assert "plans.json" in archive.read("README.txt").decode()
+    phone.close()
+
+
+def test_today_invites_only_into_a_draft_of_the_clients_own_therapist(app, session) -> None:
+    from app.services import clients
+
+    therapist = make_therapist(session)
+    client = make_client(session, therapist=therapist)
+    make_plan(session, client=client, template=library_template(session, "mood_log"))
+    phone = signed_in(browser(app), session, client)
+    assert "Your therapist is making a plan with you" in phone.get("/c").text
+    clients.unlink(session, therapist=therapist, client_id=client.id)
+    session.commit()
+    assert "Your therapist is making a plan with you" not in phone.get("/c").text
+    phone.close()
+
+
+def test_confirming_what_the_phone_had_not_shown_yet_keeps_the_phones_words_and_shows_the_plan_again(
+    app, session
+) -> None:
+    from app.models import PlanState, PlanTherapistEdit
+    from app.services import plans
+
+    therapist = make_therapist(session)
+    client = make_client(session, therapist=therapist)
+    plan = make_plan(session, client=client, template=library_template(session, "mood_log"))
+    phone = signed_in(browser(app), session, client)
+    seen = since(phone.get(f"/c/plans/{plan.id}").text)
+    # Meanwhile the therapist rewrites the cue.
+    plans.edit_as_therapist(
+        session, therapist=therapist, plan_id=plan.id, data=PlanTherapistEdit(cue="I close the laptop", since=seen)
+    )
+    session.commit()
+    answer = phone.post(
+        f"/c/plans/{plan.id}/confirm",
+        data={"times": ["18:30"], "why": "My own reason", "since": str(seen)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 409 and "I close the laptop" in answer.text and "My own reason" in answer.text
+    session.refresh(plan)
+    assert plan.state is PlanState.draft and plan.why == "My own reason" and plan.cue == "I close the laptop"
+    # The therapist's screen, still saving into a plan confirmed meanwhile, reloads into it.
+    plans.confirm(session, client=client, plan_id=plan.id)
+    session.commit()
+    desk = signed_in(browser(app), session, therapist)
+    late = desk.post(f"/t/plans/{plan.id}", data={"why": "x", "since": "1"}, headers=HTMX)
+    assert late.headers.get("hx-refresh") == "true"
+    session.refresh(plan)
+    assert plan.why == "My own reason"
+    phone.close()
+    desk.close()
