@@ -303,3 +303,34 @@ def test_the_brief_says_whether_a_plan_held_since_it_was_confirmed(session) -> N
     assert held.outcome == "happened" and held.written == 0
     with pytest.raises(NotFound):
         plans.for_brief(session, therapist=make_therapist(session), client=client)
+
+
+def test_the_briefs_agreement_section_reads_as_many_queries_for_one_plan_as_for_three(session, engine) -> None:
+    from typing import Any
+
+    from sqlalchemy import event
+
+    therapist = make_therapist(session)
+    counted = {}
+    for plans_made in (1, 3):
+        client = make_client(session, therapist=therapist)
+        for n in range(plans_made):
+            template = make_template(session, therapist=therapist, title=f"Record {n}")
+            assignment = make_assignment(session, client=client, template=template)
+            plan = make_plan(session, client=client, assignment=assignment, confirmed=True)
+            plans.edit_as_client(session, client=client, plan_id=plan.id, data=PlanClientEdit(why="Changed later"))
+            session.commit()
+        session.expire_all()
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any, seen: list[str] = statements) -> None:
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            found = plans.for_brief(session, therapist=therapist, client=client)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert len(found) == plans_made and all(len(held.changes) == 1 for held in found)
+        counted[plans_made] = len(statements)
+    assert counted[1] == counted[3], counted
