@@ -11,10 +11,10 @@ from starlette.responses import Response
 from app.core import i18n
 from app.core.errors import Conflict, Invalid, NotFound
 from app.models import Client, Plan, PlanActor, PlanState, Therapist
-from app.routes.therapist.clients import invite_qr_svg
 from app.services import clients, plans
 from app.web.deps import CurrentTherapist, SessionDep, SettingsDep
 from app.web.presenters import plans as plan_view
+from app.web.presenters.invite_handoff import qr_svg as invite_qr_svg
 from app.web.presenters.timewords import when
 from app.web.render import redirect, render, wants_fragment
 
