@@ -45,7 +45,7 @@ from app.models import (
 )
 from app.models.plan import WORD_LIMITS, WORDS
 from app.models.types import utcnow
-from app.services import assignments, audit, clients, record_types, reminders, zone_history
+from app.services import assignment_lookup, assignments, audit, clients, record_types, reminders, zone_history
 from app.services import frequency as frequency_rules
 from app.services.adherence.load import adherence_of, assigned, facts
 
@@ -441,7 +441,7 @@ def _apply(
         _set(plan, name, after)
     confirmed = plan.state is PlanState.confirmed
     if confirmed and "times" in fields and client is not None and plan.assignment_id is not None:
-        assignment = assignments.get_for_client(session, client=client, assignment_id=plan.assignment_id)
+        assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=plan.assignment_id)
         _set_reminder_times(session, client=client, assignment=assignment, times=plan.times, now=now)
     kind = PlanChangeKind.changed if confirmed else PlanChangeKind.edited
     return _log(session, plan, kind=kind, actor=actor, fields=fields, now=now)
@@ -519,7 +519,7 @@ def confirm(
         )
         plan.assignment_id, plan.template_id = assignment.id, None
     else:
-        assignment = assignments.get_for_client(session, client=client, assignment_id=plan.assignment_id)
+        assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=plan.assignment_id)
         if assignment.ended_at is not None:
             raise Conflict(_("This record was stopped. Your therapist can plan it with you again."))
     if plan.times:

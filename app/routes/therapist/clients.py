@@ -14,6 +14,7 @@ from app.models import Client, Frequency, Invite, Therapist
 from app.models.types import utcnow
 from app.services import (
     assignment_changes,
+    assignment_lookup,
     assignments,
     clients,
     device_sessions,
@@ -190,7 +191,7 @@ def _client_page(
         "stopped": assignments.recently_stopped(session, client_id=client.id),
         "weekly_day": default_weekly_day(client),
         "when": when,
-        "assignments": assignments.active_for_client(session, client_id=client.id),
+        "assignments": assignment_lookup.active_for_client(session, client_id=client.id),
         "library": record_types.available(session, therapist=therapist),
         "devices": device_sessions.active(session, client_id=client.id),
         "frequencies": list(Frequency),

@@ -30,7 +30,7 @@ from app.models import (
     Therapist,
 )
 from app.models.plan import WORD_LIMITS, WORDS
-from app.services import assignments, plans, record_types, reminders
+from app.services import assignment_lookup, plans, record_types, reminders
 from app.services.entry_text import is_library_version, tr
 from app.web.render import render
 
@@ -67,7 +67,7 @@ Choices = list[tuple[str, list[tuple[str, str]]]]
 def record_choices(session: Session, *, therapist: Therapist, client: Client) -> Choices:
     """The records a plan can be about: those assigned now, then record types to assign
     when the client agrees (library titles in the page's language)."""
-    running = assignments.active_for_client(session, client_id=client.id)
+    running = assignment_lookup.active_for_client(session, client_id=client.id)
     given = {assignment.template_id for assignment, _version in running}
     assigned_now = [
         (f"assignment:{assignment.id}", tr(version.title, library=is_library_version(session, version)))
