@@ -35,6 +35,7 @@ RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 
 COPY app ./app
+COPY migrations ./migrations
 # Then the static files' manifest, once for the release, in the installed package: every
 # replica of this image names the same hashed files without hashing them at start. Hashed
 # copies of earlier releases in the build context's app/static/dist/ (`between assets` run in

@@ -10,39 +10,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from app import error_reporting, errors, migrate
-from app.access import AccessMiddleware
-from app.csrf import csrf_protect
-from app.db import engine_for
-from app.input_checks import InputCheckMiddleware
-from app.limits import rate_limits
-from app.middleware import RequestContextMiddleware
-from app.routes import (
-    api,
-    api_therapist,
-    assignment_edits,
-    auth,
-    barriers,
-    client,
-    health,
-    insights,
-    pages,
-    privacy,
-    pwa,
-    reminders,
-    signup,
-    templates,
-    therapist,
-    therapist_settings,
-    voice,
-    welcome,
-)
-from app.security import configure_password_work
+from app.core import error_reporting, migrate
+from app.core.db import engine_for, open_session
+from app.core.security import configure_password_work
+from app.core.settings import Settings, get_settings
+from app.routes import ROUTERS
+from app.routes.api import voice_notes
 from app.services import library
-from app.settings import Settings, get_settings
-from app.staticfiles import STATIC_DIR, HashedStaticFiles
+from app.web import errors
+from app.web.access import AccessMiddleware
+from app.web.csrf import csrf_protect
+from app.web.input_checks import InputCheckMiddleware
+from app.web.limits import rate_limits
+from app.web.middleware import RequestContextMiddleware
+from app.web.staticfiles import STATIC_DIR, HashedStaticFiles
 
 log = logging.getLogger("between")
 
@@ -63,7 +45,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with Session(engine) as session:
+        with open_session(engine) as session:
             migrate.serialized(session.connection())
             library.sync(session)
             session.commit()
@@ -94,13 +76,13 @@ def create_app(
     # The embedded default (`between serve`) runs one dispatcher in the web process.
     app.state.run_dispatcher = run_dispatcher
     # Added first, so it runs inside RequestContextMiddleware (language, body size, headers).
-    app.add_middleware(InputCheckMiddleware, upload_paths=[voice.UPLOAD_PATH])
+    app.add_middleware(InputCheckMiddleware, upload_paths=[voice_notes.UPLOAD_PATH])
     app.add_middleware(
         RequestContextMiddleware,
         secure_cookies=settings.secure_cookies,
         secret_key=settings.secret_key,
         max_body=settings.max_request_bytes,
-        body_limits={voice.UPLOAD_PATH: settings.voice_max_bytes + voice.MULTIPART_OVERHEAD},
+        body_limits={voice_notes.UPLOAD_PATH: settings.voice_max_bytes + voice_notes.MULTIPART_OVERHEAD},
     )
     # Added last, so it is the outermost: a request id, timing, metrics and the access line.
     app.add_middleware(AccessMiddleware, access_log=settings.access_log)
@@ -111,23 +93,7 @@ def create_app(
         install_dispatcher(app)
     errors.install(app)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
-    # The entry API first: phones syncing entries are the busiest path, and routes are
-    # matched in order.
-    for module in (api, health, auth, signup, pages, templates, therapist, therapist_settings, client, welcome):
-        app.include_router(module.router)
-    for extra in (insights.therapist_router, insights.client_router):
-        app.include_router(extra)
-    for extra in (assignment_edits.therapist_router, assignment_edits.client_router):
-        app.include_router(extra)
-    app.include_router(api_therapist.router)
-    app.include_router(voice.router)
-    app.include_router(pwa.router)
-    app.state.startup_hooks.append(voice.sweep_on_start)
-    app.include_router(api_therapist.client_router)
-    for router in (privacy.client_router, privacy.therapist_router):
+    for router in ROUTERS:
         app.include_router(router)
-    for router in (reminders.router, reminders.api_router, reminders.push_router):
-        app.include_router(router)
-    for router in (barriers.router, barriers.api_router):
-        app.include_router(router)
+    app.state.startup_hooks.append(voice_notes.sweep_on_start)
     return app

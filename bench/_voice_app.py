@@ -14,14 +14,15 @@ import uuid
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse
 
-# At module level: the route's annotations are resolved from this module's names.
-from app.deps import DeviceDep, SessionDep, get_current_client
-from app.errors import problem
+from app.core.settings import get_settings
 from app.main import create_app
 from app.models import SessionKind
 from app.services import voice_notes
 from app.services.device_trust import PrivateAccess
-from app.settings import get_settings
+
+# At module level: the route's annotations are resolved from this module's names.
+from app.web.deps import DeviceDep, SessionDep, get_current_client
+from app.web.errors import problem
 
 
 def build(path: str) -> FastAPI:
@@ -43,7 +44,7 @@ def build(path: str) -> FastAPI:
 def main() -> None:
     import uvicorn
 
-    from app import logs
+    from app.core import logs
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)

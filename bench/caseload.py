@@ -36,7 +36,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, select
 
-from app.db import counting_statements as _counting
+from app.core.db import counting_statements as _counting
 
 REPEAT = int(os.environ.get("BENCH_CASELOAD_REPEAT", "11"))
 SIZES = (20, 200)
@@ -196,7 +196,6 @@ def _load(engine: Engine, rng: random.Random) -> dict[int, dict[str, Any]]:
     return setups
 
 
-
 def _measure(client: Any, engine: Engine, path: str) -> tuple[float, int, float]:
     """Median wall time (ms), query count, and median CPU time of the process (ms)."""
     response = client.get(path)
@@ -218,11 +217,11 @@ def _measure(client: Any, engine: Engine, path: str) -> tuple[float, int, float]
 def _run(backend: str, url: str, tmp: Path) -> list[dict[str, Any]]:
     from fastapi.testclient import TestClient
 
-    from app import migrate
-    from app.db import build_engine
+    from app.core import migrate
+    from app.core.db import build_engine
+    from app.core.settings import Environment, Settings
     from app.main import create_app
-    from app.settings import Environment, Settings
-    from app.web import SESSION_COOKIE
+    from app.web.render import SESSION_COOKIE
 
     engine = build_engine(url)
     migrate.upgrade(engine)

@@ -181,11 +181,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run() -> dict[str, Any]:
-    from app import migrate
-    from app.db import build_engine
+    from app.core import migrate
+    from app.core.db import build_engine
+    from app.core.settings import Environment, Settings
     from app.dispatch.dispatcher import run_loop
     from app.models import ReminderOccurrence
-    from app.settings import Environment, Settings
     from tests.dispatch.conftest import device_keys, free_port
     from tests.dispatch.load import SinkProcess, seed_due_reminders
 

@@ -77,8 +77,8 @@ def _prepare(database_url: str) -> tuple[str, str]:
     """Migrate a fresh database and sign a client in; returns (assignment id, bearer token)."""
     from sqlmodel import Session, select
 
-    from app import migrate
-    from app.db import build_engine
+    from app.core import migrate
+    from app.core.db import build_engine
     from app.models import AssignmentCreate, RecordTemplate, SessionKind, TherapistCreate
     from app.services import accounts, assignments, clients, device_sessions, library
 
@@ -113,7 +113,7 @@ def _count_entries(database_url: str) -> int:
     from sqlalchemy import func
     from sqlmodel import Session, select
 
-    from app.db import build_engine
+    from app.core.db import build_engine
     from app.models import Entry
 
     engine = build_engine(database_url)

@@ -45,7 +45,7 @@ def _precache_kb(server: Any) -> float:
     import httpx
 
     from app.routes.pwa import OFFLINE_PATH, SHELL
-    from app.staticfiles import static_url
+    from app.web.staticfiles import static_url
 
     total = 0
     with httpx.Client(base_url=server.url, headers={"Accept-Encoding": "gzip"}) as http:

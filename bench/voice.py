@@ -79,8 +79,8 @@ def _prepare(database_url: str) -> str:
     """Migrate a fresh database and sign a client's phone in; returns its bearer token."""
     from sqlmodel import Session
 
-    from app import migrate
-    from app.db import build_engine
+    from app.core import migrate
+    from app.core.db import build_engine
     from app.models import SessionKind, TherapistCreate
     from app.models.types import utcnow
     from app.services import accounts, clients, device_sessions

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 import app.models
-from app import migrate
-from app.db import build_engine
-from app.settings import Environment, Settings
+from app.core import migrate
+from app.core.db import build_engine
+from app.core.settings import Environment, Settings
 from tests.peers import PushPeer, run_push_peer
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")

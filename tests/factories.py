@@ -10,6 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.core.security import csrf_token
 from app.models import (
     Assignment,
     AssignmentCreate,
@@ -24,9 +25,8 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.security import csrf_token
-from app.services import accounts, assignments, clients, device_sessions, entries, templates
-from app.web import SESSION_COOKIE, csrf_cookie_name
+from app.services import accounts, assignments, clients, device_sessions, entries, record_types
+from app.web.render import SESSION_COOKIE, csrf_cookie_name
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -61,7 +61,7 @@ def make_client(
 def make_template(
     session: Session, *, therapist: Therapist, title: str = "Mood check", fields: list[dict[str, Any]] | None = None
 ) -> RecordTemplate:
-    template = templates.create_own(
+    template = record_types.create_own(
         session, therapist=therapist, title=title, instructions="Rate your mood.", fields=fields or MOOD_FIELDS
     )
     session.commit()
@@ -92,7 +92,7 @@ def make_assignment(
 def current_version(session: Session, assignment: Assignment) -> TemplateVersion:
     template = session.get(RecordTemplate, assignment.template_id)
     assert template is not None
-    return templates.current_version(session, template=template)
+    return record_types.current_version(session, template=template)
 
 
 def make_entry(

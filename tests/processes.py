@@ -21,8 +21,8 @@ import httpx
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from app import migrate
-from app.db import build_engine
+from app.core import migrate
+from app.core.db import build_engine
 from tests.peers import ROOT, free_port, wait_until
 
 

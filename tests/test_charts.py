@@ -1,4 +1,4 @@
-"""Chart geometry (app/charts.py): round y ticks and the questionnaires' cut-offs, x labels
+"""Chart geometry (app/web/presenters/charts.py): round y ticks and the questionnaires' cut-offs, x labels
 that never repeat and stay inside the chart, a day's range behind its mean, dates in the
 person's locale."""
 
@@ -10,8 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from app import charts, i18n
+from app.core import i18n
 from app.services.brief import Point, Series
+from app.web.presenters import charts
 
 DAY = date(2026, 11, 24)
 

@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import Session, select
 
 from app import cli
+from app.core.settings import get_settings
 from app.models import Therapist
-from app.settings import get_settings
 
 
 @pytest.fixture

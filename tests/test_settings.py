@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.settings import Environment, Settings
+from app.core.settings import Environment, Settings
 
 
 def test_development_secret_is_generated_once_and_kept(tmp_path, monkeypatch) -> None:

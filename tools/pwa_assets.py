@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from app.staticfiles import STATIC_DIR
+from app.web.staticfiles import STATIC_DIR
 from tests.browser.live import PHONE, LiveServer, launch_options
 
 ICON_SVG = STATIC_DIR / "icons" / "icon.svg"

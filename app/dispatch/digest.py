@@ -27,12 +27,13 @@ from babel.dates import format_datetime
 from sqlalchemy import and_, or_, true, update
 from sqlmodel import Session, col, select
 
-from app import i18n
-from app.dispatch.email import Mail
-from app.i18n import _, ngettext
+from app.core import i18n
+from app.core.db import open_session
+from app.core.email import Mail
+from app.core.i18n import _, ngettext
 from app.models import Appointment, Client, Therapist
 from app.services import audit, brief
-from app.web import jinja
+from app.web.render import jinja
 
 if TYPE_CHECKING:
     from app.dispatch.dispatcher import Dispatcher
@@ -232,13 +233,13 @@ def _text(context: dict[str, Any]) -> str:
 
 def _claim_round(dispatcher: Dispatcher, now: datetime) -> list[Outgoing]:
     settings = dispatcher.settings
-    with Session(dispatcher.engine, expire_on_commit=False) as session:
+    with open_session(dispatcher.engine) as session:
         claimed = claim(session, now=now)
         session.commit()
     out = []
     for item in claimed:
         try:
-            with Session(dispatcher.engine, expire_on_commit=False) as session:
+            with open_session(dispatcher.engine) as session:
                 mail = compose(
                     session,
                     claimed=item,
@@ -256,14 +257,14 @@ def _claim_round(dispatcher: Dispatcher, now: datetime) -> list[Outgoing]:
 
 
 def _release(dispatcher: Dispatcher, claimed: Claimed) -> None:
-    with Session(dispatcher.engine) as session:
+    with open_session(dispatcher.engine) as session:
         release(session, claimed=claimed)
         session.commit()
 
 
 def _audit(dispatcher: Dispatcher, sent: list[Claimed]) -> None:
     # The client can see in their access log that their therapist was sent this summary.
-    with Session(dispatcher.engine) as session:
+    with open_session(dispatcher.engine) as session:
         for item in sent:
             audit.record(
                 session,

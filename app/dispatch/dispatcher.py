@@ -40,9 +40,9 @@ from typing import IO, Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from app import i18n, metrics
-from app.dispatch import heartbeat
-from app.dispatch.email import Mail, Mailer
+from app.core import i18n
+from app.core.email import Mail, Mailer
+from app.core.settings import Settings
 from app.dispatch.encryption import Encryptor
 from app.dispatch.ledger import Claimed, Delivery, Ledger, Recipient, SendPlan, TickStats
 from app.dispatch.vapid import VapidKeys, VapidSigner
@@ -53,8 +53,8 @@ from app.models import (
     PushSubscription,
 )
 from app.models.types import utcnow
+from app.services import heartbeat, metrics
 from app.services.push_endpoints import EndpointRules
-from app.settings import Settings
 
 log = logging.getLogger("between.dispatch")
 Result = TypeVar("Result")
@@ -218,7 +218,7 @@ class Dispatcher(Ledger):
             self._lock = None
         log.info("reminder dispatcher %s stopped", self.name)
 
-    # --- heartbeat (app/dispatch/heartbeat.py) -------------------------------------------------
+    # --- heartbeat (app/services/heartbeat.py) -------------------------------------------------
 
     def beat(self) -> None:
         """Write this dispatcher's heartbeat row; a failure is logged, and shows as a stale beat."""
@@ -536,7 +536,7 @@ def _count(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[Push
 
 
 def _observe(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[PushResult]]) -> None:
-    """Outcomes, lateness and push services' answers for /metrics (app/metrics.py)."""
+    """Outcomes, lateness and push services' answers for /metrics (app/services/metrics.py)."""
     outcomes: defaultdict[str, int] = defaultdict(int)
     late = {"push": metrics.REMINDER_LATENESS.labels("push"), "email": metrics.REMINDER_LATENESS.labels("email")}
     for delivery in deliveries:
@@ -610,8 +610,8 @@ async def run_forever(settings: Settings, *, health: tuple[str, int] | None = No
     (host, port), /livez, /readyz and /metrics are served there meanwhile."""
     import signal
 
-    from app import error_reporting
-    from app.db import engine_for
+    from app.core import error_reporting
+    from app.core.db import engine_for
 
     error_reporting.init(settings)
     engine = engine_for(settings, "dispatcher")

@@ -24,7 +24,10 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from app.dispatch import schedule as sched
+from app.core.days import local_day
+from app.core.querying import among_ids
+from app.core.settings import Settings
+from app.core.timeutil import parse_hhmm
 from app.dispatch.webpush import Outcome, PushResult, Target
 from app.models import (
     Assignment,
@@ -40,10 +43,7 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import frequency as frequency_rules
-from app.services.days import local_day
-from app.services.querying import among_ids
-from app.services.timeutil import parse_hhmm
-from app.settings import Settings
+from app.services.reminders import schedule as sched
 
 R = Reminder.__table__  # type: ignore[attr-defined]
 O = ReminderOccurrence.__table__  # type: ignore[attr-defined]  # noqa: E741

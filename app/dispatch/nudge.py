@@ -38,13 +38,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from app import i18n
-from app.dispatch.email import Mail
+from app.core import i18n
+from app.core.db import open_session
+from app.core.email import Mail
+from app.core.i18n import _
 from app.dispatch.webpush import Outcome, PushResult, Target
-from app.i18n import _
 from app.models import Appointment, AuditEvent, Client, PushSubscription
 from app.services import appointments, audit, zone_history
-from app.services.adherence_data import adherence_of, assigned, facts
+from app.services.adherence.load import adherence_of, assigned, facts
 
 if TYPE_CHECKING:
     from app.dispatch.dispatcher import Dispatcher
@@ -212,7 +213,7 @@ class _Plan:
 
 
 def _prepare(dispatcher: Dispatcher, now: datetime) -> list[_Plan]:
-    with Session(dispatcher.engine, expire_on_commit=False) as session:
+    with open_session(dispatcher.engine) as session:
         claimed = claim(session, now=now)
         session.commit()
     plans = []
@@ -223,7 +224,7 @@ def _prepare(dispatcher: Dispatcher, now: datetime) -> list[_Plan]:
             plan.outcome = NudgeOutcome.missed
             continue
         try:
-            with Session(dispatcher.engine, expire_on_commit=False) as session:
+            with open_session(dispatcher.engine) as session:
                 client = session.get(Client, item.client_id)
                 if client is None or client.reminders_paused:
                     plan.outcome = NudgeOutcome.suppressed
@@ -288,7 +289,7 @@ async def _deliver(
 
 
 def _record(dispatcher: Dispatcher, outcomes: list[tuple[Claimed, str]]) -> None:
-    with Session(dispatcher.engine) as session:
+    with open_session(dispatcher.engine) as session:
         for item, outcome in outcomes:
             audit.record(
                 session,

@@ -1,7 +1,7 @@
 """The library of ready self-record templates, shipped as Python data.
 
 The database keeps the English texts (msgids); pages translate library texts
-when they show them (app.views.tr). Every text here is wrapped in N_() so that
+when they show them (app.services.entry_text.tr). Every text here is wrapped in N_() so that
 Babel extracts it into the catalogs.
 
 Changing a template's content here is enough: at start-up app.services.library

@@ -43,9 +43,7 @@ def option(value: str, label: str) -> Json:
     return {"value": value, "label": label}
 
 
-def field(
-    key: str, kind: str, label: str, *, required: bool = False, help: str = "", **extra: Any
-) -> Json:
+def field(key: str, kind: str, label: str, *, required: bool = False, help: str = "", **extra: Any) -> Json:
     spec: Json = {"key": key, "type": kind, "label": label, "required": required}
     if help:
         spec["help"] = help

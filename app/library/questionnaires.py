@@ -8,7 +8,7 @@ with the published cut-offs when the questions are the same.
 
 from __future__ import annotations
 
-from app.i18n import N_
+from app.core.i18n import N_
 from app.library.base import Json, LibraryTemplate, field, option
 
 FREQUENCY = [
@@ -51,17 +51,11 @@ PHQ9 = LibraryTemplate(
         _item(5, N_("Poor appetite or overeating")),
         _item(
             6,
-            N_(
-                "Feeling bad about yourself — or that you are a failure or have let yourself "
-                "or your family down"
-            ),
+            N_("Feeling bad about yourself — or that you are a failure or have let yourself or your family down"),
         ),
         _item(
             7,
-            N_(
-                "Trouble concentrating on things, such as reading the newspaper or watching "
-                "television"
-            ),
+            N_("Trouble concentrating on things, such as reading the newspaper or watching television"),
         ),
         _item(
             8,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.i18n import N_
+from app.core.i18n import N_
 from app.library.base import Json, LibraryTemplate, field, option
 
 EMOTIONS = [
@@ -25,9 +25,7 @@ EMOTIONS = [
     option("proud", N_("Proud")),
 ]
 
-EMOTION_HELP = N_(
-    "Pick each feeling and how strong it was, from 0 (barely there) to 100 (the strongest ever)."
-)
+EMOTION_HELP = N_("Pick each feeling and how strong it was, from 0 (barely there) to 100 (the strongest ever).")
 
 MOOD_LOG = LibraryTemplate(
     slug="mood_log",
@@ -81,10 +79,7 @@ THOUGHT_RECORD = LibraryTemplate(
             "long_text",
             N_("What was happening?"),
             required=True,
-            help=N_(
-                "Where you were, who was there, what you were doing. Just the facts, as a "
-                "camera would see them."
-            ),
+            help=N_("Where you were, who was there, what you were doing. Just the facts, as a camera would see them."),
             max_length=2000,
         ),
         field(
@@ -92,10 +87,7 @@ THOUGHT_RECORD = LibraryTemplate(
             "long_text",
             N_("What went through your mind?"),
             required=True,
-            help=N_(
-                "The thought or picture that popped up. If there were several, pick the one "
-                "that hit hardest."
-            ),
+            help=N_("The thought or picture that popped up. If there were several, pick the one that hit hardest."),
             max_length=2000,
         ),
         field(
@@ -117,10 +109,7 @@ THOUGHT_RECORD = LibraryTemplate(
             "evidence_against",
             "long_text",
             N_("What doesn't fit the thought?"),
-            help=N_(
-                "What would you tell a friend who had this thought? Has there been a time "
-                "it wasn't true?"
-            ),
+            help=N_("What would you tell a friend who had this thought? Has there been a time it wasn't true?"),
             max_length=2000,
         ),
         field(
@@ -128,8 +117,7 @@ THOUGHT_RECORD = LibraryTemplate(
             "long_text",
             N_("A more balanced way to see it"),
             help=N_(
-                "A thought that takes all of the evidence into account. It doesn't have to "
-                "be positive, just fair."
+                "A thought that takes all of the evidence into account. It doesn't have to be positive, just fair."
             ),
             max_length=2000,
         ),
@@ -232,9 +220,7 @@ SLEEP_DIARY = LibraryTemplate(
             max=50,
             integer=True,
         ),
-        field(
-            "wake_time", "time_of_day", N_("What time did you wake up for the day?"), required=True
-        ),
+        field("wake_time", "time_of_day", N_("What time did you wake up for the day?"), required=True),
         field(
             "quality",
             "scale",
@@ -366,9 +352,7 @@ URGE_LOG = LibraryTemplate(
             "what_i_did",
             "long_text",
             N_("What did you do?"),
-            help=N_(
-                "Anything counts: waiting it out, a distraction, calling someone, or giving in."
-            ),
+            help=N_("Anything counts: waiting it out, a distraction, calling someone, or giving in."),
             max_length=2000,
         ),
         field("acted_on", "yes_no", N_("Did you act on the urge?")),
@@ -461,8 +445,7 @@ FREE_NOTE = LibraryTemplate(
     fields=[field("note", "long_text", N_("What's on your mind?"), required=True)],
     example={
         "note": N_(
-            "I felt more at ease after saying no to extra work. I'd like to talk about why "
-            "it was so hard to say."
+            "I felt more at ease after saying no to extra work. I'd like to talk about why it was so hard to say."
         )
     },
 )

@@ -60,7 +60,7 @@ class AssignmentSettings(SQLModel):
     @field_validator("proposed_times")
     @classmethod
     def _times(cls, value: list[str]) -> list[str]:
-        from app.services.timeutil import parse_hhmm
+        from app.core.timeutil import parse_hhmm
 
         return sorted({parse_hhmm(item).strftime("%H:%M") for item in value})
 

@@ -20,18 +20,10 @@ class PushSubscription(SQLModel, table=True):
     auth: str = Field(max_length=64)
     # A short device label ("Safari on iPhone") shown in delivery health; not the full UA string.
     user_agent: str = Field(default="", max_length=120)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
-    last_success_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime(), nullable=True)
-    )
-    last_failure_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime(), nullable=True)
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_success_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_failure_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_error: str | None = Field(default=None, max_length=64)
     # Set when the push service answered 404/410: the browser dropped the subscription.
-    expired_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime(), nullable=True)
-    )
+    expired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     failures: int = 0

@@ -21,9 +21,7 @@ class OccurrenceStatus(StrEnum):
     missed = "missed"  # could not be delivered within the grace period
 
 
-FINAL_STATUSES = frozenset(
-    status for status in OccurrenceStatus if status is not OccurrenceStatus.pending
-)
+FINAL_STATUSES = frozenset(status for status in OccurrenceStatus if status is not OccurrenceStatus.pending)
 
 
 class OccurrenceKind(StrEnum):
@@ -46,9 +44,7 @@ class Reminder(SQLModel, table=True):
     # Local times of day ("HH:MM"), in the client's time zone.
     times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # ISO weekday numbers of the client's (boundary-shifted) day, Monday = 1.
-    weekdays: list[int] = Field(
-        default_factory=lambda: [1, 2, 3, 4, 5, 6, 7], sa_column=Column(JSON, nullable=False)
-    )
+    weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7], sa_column=Column(JSON, nullable=False))
     quiet_start: time | None = Field(default=None, sa_column=Column(Time(), nullable=True))
     quiet_end: time | None = Field(default=None, sa_column=Column(Time(), nullable=True))
     # Experience sampling: `random_count` prompts inside the window, at least `random_min_gap` apart.
@@ -57,24 +53,14 @@ class Reminder(SQLModel, table=True):
     random_count: int = Field(default=0, ge=0, le=12)
     random_min_gap_minutes: int = Field(default=30, ge=0, le=720)
     paused: bool = False
-    snoozed_until: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime(), nullable=True)
-    )
+    snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # The next instant the dispatcher must act on (None: nothing scheduled).
-    next_due_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime(), nullable=True)
-    )
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
+    next_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     # When the client last chose the times or days themselves; None while they are the
     # ones the therapist proposed (which then follow the therapist's edits).
-    chosen_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime(), nullable=True)
-    )
+    chosen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class ReminderOccurrence(SQLModel, table=True):
@@ -95,13 +81,9 @@ class ReminderOccurrence(SQLModel, table=True):
     kind: OccurrenceKind = Field(default=OccurrenceKind.scheduled, max_length=16)
     status: OccurrenceStatus = Field(default=OccurrenceStatus.pending, max_length=16)
     attempts: int = 0
-    next_attempt_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime(), nullable=True)
-    )
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # A short machine code ("http_503", "timeout", "no_device"): never clinical content. For a
     # suppressed occurrence, why it stayed quiet (app/services/frequency.py: "done", "not_due", "logged").
     last_error: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

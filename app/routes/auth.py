@@ -10,12 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from app import i18n
-from app.deps import DeviceDep, SessionDep, SettingsDep
+from app.core import i18n
+from app.core.errors import Invalid, ServiceError, TooManyAttempts
 from app.models import SessionKind
 from app.services import accounts, device_sessions, device_trust, invites, phone_zone, ratelimit
-from app.services.errors import Invalid, ServiceError, TooManyAttempts
-from app.web import SESSION_COOKIE, clear_session_cookie, redirect, render, set_lang_cookie, set_session_cookie
+from app.web.deps import DeviceDep, SessionDep, SettingsDep
+from app.web.render import SESSION_COOKIE, clear_session_cookie, redirect, render, set_lang_cookie, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
 

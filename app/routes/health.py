@@ -27,9 +27,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from app import metrics
+from app.core.settings import Settings
 from app.models.types import utcnow
-from app.settings import Settings
+from app.services import metrics
 
 router = APIRouter(tags=["health"])
 # Alembic announces each plugin it loads when the migration scripts are first read.
@@ -86,7 +86,7 @@ def _revisions() -> tuple[str, frozenset[str]]:
     """This code's head revision and every revision it knows."""
     from alembic.script import ScriptDirectory
 
-    from app.migrate import alembic_config
+    from app.core.migrate import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
@@ -108,7 +108,7 @@ def migration_state(versions: list[str]) -> str:
 
 
 def readiness(engine: Engine, *, stale_after: float, own_dispatcher: str | None) -> dict[str, Any]:
-    from app.dispatch.heartbeat import beats
+    from app.services.heartbeat import beats
 
     now = utcnow()
     try:

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from app.deps import DeviceDep, SessionDep
-from app.i18n import SUPPORTED_LOCALES
+from app.core.errors import Invalid
+from app.core.i18n import SUPPORTED_LOCALES
 from app.models import Client, SessionKind, Therapist
-from app.services.errors import Invalid
-from app.web import redirect, render, set_lang_cookie
+from app.web.deps import DeviceDep, SessionDep
+from app.web.render import redirect, render, set_lang_cookie
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,9 +20,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from app import i18n
-from app.staticfiles import STATIC_DIR, hashed_names, static_url
-from app.web import render
+from app.core import i18n
+from app.web.render import render
+from app.web.staticfiles import STATIC_DIR, hashed_names, static_url
 
 router = APIRouter(include_in_schema=False)
 

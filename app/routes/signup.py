@@ -21,15 +21,15 @@ from pydantic import ValidationError
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from app import i18n
-from app.deps import SessionDep, SettingsDep
-from app.dispatch.email import Mail, Mailer
+from app.core import i18n
+from app.core.email import Mail, Mailer
+from app.core.errors import ServiceError, TooManyAttempts
+from app.core.settings import Settings
 from app.models import SessionKind, TherapistCreate
 from app.routes.auth import _remote, _start
 from app.services import ratelimit, signups
-from app.services.errors import ServiceError, TooManyAttempts
-from app.settings import Settings
-from app.web import render
+from app.web.deps import SessionDep, SettingsDep
+from app.web.render import render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("between.signup")

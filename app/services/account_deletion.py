@@ -53,8 +53,8 @@ def delete_client(session: Session, *, client: Client) -> Deleted:
     rows += (
         session.execute(  # type: ignore[attr-defined]
             delete(AuditEvent).where(
-            or_(col(AuditEvent.actor_id) == client_id, col(AuditEvent.subject_id) == client_id)
-        )
+                or_(col(AuditEvent.actor_id) == client_id, col(AuditEvent.subject_id) == client_id)
+            )
         ).rowcount
         or 0
     )

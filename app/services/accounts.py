@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from app.i18n import _
+from app.core.errors import Busy, Conflict, Forbidden, TooManyAttempts
+from app.core.i18n import _
+from app.core.security import hash_password, verify_password
 from app.models import Therapist, TherapistCreate
 from app.models.therapist import normalize_email
 from app.models.types import utcnow
-from app.security import hash_password, verify_password
 from app.services import ratelimit
-from app.services.errors import Busy, Conflict, Forbidden, TooManyAttempts
 
 
 class NotVerified(Forbidden):

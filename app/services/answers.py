@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from app.i18n import _
+from app.core.i18n import _
+from app.core.timeutil import parse_hhmm
 from app.models.fields import (
     DurationField,
     EmotionField,
@@ -21,7 +22,6 @@ from app.models.fields import (
     VoiceField,
     YesNoField,
 )
-from app.services.timeutil import parse_hhmm
 
 
 class AnswerError(ValueError):

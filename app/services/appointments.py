@@ -19,12 +19,12 @@ from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.core.errors import Invalid, NotFound
+from app.core.i18n import _
+from app.core.querying import among
+from app.core.timeutil import valid_timezone
 from app.models import Appointment, Client, Repeat, Therapist
 from app.models.types import utcnow
-from app.services.errors import Invalid, NotFound
-from app.services.querying import among
-from app.services.timeutil import valid_timezone
 
 # Repeats are materialised this far ahead (26 weekly or 13 fortnightly sessions).
 HORIZON = timedelta(weeks=26)

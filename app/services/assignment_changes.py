@@ -19,10 +19,11 @@ from babel.dates import get_day_names
 from babel.lists import format_list
 from sqlmodel import Session, col, select
 
-from app import i18n
+from app.core import i18n
+from app.core.querying import among
 from app.models import AssignmentChange, ChangeKind, Client, Frequency, Reminder
 from app.models.types import utcnow
-from app.services.adherence import (
+from app.services.adherence.rules import (
     ALL_WEEKDAYS,
     Adherence,
     EntryFact,
@@ -31,7 +32,7 @@ from app.services.adherence import (
     ZoneHistory,
     compute,
 )
-from app.services.querying import among
+from app.services.frequency import frequency_label as frequency_rules_label
 
 SCHEDULE_FIELDS = ("frequency", "times_per_day", "weekdays")
 # A notice the client never dismissed goes away by itself after this long.
@@ -101,9 +102,8 @@ def how_often(snapshot: dict[str, Any] | Any) -> str:
         return i18n.gettext("on %(days)s", days=format_list([names[d] for d in weekdays], locale=i18n.get_locale()))
     if frequency is Frequency.weekly and len(weekdays) == 1:
         return i18n.gettext("once a week, on %(day)s", day=_day_names()[weekdays[0]])
-    from app.web import frequency_label
 
-    return frequency_label(SimpleNamespace(**values))
+    return frequency_rules_label(SimpleNamespace(**values))
 
 
 def _snapshot_of(assignment: Any) -> dict[str, Any]:

@@ -6,11 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.core.days import day_bounds, local_day
+from app.core.errors import Conflict, Invalid, NotFound
+from app.core.i18n import _
 from app.models import (
     Assignment,
     AssignmentChange,
@@ -26,9 +29,7 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import frequency as frequency_rules
-from app.services import templates
-from app.services.days import day_bounds, local_day
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services import record_types
 
 # How long after stopping a record the therapist can take it back ("Stopped. Undo").
 UNDO_WINDOW = timedelta(hours=24)
@@ -37,7 +38,7 @@ UNDO_WINDOW = timedelta(hours=24)
 def assign(session: Session, *, therapist: Therapist, client: Client, data: AssignmentCreate) -> Assignment:
     if client.therapist_id != therapist.id:
         raise NotFound(_("No such client."))
-    template = templates.get_usable(session, therapist=therapist, template_id=data.template_id)
+    template = record_types.get_usable(session, therapist=therapist, template_id=data.template_id)
     if template.archived_at is not None:
         raise Invalid(_("This record type is archived."))
     fields = data.model_dump(exclude={"template_id"})
@@ -256,7 +257,7 @@ def today(session: Session, *, client: Client, now: datetime | None = None) -> l
     return tasks
 
 
-def record_types(session: Session, *, client_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+def record_types_given(session: Session, *, client_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     """Every record type the client was ever given (running or stopped), by name, for filters."""
     statement = (
         select(RecordTemplate.id, RecordTemplate.therapist_id, TemplateVersion.title)
@@ -272,3 +273,9 @@ def record_types(session: Session, *, client_id: uuid.UUID) -> list[tuple[uuid.U
         for template_id, owner, title in session.exec(statement)
     ]
     return sorted(named, key=lambda item: item[1].lower())
+
+
+def default_weekly_day(client: Client) -> int:
+    """The day a new weekly record is due unless the therapist picks another: a week from today."""
+    today = utcnow().astimezone(ZoneInfo(client.timezone)).date()
+    return (today + timedelta(days=6)).isoweekday()

@@ -24,15 +24,15 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from app.i18n import N_, _
+from app.core.errors import Conflict, Invalid, NotFound
+from app.core.i18n import N_, _
 from app.models import BarrierCheckin, BarrierCreate, Client, Frequency, Therapist, Visibility
 from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
 from app.models.types import utcnow
 from app.services import zone_history
-from app.services.adherence import DayClock, DayState
-from app.services.adherence_data import Assigned, adherence_of, assigned, facts
+from app.services.adherence.load import Assigned, adherence_of, assigned, facts
+from app.services.adherence.rules import DayClock, DayState
 from app.services.device_trust import PrivateAccess
-from app.services.errors import Conflict, Invalid, NotFound
 
 # How far back a check-in may reach, and how far back Today asks about.
 LOOKBACK_DAYS = 28

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.i18n import N_, _
+from app.core.errors import NotFound
+from app.core.i18n import N_, _
 from app.library import KEY_SCALES
 from app.models import (
     Appointment,
@@ -29,11 +30,10 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import appointments, clients, scoring, templates, zone_history
-from app.services.adherence import Adherence, DayClock, EntryFact, ZoneChange
-from app.services.adherence_data import Assigned, adherence_of, assigned
+from app.services import appointments, clients, record_types, scoring, zone_history
+from app.services.adherence.load import Assigned, adherence_of, assigned
+from app.services.adherence.rules import Adherence, DayClock, EntryFact, ZoneChange
 from app.services.device_trust import PrivateAccess
-from app.services.errors import NotFound
 
 # Scales that make a trend line, whatever form they come from.
 TREND_KEYS = ("mood", "intensity", "quality", "suds_peak")
@@ -279,7 +279,7 @@ def _field_range(fields: list[dict[str, Any]], key: str) -> tuple[float, float]:
 
 
 def _versions(session: Session, rows: list[Entry]) -> dict[uuid.UUID, TemplateVersion]:
-    return templates.versions_by_id(session, ids={row.template_version_id for row in rows})
+    return record_types.versions_by_id(session, ids={row.template_version_id for row in rows})
 
 
 def build(

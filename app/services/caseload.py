@@ -19,7 +19,8 @@ from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.i18n import N_
+from app.core.i18n import N_
+from app.core.querying import among
 from app.models import (
     Assignment,
     Entry,
@@ -32,12 +33,11 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import appointments, scoring, zone_history
-from app.services.adherence import Adherence, Rate
-from app.services.adherence_fast import DayIndex, glance
+from app.services.adherence.caseload_load import NO_ENTRIES, ClientFacts, Listed, clients_of, listed, recent_times
+from app.services.adherence.figures import DayIndex, glance
+from app.services.adherence.rules import Adherence, Rate
 from app.services.appointments import Slot
 from app.services.assignment_changes import glance_with_history, schedule_histories
-from app.services.caseload_data import NO_ENTRIES, ClientFacts, Listed, clients_of, listed, recent_times
-from app.services.querying import among
 
 # Entries older than this are not read for the caseload: streaks longer than it read "at least".
 WINDOW = timedelta(days=28)

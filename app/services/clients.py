@@ -7,12 +7,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.core.errors import Invalid, NotFound
+from app.core.i18n import _
+from app.core.timeutil import valid_timezone
 from app.models import Client, Therapist
 from app.models.types import utcnow
 from app.services import audit, invites
-from app.services.errors import Invalid, NotFound
-from app.services.timeutil import valid_timezone
 
 
 def list_for_therapist(session: Session, *, therapist_id: uuid.UUID) -> list[Client]:
@@ -75,7 +75,7 @@ def update_preferences(
         client.zone_declined = None
         client.zone_declined_until = None
     if locale is not None:
-        from app.i18n import SUPPORTED_LOCALES
+        from app.core.i18n import SUPPORTED_LOCALES
 
         if locale not in SUPPORTED_LOCALES:
             raise Invalid(_("Unknown language."))

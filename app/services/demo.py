@@ -36,7 +36,7 @@ from app.models import (
 )
 from app.models.barrier import Reason
 from app.models.types import utcnow
-from app.services import accounts, appointments, assignments, barriers, clients, entries, invites, templates
+from app.services import accounts, appointments, assignments, barriers, clients, entries, invites, record_types
 
 DEMO_EMAIL = "demo@between.example"
 DEMO_PASSWORD = "between-demo"
@@ -426,7 +426,7 @@ class _Seeder:
         )
         assignment.created_at = self.start
         self.session.add(assignment)
-        version = templates.current_version(self.session, template=template)
+        version = record_types.current_version(self.session, template=template)
         return _Assigned(client=client, assignment=assignment, version=version)
 
     def _sessions(

@@ -10,9 +10,9 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from app.core.security import new_token, token_hash
 from app.models import Client, DeviceSession, SessionKind, Therapist
 from app.models.types import utcnow
-from app.security import new_token, token_hash
 
 # Writing last_seen on every request would turn every page view into a write.
 _TOUCH_EVERY = timedelta(minutes=5)

@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, true
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.core.errors import Forbidden, NotFound
+from app.core.i18n import _
 from app.models import Client, DeviceSession, Entry, Invite, SessionKind, Therapist, Visibility
 from app.models.types import utcnow
 from app.services import audit, pins
-from app.services.errors import Forbidden, NotFound
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.core.errors import Conflict, Gone, Invalid, NotFound
+from app.core.i18n import _
 from app.models import (
     Assignment,
     Client,
@@ -32,8 +33,7 @@ from app.models.types import utcnow
 from app.services import scoring, voice_notes
 from app.services.answers import AnswerError, validate_answers
 from app.services.device_trust import PrivateAccess
-from app.services.errors import Conflict, Gone, Invalid, NotFound
-from app.services.templates import fields_by_id, fields_of
+from app.services.record_types import fields_by_id, fields_of
 
 # Phones' clocks drift; an event "in the future" by less than this is accepted.
 _CLOCK_SKEW = timedelta(minutes=10)

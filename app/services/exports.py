@@ -26,8 +26,10 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from app import csv_safe, i18n
-from app.i18n import _
+from app.core import csv_safe, i18n
+from app.core.db import open_session
+from app.core.errors import NotFound
+from app.core.i18n import _
 from app.models import (
     Appointment,
     Assignment,
@@ -44,9 +46,8 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import scoring, voice_files, voice_storage, zone_history
-from app.services.adherence import DayClock
-from app.services.errors import NotFound
-from app.views import describe, tr
+from app.services.adherence.rules import DayClock
+from app.services.entry_text import describe, tr
 
 # Entries are read in pages so a long history never sits in memory at once.
 _PAGE = 500
@@ -144,7 +145,7 @@ def stream_client_archive(*, engine: Engine, client_id: uuid.UUID, locale: str) 
     It opens its own database session: it runs after the request's session is gone.
     """
     pipe = _Pipe()
-    with Session(engine) as session, zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with open_session(engine) as session, zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         client = session.get(Client, client_id)
         if client is None:
             return
@@ -467,7 +468,7 @@ def _versions(
 
 
 def _entry_records(session: Session, entries: list[Entry]) -> list[dict[str, Any]]:
-    from app.services.templates import fields_of
+    from app.services.record_types import fields_of
 
     infos = _versions(session, entries)
     records = []

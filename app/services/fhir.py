@@ -18,8 +18,8 @@ from app.models import Client, Entry, RecordTemplate, TemplateVersion, Therapist
 from app.models.fields import FieldDef
 from app.models.types import utcnow
 from app.services import exports
-from app.services.templates import fields_of
-from app.views import tr
+from app.services.entry_text import tr
+from app.services.record_types import fields_of
 
 MEDIA_TYPE = "application/fhir+json"
 LOINC = "http://loinc.org"

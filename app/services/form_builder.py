@@ -15,18 +15,17 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
-from starlette.datastructures import FormData, UploadFile
 
-from app.i18n import N_, _
+from app.core.errors import Invalid, NotFound
+from app.core.i18n import N_, _
 from app.models import RecordTemplate, TemplateVersion, Therapist
 from app.models.fields import FIELD_TYPES, KEY, FieldDef, dump_fields, parse_fields
-from app.services import templates
+from app.services import record_types
 from app.services.answers import AnswerError, validate_answers
-from app.services.errors import Invalid, NotFound
 
 ROW_ID = re.compile(r"^r[0-9a-f]{4,16}$")
 MAX_ROWS = 50
@@ -124,7 +123,16 @@ def type_choices() -> list[tuple[str, str]]:
 # --- Reading the posted form -------------------------------------------------
 
 
-def read_draft(*, form: FormData) -> Draft:
+class PostedForm(Protocol):
+    """What the builder reads from a posted form (Starlette's FormData is one): the service
+    stays free of the web framework."""
+
+    def get(self, key: str) -> Any: ...
+
+    def getlist(self, key: str) -> list[Any]: ...
+
+
+def read_draft(*, form: PostedForm) -> Draft:
     """The builder's state from a posted form; unknown or repeated row ids are ignored."""
     rows: list[Row] = []
     seen: set[str] = set()
@@ -160,7 +168,8 @@ def read_draft(*, form: FormData) -> Draft:
     )
 
 
-def _text(value: str | UploadFile | None) -> str:
+def _text(value: object) -> str:
+    # Anything but text (an uploaded file, nothing) reads as empty.
     if not isinstance(value, str):
         return ""
     return value.replace("\r\n", "\n").replace("\r", "\n")
@@ -552,13 +561,13 @@ def editing(session: Session, *, therapist: Therapist, draft: Draft) -> RecordTe
     """The own form a builder page is editing, if any (another therapist's is a 404)."""
     if draft.template_id is None:
         return None
-    return templates.get_own(session, therapist=therapist, template_id=draft.template_id)
+    return record_types.get_own(session, therapist=therapist, template_id=draft.template_id)
 
 
 def build_for(session: Session, *, draft: Draft, template: RecordTemplate | None) -> Built:
     if template is None:
         return build(draft=draft)
-    current = templates.current_version(session, template=template)
+    current = record_types.current_version(session, template=template)
     return build(draft=draft, previous=current.fields, reserved=_keys_ever_used(session, template=template))
 
 
@@ -576,12 +585,12 @@ def save(
     """
     template = None
     if template_id is not None:
-        template = templates.get_own(session, therapist=therapist, template_id=template_id)
+        template = record_types.get_own(session, therapist=therapist, template_id=template_id)
     built = build_for(session, draft=draft, template=template)
     if built.errors:
         raise Invalid(_("Some parts of the form need another look."), errors=built.errors)
     if template is None:
-        return templates.create_own(
+        return record_types.create_own(
             session,
             therapist=therapist,
             title=built.title,
@@ -589,7 +598,7 @@ def save(
             fields=built.fields,
             example=built.example,
         )
-    current = templates.current_version(session, template=template)
+    current = record_types.current_version(session, template=template)
     unchanged = (current.title, current.instructions, current.fields, current.example) == (
         built.title,
         built.instructions,
@@ -597,7 +606,7 @@ def save(
         built.example,
     )
     if not unchanged:
-        templates.edit_own(
+        record_types.edit_own(
             session,
             therapist=therapist,
             template_id=template.id,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from app import i18n
-from app.i18n import N_
+from app.core import i18n
+from app.core.errors import Invalid
+from app.core.i18n import N_
 from app.models import Frequency
-from app.services.errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -207,3 +207,42 @@ def per_week(value: float) -> str:
 
 def _weekday_names() -> list[tuple[int, str]]:
     return [(number, i18n.gettext(name)) for number, name in enumerate(_WEEKDAYS, start=1)]
+
+
+# --- In words (pages, change notices) ---
+
+
+def frequency_label(assignment: Any) -> str:
+    frequency = Frequency(assignment.frequency)
+    if frequency is Frequency.times_per_day:
+        return i18n.ngettext("%(num)s time a day", "%(num)s times a day", assignment.times_per_day)
+    if frequency is Frequency.weekdays:
+        names = dict(WeekdayNames())
+        return ", ".join(names[day] for day in assignment.weekdays)
+    if frequency is Frequency.weekly:
+        weekdays = list(assignment.weekdays or ())
+        if len(weekdays) == 1:  # due on one day of the week (older weekly records have none)
+            from babel.dates import get_day_names
+
+            day = get_day_names("wide", locale=i18n.get_locale())[weekdays[0] - 1]
+            return i18n.gettext("once a week, on %(day)s", day=day)
+        return i18n.gettext("once a week")
+    if frequency is Frequency.as_it_happens:
+        return i18n.gettext("when it happens")
+    return i18n.gettext("every day")
+
+
+class WeekdayNames:
+    """Iterates (ISO number, short name) in the current language."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        names = [
+            i18n.gettext("Mon"),
+            i18n.gettext("Tue"),
+            i18n.gettext("Wed"),
+            i18n.gettext("Thu"),
+            i18n.gettext("Fri"),
+            i18n.gettext("Sat"),
+            i18n.gettext("Sun"),
+        ]
+        return iter(list(enumerate(names, start=1)))

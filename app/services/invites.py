@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.core.errors import Gone, NotFound
+from app.core.i18n import _
+from app.core.security import new_code, new_token, normalize_code, token_hash
 from app.models import Client, Invite, Therapist
 from app.models.types import utcnow
-from app.security import new_code, new_token, normalize_code, token_hash
 from app.services import audit
-from app.services.errors import Gone, NotFound
 
 
 @dataclass(frozen=True)

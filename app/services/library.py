@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import library as shipped
-from app.i18n import _
+from app.core.errors import NotFound
+from app.core.i18n import _
 from app.library import LibraryTemplate
 from app.models import RecordTemplate, TemplateVersion
-from app.services.errors import NotFound
 
 
 def sync(session: Session, templates: Iterable[LibraryTemplate] | None = None) -> None:

@@ -20,13 +20,13 @@ from enum import StrEnum
 from babel.dates import get_timezone_location
 from sqlmodel import Session, col, select
 
-from app import i18n
-from app.i18n import _
+from app.core import i18n
+from app.core.errors import Invalid
+from app.core.i18n import _
+from app.core.timeutil import valid_timezone
 from app.models import Client, ClientZoneChange
 from app.models.types import utcnow
 from app.services import clients, reminders
-from app.services.errors import Invalid
-from app.services.timeutil import valid_timezone
 
 DECLINE_DAYS = 7
 

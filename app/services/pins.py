@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from app.i18n import _
+from app.core.errors import Busy, Invalid, TooManyAttempts
+from app.core.i18n import _
+from app.core.security import hash_password, verify_password
 from app.models import Client, DeviceSession
 from app.models.types import utcnow
-from app.security import hash_password, verify_password
 from app.services import ratelimit
-from app.services.errors import Busy, Invalid, TooManyAttempts
 
 PIN = re.compile(r"^[0-9]{4,8}$")
 # Writing the unlock time on every request would turn page views into writes.

@@ -11,7 +11,7 @@ metadata service on 169.254.169.254, an admin page on 10.x). So an endpoint must
   documentation or benchmarking ranges, nor an IPv6 form of any of these (IPv4-mapped,
   NAT64, 6to4);
 - when the allow-list is on (the default in production), on one of the known push services
-  (`push_allowed_hosts`, by default `DEFAULT_PUSH_HOSTS` in app/settings.py) or a subdomain of one.
+  (`push_allowed_hosts`, by default `DEFAULT_PUSH_HOSTS` in app/core/settings.py) or a subdomain of one.
 
 The rule is applied twice: when a subscription is stored (`check_for_storing`), and every
 time the sender opens a connection (`resolve_for_connecting`), because a name that resolved to
@@ -22,7 +22,7 @@ connects to the very addresses that were checked, never resolving the name a sec
 and plain `http` to them: the test push services listen on 127.0.0.1.
 
 Nothing here knows about HTTP frameworks or translations: callers turn `RefusedEndpoint.reason`
-into their own words (app/services/reminders.py) or a delivery outcome (app/dispatch/webpush.py).
+into their own words (app/services/reminders/__init__.py) or a delivery outcome (app/dispatch/webpush.py).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from app.core.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from app.core.db import open_session
 from app.models import RateLimitCounter
 from app.models.types import UTCDateTime, utcnow
 
@@ -155,7 +156,7 @@ def _counter_engine(engine: Engine) -> Engine:
     with _counter_engines_lock:
         counter = _counter_engines.get(engine)
         if counter is None:
-            from app.db import build_engine, uses_pgbouncer
+            from app.core.db import build_engine, uses_pgbouncer
 
             # Counter transactions are a statement long: a few connections serve any burst.
             url = engine.url.render_as_string(hide_password=False)
@@ -212,7 +213,7 @@ class DatabaseStore:
 
     def add(self, key: str, *, amount: int, window_seconds: int) -> tuple[int, float]:
         """Add `amount` to the key's count in its window; the count after, and seconds left in the window."""
-        with Session(self._engine) as session:
+        with open_session(self._engine) as session:
             counted = count(session, key=key, window_seconds=window_seconds, amount=amount)
         self._maybe_prune()
         ends = counted.window_start + timedelta(seconds=window_seconds)

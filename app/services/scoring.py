@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.i18n import N_
+from app.core.i18n import N_
 
 # How many items each rule sums; every item is answered 0-3.
 ITEMS: dict[str, int] = {"phq9": 9, "gad7": 7}

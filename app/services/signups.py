@@ -23,14 +23,14 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app import i18n
-from app.dispatch.email import Mail
-from app.i18n import _, ngettext
+from app.core import i18n
+from app.core.email import Mail
+from app.core.errors import Gone
+from app.core.i18n import _, ngettext
+from app.core.security import hash_password, new_token, token_hash
 from app.models import EmailVerification, Therapist, TherapistCreate
 from app.models.therapist import normalize_email
 from app.models.types import utcnow
-from app.security import hash_password, new_token, token_hash
-from app.services.errors import Gone
 
 VERIFY_PATH = "/signup/verify/"
 _VERIFICATIONS = EmailVerification.__table__  # type: ignore[attr-defined]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from app.i18n import _
+from app.core.errors import Invalid
+from app.core.i18n import _
 from app.models import Therapist
 from app.models.therapist import DIGEST_HOURS_MAX, DIGEST_HOURS_MIN
-from app.services.errors import Invalid
 
 
 def parse_hours(value: int | str) -> int:

@@ -21,14 +21,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
-from app.i18n import _
+from app.core.errors import Conflict, Invalid, NotFound, ServiceError
+from app.core.i18n import _
 from app.models import Client, Entry, Therapist, Visibility, VoiceNote
 from app.models.fields import FieldDef, LongTextField, ShortTextField, VoiceField
 from app.models.types import utcnow
 from app.services import voice_storage
 from app.services.answers import voice_companion
 from app.services.device_trust import PrivateAccess
-from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 # Recordings nobody's entry answers with (the entry was rejected, the phone gave up)
 # are removed after this long.

@@ -9,10 +9,10 @@ from typing import Protocol
 
 from sqlmodel import Session, col, select
 
+from app.core.querying import among
 from app.models import Client, ClientZoneChange
 from app.models.types import utcnow
-from app.services.adherence import ZoneChange
-from app.services.querying import among
+from app.services.adherence.rules import ZoneChange
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -18,9 +18,9 @@ from typing import Any
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import select
 
+from app.core.security import hash_password
 from app.library import BY_SLUG
 from app.models import Assignment, Client, Entry, RecordTemplate, Therapist, TherapistCreate
-from app.security import hash_password
 from app.services import demo, invites, signups, voice_notes
 from tests.browser.live import LiveServer
 from tests.browser.people import VOICE_FIELDS

@@ -21,8 +21,7 @@ from tests.browser.live import DESKTOP, PHONE, LiveServer, chromium_available, l
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SKIP_REASON = (
-    "BROWSER TESTS SKIPPED: /usr/bin/chromium is missing "
-    "(apt-get install chromium chromium-driver to run them)"
+    "BROWSER TESTS SKIPPED: /usr/bin/chromium is missing (apt-get install chromium chromium-driver to run them)"
 )
 
 

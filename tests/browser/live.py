@@ -22,14 +22,14 @@ from typing import Any
 import uvicorn
 from sqlmodel import Session, func, select
 
-from app import migrate
-from app.db import build_engine
+from app.core import migrate
+from app.core.db import build_engine
+from app.core.security import csrf_token
+from app.core.settings import Environment, Settings
 from app.models import Client, Entry, SessionKind, Therapist
 from app.models.types import utcnow
-from app.security import csrf_token
 from app.services import device_sessions, library
-from app.settings import Environment, Settings
-from app.web import CSRF_COOKIE, SESSION_COOKIE
+from app.web.render import CSRF_COOKIE, SESSION_COOKIE
 
 CHROMIUM = os.environ.get("BETWEEN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -15,7 +15,7 @@ import pytest
 from babel.messages.pofile import read_po
 from sqlmodel import select
 
-from app.i18n import TRANSLATIONS_DIR
+from app.core.i18n import TRANSLATIONS_DIR
 from app.models import Appointment, Assignment, Client, Entry, Therapist
 from tests.browser import a11y
 from tests.browser.a11y import ANONYMOUS, CLIENT, PIN_CLIENT, THERAPIST, Page, World

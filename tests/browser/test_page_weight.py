@@ -23,7 +23,7 @@ def test_today_and_a_record_form_load_under_100_kb_compressed(browser: Any, live
 def test_static_files_are_served_compressed_and_cached_forever(live_server: LiveServer) -> None:
     import httpx
 
-    from app.staticfiles import static_url
+    from app.web.staticfiles import static_url
 
     with httpx.Client(base_url=live_server.url) as http:
         response = http.get(static_url("vendor/htmx.min.js"), headers={"Accept-Encoding": "gzip"})

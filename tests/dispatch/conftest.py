@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher, TickStats
 from app.dispatch.vapid import VapidKeys
 from app.models import Assignment, Client, Reminder
 from app.services import reminders
-from app.settings import Settings
 from tests import aio
 from tests.factories import make_assignment, make_client
 from tests.peers import ROOT, PushPeer, free_port, wait_until

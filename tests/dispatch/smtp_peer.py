@@ -9,7 +9,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tests.peers import free_port
 
 

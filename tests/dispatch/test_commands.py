@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from app.cli import main
-from app.dispatch.commands import preview_lines
-from app.settings import Settings
+from app.cli.dispatch import preview_lines
+from app.core.settings import Settings
 
 
 def test_preview_prints_utc_then_local_with_the_dispatchers_schedule(capsys) -> None:  # type: ignore[no-untyped-def]

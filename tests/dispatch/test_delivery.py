@@ -13,11 +13,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher, DispatcherLocked, SingleDispatcherLock
 from app.dispatch.vapid import VapidKeys
 from app.models import Client, OccurrenceStatus, PushSubscription, Reminder, ReminderOccurrence
 from app.services import reminders
-from app.settings import Settings
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, free_port, subscription_json
 from tests.factories import make_entry
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.core.settings import Settings
 from app.dispatch import digest
 from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.vapid import VapidKeys
 from app.models import Appointment, AuditEvent, Client, Therapist, Visibility
 from app.models.types import utcnow
 from app.services import appointments, exports, therapist_settings
-from app.settings import Settings
 from tests import aio
 from tests.dispatch.smtp_peer import Inbox, parts, run_inbox
 from tests.factories import make_assignment, make_client, make_entry, make_therapist

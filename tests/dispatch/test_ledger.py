@@ -9,12 +9,12 @@ import uuid
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.webpush import Outcome, PushResult
 from app.models import PushSubscription
 from app.models.types import utcnow
 from app.services import reminders
-from app.settings import Settings
 from tests.dispatch.conftest import subscription_json
 from tests.factories import make_client, make_therapist
 

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.core.settings import Settings
 from app.dispatch import nudge
 from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.vapid import VapidKeys
 from app.models import Appointment, Assignment, Client, Visibility
 from app.models.types import utcnow
 from app.services import appointments, reminders
-from app.settings import Settings
 from tests import aio
 from tests.dispatch.smtp_peer import Inbox, run_inbox
 from tests.factories import make_assignment, make_client, make_entry, make_therapist

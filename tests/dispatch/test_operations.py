@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.models import DispatcherHeartbeat
 from app.services import reminders
-from app.settings import Settings
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
 from tests.dispatch.load import dispatcher_env
 from tests.peers import ROOT, free_port, wait_until
@@ -129,6 +129,6 @@ def test_deliveries_count_outcomes_lateness_and_push_answers(
     assert _value("between_push_responses_total", {"status_class": "4xx"}) == before["4xx"] + 1
     assert _value("between_push_subscriptions_expired_total") == before["expired"] + 1
     assert _value("between_reminder_lateness_seconds_count", {"channel": "push"}) == before["late"] + 1
-    # Development without SMTP notes the mail as sent (app/dispatch/email.py).
+    # Development without SMTP notes the mail as sent (app/core/email.py).
     assert _value("between_reminder_email_fallbacks_total", {"result": "sent"}) == before["email"] + 1
     assert _value("between_reminder_outcomes_total", {"status": "missed"}) == before["missed"]

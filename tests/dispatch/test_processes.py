@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from app import migrate
-from app.db import build_engine
+from app.core import migrate
+from app.core.db import build_engine
 from app.models import OccurrenceStatus, ReminderOccurrence
 from app.models.types import utcnow
 from tests.conftest import PG_SKIP_REASON, PG_URL, _create_pg_database, _drop_pg_database

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.vapid import VapidKeys
 from app.models import OccurrenceStatus, ReminderOccurrence
 from app.services import reminders
-from app.settings import Settings
 from tests import aio
 from tests.dispatch.conftest import PushPeer, client_with_reminder, dispatch, due_now
 

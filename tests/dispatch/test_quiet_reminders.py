@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.models import Assignment, Client, Frequency, OccurrenceStatus, Reminder, ReminderOccurrence
 from app.services import frequency, reminders
-from app.settings import Settings
 from tests.dispatch.conftest import Sink, dispatch, due_now, subscription_json
 from tests.factories import make_assignment, make_client, make_entry
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from app.core.errors import Invalid, NotFound
+from app.core.settings import Environment, Settings
 from app.models import PushSubscription, Reminder
 from app.services import reminders
-from app.services.errors import Invalid, NotFound
-from app.settings import Environment, Settings
 from tests.dispatch.conftest import client_with_reminder, subscription_json
 from tests.factories import make_assignment, make_client
 

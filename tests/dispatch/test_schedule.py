@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from app.dispatch.schedule import Kind, Schedule, instants_for_days, next_due, random_offsets, step, upcoming
+from app.services.reminders.schedule import Kind, Schedule, instants_for_days, next_due, random_offsets, step, upcoming
 
 
 def _local(schedule: Schedule, first: date, days: int) -> list[str]:

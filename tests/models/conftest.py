@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from app.db import build_engine
+from app.core.db import build_engine
 from tests.conftest import PG_SKIP_REASON, PG_URL, _create_pg_database, _drop_pg_database
 
 

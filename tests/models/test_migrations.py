@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
-from app import migrate
+from app.core import migrate
 
 
 def _differences(engine: Engine) -> list[object]:

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app import migrate
-from app.db import engine_for
+from app.core import migrate
+from app.core.db import engine_for
+from app.core.settings import Settings
 from app.main import create_app
-from app.settings import Settings
 from tests.conftest import IN_CI, PG_SKIP_REASON, PG_URL
 from tests.factories import browser, make_assignment, make_client, make_therapist, signed_in
 

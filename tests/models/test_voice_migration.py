@@ -15,10 +15,11 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import legacy_voice_files, migrate
+from app.cli import legacy_voice_files
+from app.core import migrate
+from app.core.settings import get_settings
 from app.models import VoiceNote
 from app.services import voice_notes, voice_storage
-from app.settings import get_settings
 from tests.factories import make_client
 
 RECORDING = b"OggS\x00\x02" + bytes(range(256)) * 2000

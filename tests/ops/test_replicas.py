@@ -29,15 +29,14 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from app.db import build_engine
+from app.core.db import build_engine
+from app.core.settings import Environment, Settings
 from app.dispatch.vapid import VapidKeys
 from app.models import Client, OccurrenceStatus, ReminderOccurrence, SessionKind, VoiceNote
 from app.models.types import utcnow
 from app.services import device_sessions, reminders, voice_storage
-from app.settings import Environment, Settings
-from app.web import SESSION_COOKIE
+from app.web.render import SESSION_COOKIE
 from tests.conftest import PG_SKIP_REASON, PG_URL, _create_pg_database, _drop_pg_database
-from tests.dispatch.conftest import client_with_reminder
 from tests.dispatch.load import dispatcher_env
 from tests.factories import PASSWORD, make_assignment, make_client, make_therapist
 from tests.peers import REDIS_URL, ROOT, PushPeer, free_port, own_redis_keys, wait_until
@@ -473,10 +472,8 @@ def test_two_dispatchers_deliver_each_due_reminder_exactly_once(deployment: Depl
     devices: dict[uuid.UUID, str] = {}
     with Session(deployment.engine, expire_on_commit=False) as session:
         for _ in range(4):
-            client, _assignment, reminder = client_with_reminder(
-                session, times=(due.strftime("%H:%M"),), now=due - timedelta(seconds=1)
-            )
-            assert reminder.next_due_at == due
+            client = make_client(session)
+            assignment = make_assignment(session, client=client)
             subscription = push_peer.subscribe(deployment.vapid.public_key)
             reminders.add_subscription(
                 session,
@@ -484,12 +481,21 @@ def test_two_dispatchers_deliver_each_due_reminder_exactly_once(deployment: Depl
                 data={"endpoint": subscription["endpoint"], "keys": subscription["keys"]},
                 settings=settings,
             )
+            # Due from the moment it is committed: the device must be there by then, in the same commit.
+            reminder = reminders.save(
+                session,
+                client=client,
+                assignment_id=assignment.id,
+                data=reminders.ReminderInput(times=(due.strftime("%H:%M"),)),
+                now=due - timedelta(seconds=1),
+            )
+            assert reminder.next_due_at == due
             session.commit()
             devices[reminder.id] = subscription["clientHash"]
     occurrences = ReminderOccurrence.__table__  # type: ignore[attr-defined]
-    query = select(occurrences.c.reminder_id, occurrences.c.status, occurrences.c.attempts).where(
-        occurrences.c.reminder_id.in_(list(devices))
-    )
+    query = select(
+        occurrences.c.reminder_id, occurrences.c.status, occurrences.c.attempts, occurrences.c.last_error
+    ).where(occurrences.c.reminder_id.in_(list(devices)))
 
     def delivered() -> list[Any]:
         with deployment.engine.connect() as connection:

@@ -98,4 +98,3 @@ def future_session(session: Session, therapist: Therapist, client: Client, *, da
     )
     session.commit()
     return created
-

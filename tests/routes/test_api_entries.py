@@ -204,9 +204,9 @@ def test_openapi_describes_the_entry_api(web) -> None:
 def test_entry_writes_keep_the_device_rules(web, session) -> None:
     """The write path reads the device as plain columns; whatever must be written or refused
     still is: last use and unlock time kept fresh, revoked and expired devices turned away."""
+    from app.core.security import hash_password
     from app.models import DeviceSession, SessionKind
     from app.models.types import utcnow
-    from app.security import hash_password
     from app.services import device_sessions
 
     client = make_client(session)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from app.core.errors import Invalid, NotFound
 from app.models import Appointment, Repeat
 from app.models.types import utcnow
 from app.services import appointments
-from app.services.errors import Invalid, NotFound
 from tests.factories import browser, make_client, make_therapist, signed_in
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from app.models import DeviceSession, Invite, Therapist
 from app.models.types import utcnow
 from app.services import invites
-from app.web import SESSION_COOKIE
+from app.web.render import SESSION_COOKIE
 from tests.factories import PASSWORD, make_client, make_therapist
 
 
@@ -174,7 +174,7 @@ def test_a_new_invite_replaces_the_unused_one(session) -> None:
     session.commit()
     import pytest
 
-    from app.services.errors import Gone
+    from app.core.errors import Gone
 
     with pytest.raises(Gone):
         invites.redeem(session, token=first.token)

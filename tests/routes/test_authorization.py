@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.core.settings import Environment, Settings
 from app.models import Assignment, BarrierCheckin, DeviceSession, Entry, PushSubscription, Reminder, Visibility
-from app.settings import Environment, Settings
 from tests.factories import browser, make_assignment, make_client, make_entry, make_template, make_therapist, signed_in
 
 SECRET = "zebra-secret-private-words"

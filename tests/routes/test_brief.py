@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from app.db import counting_statements
+from app.core.days import local_day
+from app.core.db import counting_statements
 from app.models import Appointment, AuditEvent, Entry, Therapist, Visibility
 from app.models.types import utcnow
-from app.services.days import local_day
 from tests.factories import browser, make_client, make_therapist, signed_in
 from tests.routes.insights_helpers import (
     assign_since,

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from app.db import counting_statements
+from app.core.db import counting_statements
 from app.models import AuditEvent, Visibility, VoiceNote
 from app.models.types import utcnow
 from tests.factories import make_client, make_therapist, signed_in

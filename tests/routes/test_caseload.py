@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.db import counting_statements
+from app.core.db import counting_statements
 from app.models import Visibility
 from app.services import caseload
 from tests.factories import browser, make_client, make_therapist, signed_in
@@ -136,8 +136,8 @@ def test_caseload_api_is_described_in_openapi(web) -> None:
 def test_entry_logged_after_midnight_counts_for_the_evening_it_describes(web, session) -> None:
     from datetime import timedelta
 
+    from app.core.days import local_day
     from app.models.types import utcnow
-    from app.services.days import local_day
 
     therapist = make_therapist(session)
     client = make_client(session, therapist=therapist, timezone="Europe/Berlin")
@@ -162,8 +162,8 @@ def test_the_pages_dates_read_as_babel_writes_them() -> None:
 
     from babel.dates import format_datetime
 
-    from app import i18n
-    from app.caseload_view import Dates
+    from app.core import i18n
+    from app.web.presenters.caseload import Dates
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for locale in ("en", "es"):

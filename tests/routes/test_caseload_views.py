@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from app.caseload_view import Sort, SortKey, fold
-from app.db import counting_statements
+from app.core.db import counting_statements
 from app.models import Client, Therapist
 from app.models.types import utcnow
 from app.services import appointments
+from app.web.presenters.caseload import Sort, SortKey, fold
 from tests.factories import browser, make_client, make_therapist, signed_in
 from tests.routes.insights_helpers import assign_since, daily_entries, future_session, past_session, phq9
 

@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from app import i18n, localdates
+from app.core import i18n
 from app.models import Entry
 from app.models.types import utcnow
+from app.web.presenters import localdates
 from tests.factories import library_template, make_assignment, make_client, make_entry, signed_in
 from tests.routes.insights_helpers import assign_since, entry_at
 

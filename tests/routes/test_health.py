@@ -15,14 +15,14 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from app import migrate
-from app.db import build_engine
+from app.core import migrate
+from app.core.db import build_engine
+from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.main import create_app
 from app.models import DispatcherHeartbeat, SessionKind
 from app.models.types import utcnow
 from app.services import device_sessions
-from app.settings import Settings
 from tests.conftest import PG_URL
 from tests.factories import make_assignment, make_client, make_entry
 from tests.tcp_proxy import TcpProxy

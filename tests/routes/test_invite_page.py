@@ -10,11 +10,11 @@ from datetime import timedelta
 import segno
 from sqlmodel import select
 
-from app import invite_handoff
+from app.core.security import token_hash
 from app.models import Client, Invite
 from app.models.types import utcnow
-from app.security import token_hash
 from app.services import invites
+from app.web.presenters import invite_handoff
 from tests.factories import browser, make_client, make_therapist, signed_in
 
 

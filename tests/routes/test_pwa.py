@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from app.routes.pwa import SHELL, shell_version
-from app.staticfiles import STATIC_DIR, static_url
+from app.web.staticfiles import STATIC_DIR, static_url
 
 
 def test_manifest_names_the_app_its_icons_and_screenshots(web) -> None:  # type: ignore[no-untyped-def]
@@ -46,8 +46,8 @@ def test_service_worker_has_root_scope_and_is_always_revalidated(web) -> None:  
 
 
 def test_the_shell_version_changes_with_any_static_file(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from app import staticfiles
     from app.routes import pwa
+    from app.web import staticfiles
 
     before = shell_version()
     changed = {**staticfiles._manifest(), "js/client.js": "js/client.0000000000.js"}

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.core.settings import Environment, Settings
 from app.models import AssignmentCreate, Client, PushSubscription, Reminder, Therapist
 from app.models.types import utcnow
 from app.services import assignments, clients, reminders
-from app.settings import Environment, Settings
 from tests.dispatch.conftest import subscription_json
 from tests.factories import browser, make_assignment, make_client, make_template, make_therapist, signed_in
 from tests.peers import PushPeer

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from app.core.security import token_hash
 from app.main import create_app
 from app.models import EmailVerification, Therapist
 from app.models.types import utcnow
-from app.security import token_hash
-from app.web import SESSION_COOKIE
+from app.web.render import SESSION_COOKIE
 from tests.dispatch.smtp_peer import Inbox, parts, run_inbox
 from tests.factories import PASSWORD, browser, make_therapist
 

@@ -12,8 +12,9 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from app import cli, staticfiles
-from app.staticfiles import IMMUTABLE, HashedStaticFiles
+from app import cli
+from app.web import staticfiles
+from app.web.staticfiles import IMMUTABLE, HashedStaticFiles
 
 
 def _release(directory: Path, css: str) -> None:

@@ -58,9 +58,7 @@ def _own_templates(session: Session, therapist: Therapist) -> list[RecordTemplat
 def _versions(session: Session, template_id: Any) -> list[TemplateVersion]:
     session.expire_all()
     statement = (
-        select(TemplateVersion)
-        .where(TemplateVersion.template_id == template_id)
-        .order_by(col(TemplateVersion.number))
+        select(TemplateVersion).where(TemplateVersion.template_id == template_id).order_by(col(TemplateVersion.number))
     )
     return list(session.exec(statement))
 
@@ -331,8 +329,13 @@ def test_a_client_session_cannot_reach_the_record_types_pages(web, session) -> N
         response = phone.get(path, follow_redirects=False)
         assert response.status_code == 303, path
         assert response.headers["location"] == "/signin"
-    for path in ("/t/templates", f"/t/templates/{template.id}", "/t/templates/builder/row",
-                 "/t/templates/builder/rows", "/t/templates/builder/preview"):
+    for path in (
+        "/t/templates",
+        f"/t/templates/{template.id}",
+        "/t/templates/builder/row",
+        "/t/templates/builder/rows",
+        "/t/templates/builder/preview",
+    ):
         response = phone.post(path, data=MOOD_FORM, follow_redirects=False)
         assert response.status_code == 303, path
         assert response.headers["location"] == "/signin"

@@ -21,11 +21,11 @@ import pytest
 from babel.dates import format_datetime
 from sqlmodel import Session
 
-from app import i18n
+from app.core import i18n
+from app.core.settings import get_settings
 from app.models import OccurrenceStatus, PushSubscription, Reminder, ReminderOccurrence, Repeat, Visibility
 from app.models.types import utcnow
 from app.services import appointments, exports, reminders, zone_history
-from app.settings import get_settings
 from tests.factories import make_assignment, make_client, make_entry, make_therapist, signed_in
 
 # -- sessions: a weekly series once, its dates behind disclosures --------------------------------
@@ -232,7 +232,7 @@ def test_the_clients_own_page_says_their_zone(web, session) -> None:
 
 
 def test_time_words() -> None:
-    from app.timewords import ago
+    from app.web.presenters.timewords import ago
 
     now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     with i18n.using_locale("en"):

@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.db import build_engine
+from app.core.db import build_engine
+from app.core.settings import Environment, Settings
 from app.models import AuditEvent, Client, EntryCreate, Therapist, Visibility, VoiceNote
 from app.models.voice_note import VoiceNoteBlob
-from app.routes.voice import Unsatisfiable, byte_range
+from app.routes.api.voice_notes import Unsatisfiable, byte_range
 from app.services import account_deletion, entries, voice_notes, voice_storage
 from app.services.device_trust import EVERYTHING
-from app.settings import Environment, Settings
 from tests.factories import browser, make_assignment, make_client, make_template, signed_in
 
 HEADER = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm"
@@ -266,7 +266,7 @@ def test_deleting_an_account_deletes_its_audio_in_the_same_transaction(session) 
 
 def test_the_start_up_sweep_leaves_a_fresh_upload_alone(app, session) -> None:  # type: ignore[no-untyped-def]
     """Every replica sweeps at start; a note uploaded a moment ago, its entry not yet saved, stays."""
-    from app.routes.voice import sweep_on_start
+    from app.routes.api.voice_notes import sweep_on_start
 
     client = make_client(session)
     note_id = _store(session, client)

@@ -2,7 +2,7 @@
 
 `thread_server` runs the app under uvicorn in a thread of the test process, on the test's
 own database (SQLite or PostgreSQL): its argon2 checks are counted by
-`app.security.verification_count()`. `between serve` as a child process, whose memory can
+`app.core.security.verification_count()`. `between serve` as a child process, whose memory can
 be read from /proc, is `tests.processes.ProcessServer`.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from app.web import SESSION_COOKIE
+from app.web.render import SESSION_COOKIE
 from tests.peers import wait_until
 
 FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

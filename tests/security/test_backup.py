@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from app import backup_commands, cli
+from app import cli
+from app.cli import backup as backup_commands
 from app.models import Entry, Visibility
 from app.services import voice_notes, voice_storage
 from app.services.backup import BackupError, restore
@@ -21,8 +22,13 @@ def test_backup_wipe_restore_finds_every_entry(engine, session, settings, tmp_pa
     made = {}
     for n in range(25):
         visibility = Visibility.private if n % 5 == 0 else Visibility.shared
-        entry = make_entry(session, client=client, assignment=assignment,
-                           answers={"mood": n % 11, "note": f"entry number {n}"}, visibility=visibility)
+        entry = make_entry(
+            session,
+            client=client,
+            assignment=assignment,
+            answers={"mood": n % 11, "note": f"entry number {n}"},
+            visibility=visibility,
+        )
         made[entry.id] = (entry.answers, entry.visibility)
     # A voice note: its audio is in the database, so the backup carries it with no folder beside it.
     recording = b"OggS\x00\x02" + bytes(range(256)) * 1200

@@ -2,7 +2,7 @@
 PostgreSQL, get no more checks than the limit allows, and the server's memory stays bounded.
 
 Each attempt is counted atomically before anything is checked (app/services/ratelimit.py),
-and argon2 work runs a few at a time (app/security.py). The thread-server tests count the
+and argon2 work runs a few at a time (app/core/security.py). The thread-server tests count the
 argon2 checks themselves; the process-server test reads the server's peak memory.
 """
 
@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from app import security
+from app.core import security
+from app.core.settings import Settings
 from app.main import create_app
 from app.models import Client, DeviceSession, Invite
 from app.models.types import utcnow
 from app.services import invites
-from app.settings import Settings
 from tests.factories import PASSWORD, make_client, make_therapist
 from tests.processes import ProcessServer
 from tests.security.servers import Browser, burst, statuses, thread_server

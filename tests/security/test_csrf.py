@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from app.core.security import csrf_token
 from app.main import create_app
 from app.models import DeviceSession, Therapist
-from app.security import csrf_token
-from app.web import CSRF_COOKIE, SESSION_COOKIE
+from app.web.render import CSRF_COOKIE, SESSION_COOKIE
 from tests.factories import PASSWORD, browser, make_client, make_therapist, signed_in
 
 EXPIRED = "This page has expired for your safety"

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from sqlmodel import Session, select
 
-from app.csv_safe import FORMULA_START, cell
+from app.core.csv_safe import FORMULA_START, cell
 from app.models import Assignment, Client, DeviceSession, Therapist
 from app.services import invites
 from tests.factories import browser, make_assignment, make_client, make_entry, make_template, make_therapist, signed_in

@@ -39,19 +39,35 @@ ALL_FIELDS = [
     {"key": "mood", "type": "scale", "label": "Mood", "min": 0, "max": 10, "required": True},
     {"key": "note", "type": "short_text", "label": "Anything else?"},
     {"key": "story", "type": "long_text", "label": "What happened"},
-    {"key": "kind", "type": "single_choice", "label": "Where", "options": [
-        {"value": "home", "label": "Home"}, {"value": "work", "label": "Work"}]},
-    {"key": "tags", "type": "multi_choice", "label": "Tags", "options": [
-        {"value": "a", "label": "Alone"}, {"value": "b", "label": "With others"}]},
-    {"key": "feel", "type": "emotion", "label": "Emotions", "options": [
-        {"value": "sad", "label": "Sad"}, {"value": "angry", "label": "Angry"}]},
+    {
+        "key": "kind",
+        "type": "single_choice",
+        "label": "Where",
+        "options": [{"value": "home", "label": "Home"}, {"value": "work", "label": "Work"}],
+    },
+    {
+        "key": "tags",
+        "type": "multi_choice",
+        "label": "Tags",
+        "options": [{"value": "a", "label": "Alone"}, {"value": "b", "label": "With others"}],
+    },
+    {
+        "key": "feel",
+        "type": "emotion",
+        "label": "Emotions",
+        "options": [{"value": "sad", "label": "Sad"}, {"value": "angry", "label": "Angry"}],
+    },
     {"key": "ok", "type": "yes_no", "label": "Did it help?"},
     {"key": "cups", "type": "number", "label": "Cups", "unit": "cups", "integer": True},
     {"key": "weight", "type": "number", "label": "Weight"},
     {"key": "bed", "type": "time_of_day", "label": "Bedtime"},
     {"key": "slept", "type": "duration", "label": "Slept"},
-    {"key": "likert", "type": "likert", "label": "Agree", "options": [
-        {"value": "1", "label": "No"}, {"value": "2", "label": "Yes"}]},
+    {
+        "key": "likert",
+        "type": "likert",
+        "label": "Agree",
+        "options": [{"value": "1", "label": "No"}, {"value": "2", "label": "Yes"}],
+    },
     {"key": "voice", "type": "voice", "label": "Say it"},
 ]
 
@@ -74,20 +90,37 @@ def _world(session: Session):  # type: ignore[no-untyped-def]
     phq = make_assignment(session, client=client, template=library_template(session, "phq9"))
     gad = make_assignment(session, client=client, template=library_template(session, "gad7"))
     full = {
-        "mood": 5, "note": SHARED, "story": "line one\nline two, with a comma", "kind": "home", "tags": ["a", "b"],
-        "feel": {"sad": 40}, "ok": True, "cups": 3, "weight": 70.5, "bed": "23:15", "slept": 420, "likert": "2",
+        "mood": 5,
+        "note": SHARED,
+        "story": "line one\nline two, with a comma",
+        "kind": "home",
+        "tags": ["a", "b"],
+        "feel": {"sad": 40},
+        "ok": True,
+        "cups": 3,
+        "weight": 70.5,
+        "bed": "23:15",
+        "slept": 420,
+        "likert": "2",
     }
     shared = make_entry(session, client=client, assignment=diary, answers=full)
-    private = make_entry(session, client=client, assignment=diary, answers={"mood": 1, "note": SECRET},
-                         visibility=Visibility.private)
-    nothing = make_entry(session, client=client, assignment=diary, answers={}, nothing_to_report=True,
-                         visibility=Visibility.discuss)
+    private = make_entry(
+        session, client=client, assignment=diary, answers={"mood": 1, "note": SECRET}, visibility=Visibility.private
+    )
+    nothing = make_entry(
+        session, client=client, assignment=diary, answers={}, nothing_to_report=True, visibility=Visibility.discuss
+    )
     phq_answers = {f"item{n}": str(n % 4) for n in range(1, 10)} | {"difficulty": "somewhat"}
     phq_entry = make_entry(session, client=client, assignment=phq, answers=phq_answers)
     gad_entry = make_entry(session, client=client, assignment=gad, answers={f"item{n}": "1" for n in range(1, 8)})
     # A private PHQ-9 too: its answers must not reach any therapist export.
-    make_entry(session, client=client, assignment=phq, answers={f"item{n}": "3" for n in range(1, 10)},
-               visibility=Visibility.private)
+    make_entry(
+        session,
+        client=client,
+        assignment=phq,
+        answers={f"item{n}": "3" for n in range(1, 10)},
+        visibility=Visibility.private,
+    )
     made = {"shared": shared, "private": private, "nothing": nothing, "phq": phq_entry, "gad": gad_entry}
     return therapist, client, made
 
@@ -98,8 +131,7 @@ def _world(session: Session):  # type: ignore[no-untyped-def]
 
 def test_client_download_holds_everything_including_private_entries_and_voice_notes(app, session, settings) -> None:
     therapist, client, made = _world(session)
-    stored = voice_notes.store(session, client=client, data=_wav(),
-                               max_bytes=settings.voice_max_bytes, max_seconds=600)
+    stored = voice_notes.store(session, client=client, data=_wav(), max_bytes=settings.voice_max_bytes, max_seconds=600)
     session.commit()
     desk = signed_in(browser(app), session, therapist)
     assert desk.get(f"/t/clients/{client.id}").status_code == 200  # an audited read
@@ -117,13 +149,25 @@ def test_client_download_holds_everything_including_private_entries_and_voice_no
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert archive.testzip() is None
     names = set(archive.namelist())
-    assert {"README.txt", "profile.json", "assignments.json", "assignments.csv", "entries.jsonl", "entries.csv",
-            "devices.json", "devices.csv", "reminders.json", "sessions.json", "access_log.json",
-            "access_log.csv"} <= names
+    assert {
+        "README.txt",
+        "profile.json",
+        "assignments.json",
+        "assignments.csv",
+        "entries.jsonl",
+        "entries.csv",
+        "devices.json",
+        "devices.csv",
+        "reminders.json",
+        "sessions.json",
+        "access_log.json",
+        "access_log.csv",
+    } <= names
 
     entries = [json.loads(line) for line in archive.read("entries.jsonl").decode().splitlines()]
     assert {entry["id"] for entry in entries} == {str(entry.id) for entry in made.values()} | {
-        entry["id"] for entry in entries if entry["visibility"] == "private"}
+        entry["id"] for entry in entries if entry["visibility"] == "private"
+    }
     assert len(entries) == 6
     texts = json.dumps(entries)
     assert SECRET in texts and SHARED in texts
@@ -202,7 +246,7 @@ def test_printable_report_is_print_ready_and_shared_only(app, session) -> None:
 
 def _stylesheet(html: str) -> str:
     start = html.index('rel="stylesheet" href="') + len('rel="stylesheet" href="')
-    return html[start:html.index('"', start)]
+    return html[start : html.index('"', start)]
 
 
 def test_fhir_bundle_is_valid_r4_with_loinc_codes_and_shared_records_only(app, session) -> None:
@@ -260,8 +304,9 @@ def test_every_export_and_read_is_audited_and_shown_to_the_client(app, session) 
         assert desk.get(f"/t/clients/{client.id}{path}").status_code == 200
     assert desk.get(f"/t/clients/{client.id}/export").status_code == 200
     session.expire_all()
-    actions = [event.action for event in session.exec(
-        select(AuditEvent).where(AuditEvent.client_id == client.id)).scalars()]
+    actions = [
+        event.action for event in session.exec(select(AuditEvent).where(AuditEvent.client_id == client.id)).scalars()
+    ]
     assert sorted(actions) == sorted(["entries.read", "export.csv", "export.report", "export.fhir"])
 
     phone = signed_in(browser(app), session, client)
@@ -303,10 +348,12 @@ def _mentions(session: Session, client_id: uuid.UUID) -> list[str]:
 def test_deleting_the_account_leaves_nothing_behind(app, session, settings) -> None:
     therapist, client, _made = _world(session)
     client_id = client.id
-    stored = voice_notes.store(session, client=client, data=_wav(),
-                               max_bytes=settings.voice_max_bytes, max_seconds=600)
-    session.add(PushSubscription(client_id=client.id, endpoint=f"https://push.example/{uuid.uuid4()}",
-                                 p256dh="k" * 80, auth="a" * 22))
+    stored = voice_notes.store(session, client=client, data=_wav(), max_bytes=settings.voice_max_bytes, max_seconds=600)
+    session.add(
+        PushSubscription(
+            client_id=client.id, endpoint=f"https://push.example/{uuid.uuid4()}", p256dh="k" * 80, auth="a" * 22
+        )
+    )
     session.commit()
     keep = make_client(session, therapist=therapist, name="Stays")
     keep_assignment = make_assignment(session, client=keep)

@@ -23,11 +23,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
-from app.db import build_engine
+from app.core.db import build_engine
 from app.main import create_app
 from app.models import Entry, SessionKind
 from app.services import device_sessions
-from app.web import SESSION_COOKIE
+from app.web.render import SESSION_COOKIE
 from tests.conftest import PG_URL
 from tests.factories import make_assignment, make_client
 
@@ -66,8 +66,10 @@ def _cut_connections(database: str, stop: threading.Event, kills: list[int]) -> 
     with admin.connect() as connection:
         while not stop.is_set():
             killed = connection.execute(
-                text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                     "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
                 {"name": database},
             ).scalar()
             kills.append(int(killed or 0))
@@ -87,8 +89,11 @@ def test_cut_connections_mid_burst_lose_no_acknowledged_write(live_server, sessi
 
     planned = {
         writer: [
-            {"id": str(uuid.uuid4()), "assignment_id": str(assignment.id),
-             "answers": {"mood": (writer + n) % 11, "note": f"writer {writer} entry {n}" + " words" * 20}}
+            {
+                "id": str(uuid.uuid4()),
+                "assignment_id": str(assignment.id),
+                "answers": {"mood": (writer + n) % 11, "note": f"writer {writer} entry {n}" + " words" * 20},
+            }
             for n in range(PER_WRITER)
         ]
         for writer in range(WRITERS)

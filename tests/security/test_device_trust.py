@@ -18,9 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.core.errors import Gone, NotFound
 from app.models import AuditEvent, Client, DeviceSession, Entry, Visibility
 from app.services import clients, invites
-from app.services.errors import Gone, NotFound
 from tests.factories import (
     browser,
     make_assignment,

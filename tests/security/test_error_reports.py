@@ -16,9 +16,9 @@ from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 from sqlalchemy.engine import Engine
 
-from app import error_reporting
+from app.core import error_reporting
+from app.core.settings import Settings
 from app.main import create_app
-from app.settings import Settings
 
 MARKER = "Wombat3Lantern"
 

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from app.core.security import token_hash
 from app.main import create_app
 from app.models import DeviceSession
-from app.security import token_hash
-from app.web import SESSION_COOKIE, TEMPLATES_DIR
+from app.web.render import SESSION_COOKIE, TEMPLATES_DIR
 from tests.factories import PASSWORD, browser, make_client, make_therapist, signed_in
 
 
@@ -34,9 +34,7 @@ def test_every_answer_carries_the_security_headers(web, path: str) -> None:
     assert csp["object-src"] == "object-src 'none'"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
-    permissions = dict(
-        item.strip().split("=", 1) for item in response.headers["permissions-policy"].split(",")
-    )
+    permissions = dict(item.strip().split("=", 1) for item in response.headers["permissions-policy"].split(","))
     assert permissions.pop("microphone") == "(self)"
     assert all(value == "()" for value in permissions.values()), permissions
     # Plain http (local development): no HSTS, which would pin a laptop's localhost to https.
@@ -72,8 +70,7 @@ def https_web(settings, engine) -> Iterator[TestClient]:  # type: ignore[no-unty
 
 def _set_cookie(response, name: str) -> str:  # type: ignore[no-untyped-def]
     cookies = [
-        value for key, value in response.headers.multi_items()
-        if key == "set-cookie" and value.startswith(f"{name}=")
+        value for key, value in response.headers.multi_items() if key == "set-cookie" and value.startswith(f"{name}=")
     ]
     assert cookies, f"no {name} cookie set"
     return cookies[0]
@@ -113,11 +110,17 @@ def test_session_cookie_over_plain_http_is_httponly_and_lax(web, session) -> Non
 
 
 def test_production_settings_refuse_plain_http(settings) -> None:
-    from app.settings import Environment, Settings
+    from app.core.settings import Environment, Settings
 
     with pytest.raises(ValueError, match="https"):
-        Settings(environment=Environment.production, secret_key="k" * 40, base_url="http://between.example.org",
-                 database_url=settings.database_url, vapid_private_key="x", vapid_subject="mailto:ops@example.org")
+        Settings(
+            environment=Environment.production,
+            secret_key="k" * 40,
+            base_url="http://between.example.org",
+            database_url=settings.database_url,
+            vapid_private_key="x",
+            vapid_subject="mailto:ops@example.org",
+        )
 
 
 def test_sign_in_rotates_the_session_id_and_revokes_a_planted_one(web, session) -> None:

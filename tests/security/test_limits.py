@@ -18,12 +18,18 @@ from tests.factories import browser, make_assignment, make_client, make_entry, s
 
 @pytest.fixture
 def strict_app(settings, engine):  # type: ignore[no-untyped-def]
-    tight = settings.model_copy(update={
-        "api_write_max": 3, "api_write_window_seconds": 600,
-        "upload_max": 2, "upload_window_seconds": 600,
-        "invite_max_attempts": 2, "pin_max_attempts": 3, "pin_idle_hours": 2.0,
-        "max_request_bytes": 20_000,
-    })
+    tight = settings.model_copy(
+        update={
+            "api_write_max": 3,
+            "api_write_window_seconds": 600,
+            "upload_max": 2,
+            "upload_window_seconds": 600,
+            "invite_max_attempts": 2,
+            "pin_max_attempts": 3,
+            "pin_idle_hours": 2.0,
+            "max_request_bytes": 20_000,
+        }
+    )
     return create_app(tight, engine=engine)
 
 

@@ -31,13 +31,13 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from app.logs import JsonFormatter
+from app.core.logs import JsonFormatter
+from app.core.security import csrf_token
+from app.core.settings import Settings
 from app.main import create_app
 from app.models import Appointment, Assignment, Client, Entry, SessionKind, Therapist
-from app.security import csrf_token
 from app.services import device_sessions
-from app.settings import Settings
-from app.web import SESSION_COOKIE, csrf_cookie_name
+from app.web.render import SESSION_COOKIE, csrf_cookie_name
 from tests.factories import current_version, make_assignment, make_client, make_template, make_therapist
 from tests.peers import free_port, wait_until
 
@@ -101,7 +101,7 @@ def _serve(app: Any) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    # As app/cli.py runs it: uvicorn's own lines through the root logger, no raw access log.
+    # As app/cli/__init__.py runs it: uvicorn's own lines through the root logger, no raw access log.
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="info", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -23,7 +23,6 @@ from jinja2 import nodes
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from app.deps import SessionDep
 from app.models import (
     Appointment,
     Assignment,
@@ -37,7 +36,8 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import clients, reminders
-from app.web import TEMPLATES_DIR, jinja
+from app.web.deps import SessionDep
+from app.web.render import TEMPLATES_DIR, jinja
 from tests.dispatch.conftest import subscription_json
 from tests.factories import PASSWORD, make_assignment, make_client, make_therapist, signed_in
 from tests.routes.test_brief import _history
@@ -370,7 +370,7 @@ def test_every_block_sees_every_name_it_uses_when_rendered_alone() -> None:
     a macro imported outside it is undefined there, and the fragment fails."""
     problems = []
     paths = sorted(TEMPLATES_DIR.rglob("*.html"))
-    assert len(paths) > 30 and TEMPLATES_DIR / "pages" / "t_brief.html" in paths
+    assert len(paths) > 30 and TEMPLATES_DIR / "pages" / "therapist" / "brief.html" in paths
     for path in paths:
         tree = _tree(str(path.relative_to(TEMPLATES_DIR)))
         everything = _defined(tree).union(*(_defined(parent) for parent in _parents(tree)))

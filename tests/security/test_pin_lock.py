@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from app.models import DeviceSession, Therapist
 from app.models.types import utcnow
-from app.web import LOCK_HEADER
+from app.web.render import LOCK_HEADER
 from tests.factories import browser, make_assignment, make_client, make_template, signed_in
 
 # The start of a WebM file: enough for the upload's sniffing.

@@ -22,13 +22,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.core.errors import Invalid
+from app.core.settings import DEFAULT_PUSH_HOSTS, Environment, Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.vapid import VapidKeys
 from app.models import Client, OccurrenceStatus, PushSubscription, ReminderOccurrence
 from app.services import reminders
-from app.services.errors import Invalid
 from app.services.push_endpoints import EndpointRules, RefusedEndpoint, is_public, parse_address
-from app.settings import DEFAULT_PUSH_HOSTS, Environment, Settings
 from tests.dispatch import conftest as dispatch_fixtures
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
 from tests.factories import make_client, signed_in

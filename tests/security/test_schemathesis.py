@@ -69,14 +69,19 @@ def world(session: Session) -> dict[str, Any]:
     phq = make_assignment(session, client=client, template=library_template(session, "phq9"))
     entry = make_entry(session, client=client, assignment=mood)
     make_entry(session, client=client, assignment=mood, visibility=Visibility.private)
-    make_entry(session, client=client, assignment=phq,
-               answers={f"item{n}": "1" for n in range(1, 10)} | {"difficulty": "very"})
+    make_entry(
+        session, client=client, assignment=phq, answers={f"item{n}": "1" for n in range(1, 10)} | {"difficulty": "very"}
+    )
     return {
         "client": _token(session, kind=SessionKind.client, client_id=client.id),
         "therapist": _token(session, kind=SessionKind.therapist, therapist_id=therapist.id),
         # Real ids, so the fuzzer also reaches the answers that carry data.
-        "ids": {"entry_id": str(entry.id), "client_id": str(client.id), "note_id": str(uuid.uuid4()),
-                "appointment_id": str(uuid.uuid4())},
+        "ids": {
+            "entry_id": str(entry.id),
+            "client_id": str(client.id),
+            "note_id": str(uuid.uuid4()),
+            "appointment_id": str(uuid.uuid4()),
+        },
     }
 
 
@@ -93,8 +98,14 @@ def _fuzz(app, token: str, ids: dict[str, str], statuses: list[int]) -> list[str
             if fixed and mode is GenerationMode.POSITIVE:
                 strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
             for strategy in strategies:
-                @settings(max_examples=count, deadline=None, database=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck))
+
+                @settings(
+                    max_examples=count,
+                    deadline=None,
+                    database=None,
+                    derandomize=True,
+                    suppress_health_check=list(HealthCheck),
+                )
                 @given(case=strategy)
                 def run(case) -> None:  # type: ignore[no-untyped-def]
                     response = case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
@@ -186,8 +197,9 @@ def test_push_routes_answer_deep_and_nul_laden_bodies_with_a_clear_4xx(
     kinds: set[str] = set()
     with TestClient(fuzz_app, base_url="http://testserver") as web:
 
-        @settings(max_examples=60, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+        )
         @given(body=_BODIES, content_type=_CONTENT_TYPES)
         def run(body: tuple[str, bytes], content_type: str | None) -> None:
             kind, content = body

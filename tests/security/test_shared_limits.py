@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.db import build_engine
+from app.core.db import build_engine
+from app.core.settings import Settings
 from app.main import create_app
 from app.models import RateLimitCounter
 from app.models.types import utcnow
 from app.services import ratelimit
-from app.settings import Settings
 from tests.factories import browser, make_assignment, make_client, signed_in
 from tests.peers import REDIS_URL, own_redis_keys
 

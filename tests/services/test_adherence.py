@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.models import Frequency
-from app.services.adherence import (
+from app.services.adherence.rules import (
     DayState,
     EntryFact,
     Schedule,

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.models import Frequency
-from app.services.adherence import EntryFact, Schedule, ZoneChange, compute
-from app.services.adherence_fast import DayIndex, glance
+from app.services.adherence.figures import DayIndex, glance
+from app.services.adherence.rules import EntryFact, Schedule, ZoneChange, compute
 from tests.services.test_adherence_properties import schedules, sparse_weekdays
 
 ZONES = [

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.models import Frequency
-from app.services.adherence import Adherence, DayState, EntryFact, Schedule, ZoneChange, compute
+from app.services.adherence.rules import Adherence, DayState, EntryFact, Schedule, ZoneChange, compute
 
 ZONES = [
     "UTC",

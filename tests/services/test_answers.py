@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from app.core.errors import Invalid
 from app.models import EntryCreate
 from app.models.fields import FieldDef, parse_fields
 from app.services import entries
 from app.services.answers import AnswerError, validate_answers
-from app.services.errors import Invalid
 from tests.factories import make_assignment, make_client, make_template, make_therapist
 
 
@@ -246,9 +246,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_nothing_to_report_lets_required_fields_stay_empty() -> None:
     assert validate_answers(FORM, {}, nothing_to_report=True) == {}
-    assert validate_answers(FORM, {"title": "Quiet day"}, nothing_to_report=True) == {
-        "title": "Quiet day"
-    }
+    assert validate_answers(FORM, {"title": "Quiet day"}, nothing_to_report=True) == {"title": "Quiet day"}
 
 
 def test_nothing_to_report_still_checks_what_was_given() -> None:

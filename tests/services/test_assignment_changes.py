@@ -9,13 +9,13 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from app import i18n
+from app.core import i18n
+from app.core.errors import Conflict, NotFound
 from app.models import AssignmentChange, AssignmentSettings, ChangeKind, Frequency, Reminder
 from app.models.types import utcnow
 from app.services import assignment_changes, assignments, brief, caseload, reminders
-from app.services.adherence import DayState, EntryFact, Schedule, ScheduleChange, compute
-from app.services.adherence_data import assigned
-from app.services.errors import Conflict, NotFound
+from app.services.adherence.load import assigned
+from app.services.adherence.rules import DayState, EntryFact, Schedule, ScheduleChange, compute
 from tests.factories import make_assignment, make_client, make_therapist
 from tests.routes.insights_helpers import backdate, daily_entries
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, func, select
 
+from app.core.errors import Conflict, Invalid, NotFound
 from app.models import BarrierCheckin, BarrierCreate, Frequency, Visibility
 from app.models.barrier import Reason
 from app.models.types import utcnow
 from app.services import barriers
 from app.services.device_trust import EVERYTHING, PrivateAccess
-from app.services.errors import Conflict, Invalid, NotFound
 from tests.factories import make_assignment, make_client, make_entry, make_therapist
 
 

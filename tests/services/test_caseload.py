@@ -7,13 +7,13 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
-from app import i18n
+from app.core import i18n
 from app.models import Appointment, Assignment, Client, Entry, Frequency, Visibility
 from app.models.types import utcnow
 from app.services import appointments, caseload, zone_history
-from app.services.adherence import compute
-from app.services.adherence_data import assigned, facts
-from app.services.caseload_data import listed
+from app.services.adherence.caseload_load import listed
+from app.services.adherence.load import assigned, facts
+from app.services.adherence.rules import compute
 from tests.factories import make_client, make_therapist
 from tests.routes.insights_helpers import assign_since, entry_at, past_session
 

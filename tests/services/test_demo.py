@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.core.days import local_day
 from app.models import Client, Entry, RecordTemplate, Therapist, Visibility
 from app.models.types import utcnow
 from app.services import accounts, demo, invites
-from app.services.days import local_day
 
 
 def _entries_by_client(session: Session) -> dict[str, list[Entry]]:
@@ -191,7 +191,7 @@ def test_the_demo_command_seeds_only_an_empty_database(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from app import cli
-    from app.settings import get_settings
+    from app.core.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("BETWEEN_DATA_DIR", str(tmp_path))

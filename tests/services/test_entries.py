@@ -7,10 +7,10 @@ import uuid
 
 from sqlmodel import Session, func, select
 
+from app.core.errors import Conflict, Gone, NotFound
 from app.models import Entry, EntryCreate, Visibility
 from app.services import entries
 from app.services.device_trust import EVERYTHING
-from app.services.errors import Conflict, Gone, NotFound
 from tests.factories import make_assignment, make_client, make_entry, make_therapist
 
 
@@ -99,14 +99,14 @@ def test_therapist_listing_leaves_out_private_entries_and_other_therapists(sessi
 
 
 def test_entries_keep_rendering_after_the_form_changes(session) -> None:
-    from app.services import templates
-    from app.views import entry_views
+    from app.services import record_types
+    from app.services.entry_text import entry_views
 
     therapist = make_therapist(session)
     client = make_client(session, therapist=therapist)
     assignment = make_assignment(session, client=client)
     old = make_entry(session, client=client, assignment=assignment, answers={"mood": 9, "note": "before"})
-    templates.edit_own(
+    record_types.edit_own(
         session,
         therapist=therapist,
         template_id=assignment.template_id,

@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import Session, select
 from starlette.datastructures import FormData
 
+from app.core.errors import Invalid, NotFound
 from app.models import RecordTemplate, TemplateVersion
 from app.models.fields import KEY
-from app.services import form_builder, templates
-from app.services.errors import Invalid, NotFound
+from app.services import form_builder, record_types
 from app.services.form_builder import Draft, Row
 from tests.factories import make_template, make_therapist
 
@@ -295,4 +295,4 @@ def test_another_therapists_form_cannot_be_edited_or_used_as_a_builder_base(sess
     with pytest.raises(NotFound):
         form_builder.editing(session, therapist=other, draft=Draft(template_id=uuid.uuid4()))
     assert form_builder.editing(session, therapist=owner, draft=Draft(template_id=template.id)) == template
-    assert templates.current_version(session, template=template).number == 1
+    assert record_types.current_version(session, template=template).number == 1

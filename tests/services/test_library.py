@@ -15,13 +15,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 import app.library
+from app.core.errors import NotFound
 from app.library import KEY_SCALES, MOOD_LOG, TEMPLATES, LibraryTemplate
 from app.models import RecordTemplate, TemplateVersion
 from app.models.fields import parse_fields
 from app.services import library, scoring
 from app.services.answers import validate_answers
-from app.services.errors import NotFound
-from app.views import entry_views
+from app.services.entry_text import entry_views
 from tests.factories import (
     library_template,
     make_assignment,
@@ -116,9 +116,7 @@ def readable_texts(template: LibraryTemplate) -> Iterator[str]:
 
 
 @each_template
-def test_every_readable_text_is_extracted_for_translation(
-    template: LibraryTemplate, msgids: set[str]
-) -> None:
+def test_every_readable_text_is_extracted_for_translation(template: LibraryTemplate, msgids: set[str]) -> None:
     missing = [text for text in readable_texts(template) if text not in msgids]
     assert missing == []
 
@@ -147,18 +145,14 @@ def test_mood_log_needs_only_the_mood_scale() -> None:
 
 
 def test_dbt_diary_card_rates_urges_and_emotions_from_0_to_5() -> None:
-    fields = {
-        field.key: field for field in parse_fields(app.library.BY_SLUG["dbt_diary_card"].fields)
-    }
+    fields = {field.key: field for field in parse_fields(app.library.BY_SLUG["dbt_diary_card"].fields)}
     for key in ("urge_self_harm", "urge_use", "misery", "anger", "fear", "joy"):
         assert (fields[key].type, fields[key].min, fields[key].max) == ("scale", 0, 5)  # type: ignore[union-attr]
     assert fields["skills_used"].type == "multi_choice"
 
 
 def test_exposure_log_rates_distress_from_0_to_100() -> None:
-    fields = {
-        field.key: field for field in parse_fields(app.library.BY_SLUG["exposure_log"].fields)
-    }
+    fields = {field.key: field for field in parse_fields(app.library.BY_SLUG["exposure_log"].fields)}
     for key in ("suds_before", "suds_peak", "suds_after"):
         assert (fields[key].type, fields[key].min, fields[key].max) == ("scale", 0, 100)  # type: ignore[union-attr]
 
@@ -181,10 +175,7 @@ def test_questionnaires_keep_the_official_wording() -> None:
     phq9 = {field["key"]: field["label"] for field in app.library.BY_SLUG["phq9"].fields}
     gad7 = {field["key"]: field["label"] for field in app.library.BY_SLUG["gad7"].fields}
     assert phq9["item1"] == "Little interest or pleasure in doing things"
-    assert (
-        phq9["item9"]
-        == "Thoughts that you would be better off dead or of hurting yourself in some way"
-    )
+    assert phq9["item9"] == "Thoughts that you would be better off dead or of hurting yourself in some way"
     assert gad7["item2"] == "Not being able to stop or control worrying"
     assert gad7["item7"] == "Feeling afraid, as if something awful might happen"
     assert app.library.BY_SLUG["phq9"].instructions.startswith(
@@ -206,9 +197,7 @@ def library_rows(session: Session) -> list[tuple[RecordTemplate, list[TemplateVe
 
 def versions_of(session: Session, template: RecordTemplate) -> list[TemplateVersion]:
     statement = (
-        select(TemplateVersion)
-        .where(TemplateVersion.template_id == template.id)
-        .order_by(col(TemplateVersion.number))
+        select(TemplateVersion).where(TemplateVersion.template_id == template.id).order_by(col(TemplateVersion.number))
     )
     return list(session.exec(statement))
 
@@ -289,9 +278,7 @@ def test_a_changed_definition_is_a_new_version_and_old_entries_keep_theirs(
     session: Session,
 ) -> None:
     client = make_client(session)
-    assignment = make_assignment(
-        session, client=client, template=library_template(session, "mood_log")
-    )
+    assignment = make_assignment(session, client=client, template=library_template(session, "mood_log"))
     old = make_entry(session, client=client, assignment=assignment, answers={"mood": 4})
 
     library.sync(session, [MOOD_CHECK_IN])
@@ -307,16 +294,12 @@ def test_a_changed_definition_is_a_new_version_and_old_entries_keep_theirs(
     session.refresh(old)
     assert old.template_version_id == versions[1].id
 
-    new = make_entry(
-        session, client=client, assignment=assignment, answers={"mood": 7, "energy": 3}
-    )
+    new = make_entry(session, client=client, assignment=assignment, answers={"mood": 7, "energy": 3})
     assert new.template_version_id == versions[2].id
 
     old_view, new_view = entry_views(session, [old, new])
     assert old_view.title == "Mood log"
-    assert [(answer.label, answer.value) for answer in old_view.answers] == [
-        ("How is your mood right now?", "4 / 10")
-    ]
+    assert [(answer.label, answer.value) for answer in old_view.answers] == [("How is your mood right now?", "4 / 10")]
     assert new_view.title == "Mood check-in"
     assert [(answer.label, answer.value) for answer in new_view.answers] == [
         ("Your mood, from 0 to 10", "7 / 10"),
@@ -334,9 +317,7 @@ def test_a_changed_definition_is_a_new_version_and_old_entries_keep_theirs(
     assert content_of(versions_of(session, template)[-1]) == MOOD_LOG.content()
 
 
-def test_a_sync_racing_another_process_carries_on(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_sync_racing_another_process_carries_on(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both processes read the same state; the other one writes first and wins."""
     newcomer = LibraryTemplate(
         slug="newcomer",

@@ -70,9 +70,7 @@ def test_bands_cover_every_possible_total_exactly_once() -> None:
         assert covered == list(range(maximum + 1)), rule
 
 
-@pytest.mark.parametrize(
-    ("rule", "total"), [("phq9", -1), ("phq9", 28), ("gad7", 22), ("gad7", 27)]
-)
+@pytest.mark.parametrize(("rule", "total"), [("phq9", -1), ("phq9", 28), ("gad7", 22), ("gad7", 27)])
 def test_a_total_outside_the_scale_has_no_band(rule: str, total: int) -> None:
     assert scoring.severity(rule, total) is None
 

@@ -1,7 +1,7 @@
 // The therapist's caseload, enhanced: search as you type, sort the table by a column in
 // place, and tell the server the therapist's time zone (for today's sessions). Without
 // this script the page does the same through its search form and the header buttons
-// (GET /t?q=…&sort=…); the order here matches the server's (app/caseload_view.py).
+// (GET /t?q=…&sort=…); the order here matches the server's (app/web/presenters/caseload.py).
 (function () {
   "use strict";
 

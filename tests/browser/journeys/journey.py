@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from app import i18n
+from app.core import i18n
 from app.models import Client, Therapist
 from tests.browser import a11y
 from tests.browser.live import DESKTOP, PHONE, LiveServer

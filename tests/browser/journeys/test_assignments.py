@@ -14,7 +14,7 @@ import pytest
 from babel.lists import format_list
 from sqlmodel import select
 
-from app import i18n
+from app.core import i18n
 from app.models import Assignment, Reminder
 from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
 from tests.browser.live import LiveServer

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import format_datetime
 
-from app import i18n
+from app.core import i18n
 from app.models import (
     Appointment,
     Client,
@@ -311,7 +311,7 @@ def test_sessions_delivery_health_and_exports_from_the_caseload(journey: Journey
     _press(journey, page.get_by_role("link", name=_("Export"), exact=True))
     page.wait_for_url(f"**/t/clients/{client.id}/export")
     journey.arrive("caseload-export")
-    with page.expect_download() as download:
+    with page.expectdownload() as download:
         _press(journey, page.get_by_role("link", name=_("Download CSV"), exact=True))
     today = utcnow().astimezone(ZoneInfo("America/New_York")).date().isoformat()
     assert download.value.suggested_filename == f"between-bruno-diaz-shared-records-{today}.csv"

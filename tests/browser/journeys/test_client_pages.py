@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app import i18n
+from app.core import i18n
 from app.models import Assignment, Entry
 from app.models.types import utcnow
 from tests.browser.journeys.journey import ALL_FOUR, BROWSER_LOCALE, PHONE_BOTH, Journey, combos

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app import i18n
+from app.core import i18n
+from app.core.days import local_day
 from app.models import Assignment, OccurrenceStatus, Reminder, ReminderOccurrence
 from app.models.types import utcnow
-from app.services.days import local_day
 from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
 from tests.browser.live import LiveServer
 from tests.browser.steps import dispatch_at

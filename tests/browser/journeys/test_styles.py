@@ -134,7 +134,7 @@ def test_my_progress_keeps_its_styles_after_a_link(journey: Journey) -> None:
 def test_no_page_brings_a_stylesheet_of_its_own() -> None:
     """Styles for pages of the app live in stylesheets linked from base.html: a boosted link
     swaps only the body, so a stylesheet a page adds to its head would be missing there."""
-    from app.web import TEMPLATES_DIR
+    from app.web.render import TEMPLATES_DIR
 
     base = (TEMPLATES_DIR / "base.html").read_text()
     for template in TEMPLATES_DIR.rglob("*.html"):

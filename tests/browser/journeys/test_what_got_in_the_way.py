@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app import i18n
+from app.core import i18n
 from app.models.types import utcnow
 from tests.browser.journeys.conftest import OpenJourney
 from tests.browser.live import LiveServer

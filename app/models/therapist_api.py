@@ -1,0 +1,163 @@
+"""The therapist API's answers and requests: adherence, the caseload, the brief, sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.models import AppointmentPublic, Repeat
+from app.services import caseload
+from app.services.adherence import rules as engine
+
+
+class RatePublic(BaseModel):
+    done: int
+    expected: int
+    value: float | None = Field(description="done / expected in [0, 1]; null when nothing was due")
+
+
+class DayPublic(BaseModel):
+    day: date
+    state: engine.DayState
+    count: int
+    expected: bool
+
+
+class TallyPublic(BaseModel):
+    entries: int = Field(description="Entries with something in them")
+    nothing_to_report: int = Field(description="“Nothing to report” check-ins")
+    days: int = Field(description="Days of the window while the record was assigned")
+
+
+class AdherencePublic(BaseModel):
+    assignment_id: uuid.UUID
+    title: str
+    frequency: str
+    times_per_day: int
+    weekdays: list[int]
+    first_day: date
+    last_day: date
+    window_from: date | None = Field(
+        description="Set when only entries from this day on were read (streaks read 'at least')"
+    )
+    expected: int
+    done: int
+    nothing_to_report: int
+    missed: int
+    pending: bool
+    current_streak: int
+    longest_streak: int
+    overall: RatePublic
+    since_last_session: RatePublic | None
+    last_7_days: RatePublic
+    last_28_days: RatePublic
+    score: float = Field(ge=0, le=1, description="Habit strength (Loop Habit Tracker formula)")
+    backfilled: int
+    median_delay_minutes: float | None
+    as_it_happens: bool = Field(
+        default=False, description="Kept as it happens: nothing is expected or missed; see the entry tallies"
+    )
+    extra_days: int = Field(default=0, description="Days with entries the schedule did not ask for (done extra)")
+    entries_last_7_days: TallyPublic | None = None
+    entries_last_28_days: TallyPublic | None = None
+    entries_since_last_session: TallyPublic | None = None
+    days: list[DayPublic] | None = None
+
+
+class AppointmentBrief(BaseModel):
+    id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+
+
+class CaseloadRowPublic(BaseModel):
+    client_id: uuid.UUID
+    display_name: str
+    timezone: str
+    standing: caseload.Standing
+    next_session: AppointmentBrief | None
+    last_session: AppointmentBrief | None
+    completion_since_last_session: RatePublic
+    best_current_streak: int
+    last_entry_at: datetime | None
+    delivery: caseload.Delivery
+    last_delivered_at: datetime | None
+    risk: bool
+    records: list[AdherencePublic]
+
+
+class ClientAdherencePublic(BaseModel):
+    client_id: uuid.UUID
+    since_last_session: datetime | None
+    records: list[AdherencePublic]
+
+
+class PointPublic(BaseModel):
+    day: date
+    value: float
+    count: int
+
+
+class SeriesPublic(BaseModel):
+    key: str
+    label: str
+    low: float
+    high: float
+    severity: str | None = None
+    points: list[PointPublic]
+
+
+class AgendaItem(BaseModel):
+    entry_id: uuid.UUID
+    assignment_id: uuid.UUID
+    title: str
+    occurred_at: datetime
+    answers: dict[str, Any]
+
+
+class BackfillItem(BaseModel):
+    entry_id: uuid.UUID
+    title: str
+    occurred_at: datetime
+    logged_at: datetime
+    delay_hours: float
+
+
+class RiskPublic(BaseModel):
+    kind: str
+    occurred_at: datetime
+    entry_id: uuid.UUID
+
+
+class BriefPublic(BaseModel):
+    client_id: uuid.UUID
+    session: AppointmentPublic | None
+    previous_session: AppointmentBrief | None
+    since: datetime
+    as_of: datetime
+    records: list[AdherencePublic]
+    trends: list[SeriesPublic]
+    questionnaires: list[SeriesPublic]
+    risks: list[RiskPublic]
+    agenda: list[AgendaItem]
+    backfilled: list[BackfillItem]
+
+
+class AppointmentCreate(BaseModel):
+    starts_at: datetime = Field(description="With an offset, e.g. 2026-05-04T09:00:00+02:00")
+    timezone: str = Field(max_length=64)
+    duration_minutes: int = Field(default=50, ge=5, le=480)
+    repeat: Repeat = Repeat.none
+
+
+class AppointmentMove(BaseModel):
+    starts_at: datetime
+    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+
+
+class NotesUpdate(BaseModel):
+    notes: str = Field(max_length=20000)

@@ -1,0 +1,75 @@
+"""The push-subscription API: a device registers, lists and removes its subscription."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from app.models import PushSubscription
+from app.services import reminders
+from app.web.deps import CurrentClient, SessionDep, SettingsDep
+from app.web.problems import ERRORS
+from app.web.render import subscription_body
+
+router = APIRouter(prefix="/api/v1/push", tags=["push"])
+
+
+class DevicePublic(BaseModel):
+    id: uuid.UUID
+    device: str
+    created_at: datetime
+    last_success_at: datetime | None
+    expired: bool
+
+
+def _device(subscription: PushSubscription) -> DevicePublic:
+    return DevicePublic(
+        id=subscription.id,
+        device=subscription.user_agent,
+        created_at=subscription.created_at,
+        last_success_at=subscription.last_success_at,
+        expired=subscription.expired_at is not None,
+    )
+
+
+@router.post(
+    "/subscriptions",
+    response_model=DevicePublic,
+    status_code=201,
+    responses=ERRORS,
+    summary="Register this browser's push subscription (PushSubscription.toJSON())",
+)
+async def add_subscription(request: Request, session: SessionDep, settings: SettingsDep, client: CurrentClient) -> Any:
+    data = await subscription_body(request)
+    # In a worker thread: checking the endpoint looks its host up (app/services/push_endpoints.py).
+    subscription = await run_in_threadpool(
+        reminders.add_subscription,
+        session,
+        client=client,
+        data=data,
+        user_agent=request.headers.get("user-agent", ""),
+        settings=settings,
+    )
+    session.commit()
+    return _device(subscription)
+
+
+@router.get("/subscriptions", response_model=list[DevicePublic], responses=ERRORS, summary="My devices")
+def list_subscriptions(session: SessionDep, client: CurrentClient) -> Any:
+    health = reminders.delivery_health(session, client=client)
+    return [_device(subscription) for subscription in health.devices + health.expired]
+
+
+@router.delete(
+    "/subscriptions/{subscription_id}", status_code=204, responses=ERRORS, summary="Stop reminders on one device"
+)
+def delete_subscription(subscription_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
+    reminders.remove_subscription(session, client=client, subscription_id=subscription_id)
+    session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,145 @@
+"""Barrier check-ins ("Not today, because…"): the client's pages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from app.core import i18n
+from app.core.errors import Invalid
+from app.models import BarrierCreate, RecordTemplate, Visibility
+from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
+from app.services import assignments, barriers, record_types
+from app.services.entry_text import is_library_version, tr
+from app.web.deps import ClientAccess, CurrentClient, SessionDep
+from app.web.presenters.barriers import QUIET_COOKIE, day_words
+from app.web.render import redirect, render
+
+router = APIRouter(prefix="/c", include_in_schema=False)
+
+
+def _context(session, client, assignment_id: uuid.UUID, day: date, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
+    template = session.get(RecordTemplate, assignment.template_id)
+    assert template is not None
+    version = record_types.current_version(session, template=template)
+    today = barriers.today_of(session, client=client)
+    return {
+        "client": client,
+        "assignment": assignment,
+        "title": tr(version.title, library=is_library_version(session, version)),
+        "day": day,
+        "day_words": day_words(day, today),
+        "groups": [
+            (i18n.gettext("About me"), [(reason, i18n.gettext(barriers.LABELS[reason])) for reason in ME_REASONS]),
+            (
+                i18n.gettext("About the task"),
+                [(reason, i18n.gettext(barriers.LABELS[reason])) for reason in TASK_REASONS],
+            ),
+        ],
+        "did_it_label": i18n.gettext(barriers.DID_IT_LABEL),
+        "note_max": NOTE_MAX,
+        "checkin_id": uuid.uuid4(),
+        "note": "",
+        "visibility": Visibility.shared.value,
+        "errors": {},
+        **extra,
+    }
+
+
+@router.get("/barriers/new")
+def checkin_page(
+    request: Request,
+    session: SessionDep,
+    client: CurrentClient,
+    assignment_id: Annotated[uuid.UUID | None, Query(alias="assignment")] = None,
+    day: date | None = None,
+) -> Response:
+    """One tap on a reason saves it; a note and who sees it are optional, below. Without a
+    record named, the recently missed ones to choose from."""
+    if assignment_id is None:
+        open_ones, _answered_today = barriers.unanswered(session, client=client)
+        choices = [(item, day_words(item.day, item.today)) for item in open_ones]
+        return render(request, "pages/client/barrier_pick.html", {"client": client, "choices": choices})
+    today = barriers.today_of(session, client=client)
+    day = day or today
+    barriers.check_day(session, client=client, assignment_id=assignment_id, day=day, now=None)
+    context = _context(session, client, assignment_id, day)
+    return render(request, "pages/client/barrier.html", context)
+
+
+def _form_data(form: FormData) -> BarrierCreate:
+    unreadable = Invalid(i18n.gettext("This form could not be read. Please reload the page."))
+    try:
+        checkin_id = uuid.UUID(str(form.get("id", "")))
+        assignment_id = uuid.UUID(str(form.get("assignment", "")))
+        day = date.fromisoformat(str(form.get("day", "")))
+    except ValueError:
+        raise unreadable from None
+    did_it = form.get("did_it") == "1"
+    raw_reason = str(form.get("reason", "") or "")
+    try:
+        reason = Reason(raw_reason) if raw_reason and not did_it else None
+        visibility = Visibility(str(form.get("visibility", "shared") or "shared"))
+    except ValueError:
+        raise Invalid(
+            i18n.gettext("Choose what got in the way."), errors={"reason": i18n.gettext("Choose one.")}
+        ) from None
+    return BarrierCreate(
+        id=checkin_id,
+        assignment_id=assignment_id,
+        day=day,
+        reason=reason,
+        did_it_unrecorded=did_it,
+        note=str(form.get("note", "") or ""),
+        visibility=visibility,
+    )
+
+
+@router.post("/barriers")
+async def checkin_submit(
+    request: Request, session: SessionDep, client: CurrentClient, access: ClientAccess
+) -> Response:
+    form = await request.form()
+    data = _form_data(form)
+    try:
+        barriers.record(session, client=client, data=data, device_id=access.device_id)
+    except Invalid as error:
+        session.rollback()
+        if "day" in error.errors or "assignment_id" in error.errors:
+            raise
+        context = _context(
+            session,
+            client,
+            data.assignment_id,
+            data.day,
+            checkin_id=data.id,
+            note=data.note,
+            visibility=data.visibility.value,
+            errors=error.errors or {"_": error.message},
+            error=error.message,
+        )
+        return render(request, "pages/client/barrier.html", context, status_code=422)
+    session.commit()
+    return redirect(request, "/c?told=1")
+
+
+@router.post("/barriers/not-now")
+def not_now(request: Request, session: SessionDep, client: CurrentClient) -> Response:
+    """Today's question is put away until tomorrow (on this device)."""
+    today = barriers.today_of(session, client=client)
+    response = redirect(request, "/c")
+    response.set_cookie(
+        QUIET_COOKIE,
+        today.isoformat(),
+        max_age=2 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+    )
+    return response

@@ -1,0 +1,657 @@
+"""The adherence engine: what was expected of a client, what they did, and how steadily.
+
+Pure functions over plain data: no web code, no database. Callers turn rows into
+`EntryFact`s and a `Schedule`, and get back an `Adherence` per assignment.
+(`adherence_fast.glance` gives the same figures for a caseload's hundreds of records.)
+
+Vocabulary
+----------
+An *occasion* is one thing the schedule asks for: a day for daily and
+N-times-a-day records, a chosen weekday for weekday records, a seven-day window
+(anchored on the assignment's first day) for weekly ones. Each occasion has a
+*due day* (the day itself, or the window's last day).
+
+- The occasion still open (due today or later, not yet done) is *pending*: it is
+  neither done nor missed, so an unfinished today never breaks a streak.
+- The first day of a daily or weekday record is a bonus: done, it counts; not
+  done, it is not held against anyone (the task may have been given at night).
+- "Nothing to report" fulfils an occasion and is also counted apart.
+- Entries on a day the schedule does not ask for (a Tuesday of a Monday/Wednesday/Friday
+  record) are *done extra*: shown and counted apart, never as nothing, and they do not
+  lower the completion rate.
+- A record kept "as it happens" (thought records, urges: they follow events) has no
+  occasions at all: nothing is expected, so nothing is missed and there is no streak
+  of misses. What counts is what happened: `Tally`s of entries and of "nothing to
+  report" check-ins over the same windows as the rates.
+- Days are the client's local days (their zone at that instant, and their day
+  boundary), so DST and moving zones never shift an entry into the wrong day.
+  A date the client never lived (flying east over the date line) is not expected.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from app.core.days import local_day
+from app.models.assignment import Frequency
+
+BACKFILL_AFTER = timedelta(hours=12)
+_TINY = timedelta(microseconds=1)
+ALL_WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
+
+
+class DayState(StrEnum):
+    expected = "expected"  # due today and still open
+    done = "done"
+    nothing_to_report = "nothing_to_report"
+    partial = "partial"  # some, but fewer than the N a day asked for (counted as missed)
+    missed = "missed"
+    extra = "extra"  # entries on a day the schedule did not ask for: done extra
+    not_expected = "not_expected"
+    future = "future"
+
+
+DONE_STATES = frozenset({DayState.done, DayState.nothing_to_report, DayState.extra})
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFact:
+    occurred_at: datetime
+    logged_at: datetime
+    nothing_to_report: bool = False
+    prompted_at: datetime | None = None
+    key: Hashable | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    frequency: Frequency = Frequency.daily
+    times_per_day: int = 1
+    weekdays: tuple[int, ...] = ALL_WEEKDAYS
+
+    @classmethod
+    def of(cls, assignment: Any) -> Schedule:
+        """From anything shaped like an Assignment (frequency, times_per_day, weekdays)."""
+        return cls(
+            frequency=Frequency(assignment.frequency),
+            times_per_day=max(1, int(assignment.times_per_day or 1)),
+            weekdays=tuple(sorted(set(assignment.weekdays or ALL_WEEKDAYS))),
+        )
+
+    @property
+    def as_it_happens(self) -> bool:
+        """Counted as it happens: no occasions, nothing expected."""
+        return self.frequency is Frequency.as_it_happens
+
+    @property
+    def due_weekday(self) -> int | None:
+        """A weekly record's day (ISO weekday): its weeks end on that day. None for weeks
+        counted from the assignment's first day (weekly records set before weeks had a day)."""
+        if self.frequency is Frequency.weekly and len(self.weekdays) == 1:
+            return self.weekdays[0]
+        return None
+
+    @property
+    def target(self) -> int:
+        """Entries one occasion asks for."""
+        return self.times_per_day if self.frequency is Frequency.times_per_day else 1
+
+    @property
+    def days_per_repetition(self) -> float:
+        if self.frequency is Frequency.weekly:
+            return 7.0
+        if self.frequency is Frequency.weekdays:
+            return 7.0 / max(1, len(self.weekdays))
+        return 1.0
+
+    @property
+    def multiplier(self) -> float:
+        """Loop Habit Tracker's smoothing factor: m = 0.5 ** (sqrt(f) / 13)."""
+        return float(0.5 ** (math.sqrt(self.days_per_repetition) / 13.0))
+
+
+@dataclass(frozen=True)
+class ZoneChange:
+    """From this instant on, the client lives in `timezone`."""
+
+    effective_from: datetime
+    timezone: str
+
+
+ZoneHistory = Sequence[ZoneChange]
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """Until this instant the assignment followed `schedule` (None: it was stopped, and
+    nothing was asked); then an edit changed it. Days before the day of the edit are counted
+    by the rules they had."""
+
+    until: datetime
+    schedule: Schedule | None
+
+
+def week_windows(*, span: int, skip: int, first_weekday: int, due_weekday: int | None) -> list[tuple[int, int]]:
+    """A weekly record's seven-day windows as (first, last) day offsets from its first day:
+    ending on `due_weekday` (the first one shorter, from the first day), or every seven days
+    from the first day when it has none. Those that start on or after `skip` and by `span`."""
+    end = 6 if due_weekday is None else (due_weekday - first_weekday) % 7
+    out = []
+    while end - 6 <= span:
+        start = max(0, end - 6)
+        if start >= skip:
+            out.append((start, end))
+        end += 7
+    return out
+
+
+@dataclass(frozen=True)
+class Rate:
+    done: int
+    expected: int
+
+    @property
+    def value(self) -> float | None:
+        """In [0, 1]; None when nothing was expected."""
+        if self.expected <= 0:
+            return None
+        return min(1.0, self.done / self.expected)
+
+
+class Tally(NamedTuple):
+    """What happened over a window of days: entries and "nothing to report" check-ins.
+    (A named tuple: a caseload builds four per record, and these are cheap to make.)"""
+
+    entries: int  # entries with something in them (not "nothing to report")
+    nothing: int  # "nothing to report" check-ins
+    days: int  # days of the window the record was assigned (for entries per week)
+
+    @property
+    def per_week(self) -> float | None:
+        """Entries per week over the window; None for a window shorter than a week."""
+        if self.days < 7:
+            return None
+        return self.entries * 7 / self.days
+
+
+NO_TALLY = Tally(0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    day: date
+    state: DayState
+    count: int
+    expected: bool  # the schedule asked for something on (or by) this day
+
+
+@dataclass(frozen=True)
+class EntryDelay:
+    key: Hashable | None
+    occurred_at: datetime
+    logged_at: datetime
+    delay: timedelta  # logged - occurred
+    prompt_delay: timedelta | None  # logged - the reminder that prompted it
+    backfilled: bool
+
+
+@dataclass(frozen=True)
+class Adherence:
+    today: date
+    first_day: date
+    last_day: date
+    window_from: date | None  # set when only entries from this day on were considered
+    days: list[Day]
+    expected: int
+    done: int  # includes nothing-to-report
+    nothing_to_report: int
+    missed: int
+    pending: bool  # today's (or this week's) occasion is still open
+    current_streak: int
+    longest_streak: int
+    overall: Rate
+    since: Rate | None
+    last_7: Rate
+    last_28: Rate
+    score: float
+    delays: list[EntryDelay] = field(default_factory=list)
+    backfilled: int = 0
+    median_delay: timedelta | None = None
+    last_entry_at: datetime | None = None
+    # Days with entries the schedule did not ask for (scheduled records, but weekly ones).
+    extra: int = 0
+    as_it_happens: bool = False
+    # Entries and check-ins over the whole span, the last 7 and 28 days and since `since`.
+    happened: Tally = NO_TALLY
+    happened_7: Tally = NO_TALLY
+    happened_28: Tally = NO_TALLY
+    happened_since: Tally | None = None
+
+    @property
+    def completion(self) -> float | None:
+        return self.overall.value
+
+    @property
+    def completion_since(self) -> float | None:
+        return self.since.value if self.since is not None else None
+
+    @property
+    def completion_7d(self) -> float | None:
+        return self.last_7.value
+
+    @property
+    def completion_28d(self) -> float | None:
+        return self.last_28.value
+
+    def day_map(self) -> dict[date, Day]:
+        return {item.day: item for item in self.days}
+
+
+# -- zones and days ---------------------------------------------------------------------------
+
+
+def normalize_zones(zones: ZoneHistory | str) -> list[ZoneChange]:
+    if isinstance(zones, str):
+        return [ZoneChange(datetime.min.replace(tzinfo=UTC), zones)]
+    if not zones:
+        return [ZoneChange(datetime.min.replace(tzinfo=UTC), "UTC")]
+    return sorted(zones, key=lambda change: change.effective_from)
+
+
+class DayClock:
+    """Maps instants to the client's local days, following their zone history."""
+
+    def __init__(self, zones: ZoneHistory | str, boundary: time = time(0, 0)) -> None:
+        self.changes = normalize_zones(zones)
+        self.starts = [change.effective_from for change in self.changes]
+        self.boundary = boundary
+        self._infos = [ZoneInfo(change.timezone) for change in self.changes]
+        self._shift = timedelta(hours=boundary.hour, minutes=boundary.minute)
+
+    def zone_at(self, instant: datetime) -> str:
+        # Before the first recorded change, the first known zone applies.
+        index = bisect.bisect_right(self.starts, instant) - 1
+        return self.changes[max(index, 0)].timezone
+
+    def day_of(self, instant: datetime) -> date:
+        """Same as days.local_day in the zone of that instant (inlined: it runs once per entry)."""
+        if len(self._infos) == 1:
+            zone = self._infos[0]
+        else:
+            zone = self._infos[max(bisect.bisect_right(self.starts, instant) - 1, 0)]
+        return (instant.astimezone(zone).replace(tzinfo=None) - self._shift).date()
+
+    def lived_days(self, start: datetime, stop: datetime) -> set[date]:
+        """Every local day the client lived through in [start, stop]."""
+        days: set[date] = set()
+        if stop < start:
+            return days
+        if len(self.changes) == 1:
+            first, last = self.day_of(start), self.day_of(stop)
+            return {first + timedelta(days=offset) for offset in range((last - first).days + 1)}
+        spans: list[tuple[datetime, datetime, str]] = []
+        for index, change in enumerate(self.changes):
+            span_start = start if index == 0 else max(change.effective_from, start)
+            has_next = index + 1 < len(self.changes)
+            span_end = min(self.changes[index + 1].effective_from, stop) if has_next else stop
+            if has_next and span_end > span_start:
+                span_end -= _TINY  # the next zone takes over at its own instant
+            if span_end >= span_start:
+                spans.append((span_start, span_end, change.timezone))
+        for span_start, span_end, zone in spans:
+            first = local_day(span_start, timezone=zone, boundary=self.boundary)
+            last = local_day(span_end, timezone=zone, boundary=self.boundary)
+            for offset in range((last - first).days + 1):
+                days.add(first + timedelta(days=offset))
+        return days
+
+
+# -- occasions ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Occasion:
+    due: date
+    days: list[date]
+    target: int
+    count: int = 0
+    real: int = 0  # entries that are not "nothing to report"
+    nothing: int = 0
+    counted: bool = True  # False: pending, or the first-day bonus not taken
+    window: bool = False  # a week's window (done on any of its days)
+    bonus: bool = False  # counts only when done: a first day, a short first week, a week cut by an edit
+    multiplier: float | None = None  # the habit score's smoothing under the rules of the time
+
+    @property
+    def satisfied(self) -> bool:
+        return self.nothing > 0 or self.count >= self.target
+
+    @property
+    def nothing_only(self) -> bool:
+        return self.satisfied and self.real < self.target and self.nothing > 0
+
+    @property
+    def value(self) -> float:
+        if self.satisfied:
+            return 1.0
+        return min(1.0, self.count / self.target)
+
+
+def _occasions(
+    schedule: Schedule, *, first_day: date, last_day: date, lived: set[date], from_day: date
+) -> list[_Occasion]:
+    """Occasions from the first day on; with a later `from_day`, only those wholly after it."""
+    out: list[_Occasion] = []
+    if schedule.as_it_happens:
+        return out
+    span = (last_day - first_day).days
+    skip = max(0, (from_day - first_day).days)
+    if span < 0:
+        return out
+    if schedule.frequency is Frequency.weekly:
+        windows = week_windows(
+            span=span, skip=skip, first_weekday=first_day.isoweekday(), due_weekday=schedule.due_weekday
+        )
+        for start, end in windows:
+            window = [first_day + timedelta(days=offset) for offset in range(start, end + 1)]
+            if any(day in lived for day in window if day <= last_day):
+                out.append(_Occasion(due=window[-1], days=window, target=1, window=True, bonus=len(window) < 7))
+        return out
+    chosen = schedule.weekdays if schedule.frequency is Frequency.weekdays else ALL_WEEKDAYS
+    weekdays = set(chosen)
+    for offset in range(skip, span + 1):
+        day = first_day + timedelta(days=offset)
+        if day in lived and day.isoweekday() in weekdays:
+            out.append(_Occasion(due=day, days=[day], target=schedule.target, bonus=offset == 0))
+    return out
+
+
+def _occasions_over(
+    schedule: Schedule,
+    history: Sequence[ScheduleChange],
+    clock: DayClock,
+    *,
+    first_day: date,
+    last_day: date,
+    lived: set[date],
+    from_day: date,
+) -> list[_Occasion]:
+    """`_occasions` under each set of rules in turn: the earlier ones (`history`) up to the
+    day before their edit, the current `schedule` from the day of the last edit on."""
+    if not history:
+        return _occasions(schedule, first_day=first_day, last_day=last_day, lived=lived, from_day=from_day)
+    out: list[_Occasion] = []
+    begin = first_day
+    for change in sorted(history, key=lambda item: item.until):
+        edited = clock.day_of(change.until)
+        end = min(edited - timedelta(days=1), last_day)
+        if end < begin:
+            begin = max(begin, edited)  # changed again the same day: those rules never held a whole day
+            continue
+        rules = change.schedule
+        part = [] if rules is None else _occasions(rules, first_day=begin, last_day=end, lived=lived, from_day=from_day)
+        for occasion in part:
+            if occasion.days[-1] > end:  # a week the edit cut short: it counts only if done
+                occasion.days = [day for day in occasion.days if day <= end]
+                occasion.due = end
+                occasion.bonus = True
+            occasion.multiplier = rules.multiplier if rules is not None else None
+        out.extend(part)
+        begin = end + timedelta(days=1)
+    if begin <= last_day:
+        out.extend(_occasions(schedule, first_day=begin, last_day=last_day, lived=lived, from_day=from_day))
+    return out
+
+
+# -- the computation ----------------------------------------------------------------------------
+
+
+def compute(
+    *,
+    entries: Iterable[EntryFact],
+    schedule: Schedule,
+    zones: ZoneHistory | str,
+    boundary: time = time(0, 0),
+    start: datetime,
+    now: datetime,
+    end: datetime | None = None,
+    since: datetime | None = None,
+    through: date | None = None,
+    window_start: datetime | None = None,
+    backfill_after: timedelta = BACKFILL_AFTER,
+    with_delays: bool = True,
+    with_days: bool = True,
+    history: Sequence[ScheduleChange] = (),
+) -> Adherence:
+    """Adherence of one assignment from `start` (its creation) to `now` (or `end`, if it ended).
+
+    `since` (the last session) gives `Adherence.since`; `through` extends the day
+    list past today with "future" days (for calendars). With `window_start`, only
+    entries from then on were loaded: occasions that began earlier are left out
+    (and `Adherence.window_from` says so), so streaks read "at least".
+    `with_delays` / `with_days` off leave `delays` / `days` empty (a caseload needs neither).
+    `history`: the rules the assignment had before each edit (past days keep them).
+    """
+    facts = list(entries)
+    clock = DayClock(zones, boundary)
+    today = clock.day_of(now)
+    stop = min(now, end) if end is not None else now
+    if stop < start:
+        stop = start
+    first_day = clock.day_of(start)
+    last_day = max(first_day, clock.day_of(stop))
+    window_from: date | None = None
+    if window_start is not None and window_start > start:
+        window_from = min(clock.day_of(window_start), last_day)
+    from_day = window_from or first_day
+    lived = clock.lived_days(max(start, window_start or start), stop)
+
+    occasions = _occasions_over(
+        schedule, history, clock, first_day=first_day, last_day=last_day, lived=lived, from_day=from_day
+    )
+    by_day: dict[date, _Occasion] = {}
+    for occasion in occasions:
+        for day in occasion.days:
+            by_day[day] = occasion
+
+    counts: dict[date, int] = {}
+    nothing_days: dict[date, int] = {}
+    for fact in facts:
+        day = clock.day_of(fact.occurred_at)
+        if day < from_day or day > last_day:
+            continue
+        counts[day] = counts.get(day, 0) + 1
+        if fact.nothing_to_report:
+            nothing_days[day] = nothing_days.get(day, 0) + 1
+        slot = by_day.get(day)
+        if slot is not None:
+            slot.count += 1
+            if fact.nothing_to_report:
+                slot.nothing += 1
+            else:
+                slot.real += 1
+
+    pending = False
+    for occasion in occasions:
+        if occasion.satisfied:
+            continue
+        if occasion.due >= last_day:
+            occasion.counted = False
+            pending = pending or last_day == today
+        elif occasion.bonus:
+            occasion.counted = False
+
+    counted = [occasion for occasion in occasions if occasion.counted]
+    done = sum(1 for occasion in counted if occasion.satisfied)
+    nothing = sum(1 for occasion in counted if occasion.nothing_only)
+
+    current = longest = run = 0
+    for occasion in counted:
+        run = run + 1 if occasion.satisfied else 0
+        longest = max(longest, run)
+    current = run
+
+    multiplier = schedule.multiplier
+    score = 0.0
+    for occasion in counted:
+        factor = multiplier if occasion.multiplier is None else occasion.multiplier
+        score = score * factor + occasion.value * (1.0 - factor)
+    score = min(1.0, max(0.0, score))
+
+    # A week done early counts in the window where it was done.
+    effective = [(min(item.due, last_day), item.satisfied) for item in counted]
+
+    def rate(from_day: date) -> Rate:
+        done_ = expected_ = 0
+        for day, satisfied in effective:
+            if from_day <= day <= today:
+                expected_ += 1
+                done_ += satisfied
+        return Rate(done=done_, expected=expected_)
+
+    since_rate = rate(clock.day_of(since)) if since is not None else None
+
+    # Days with entries outside the schedule; a week's window takes any day of it.
+    extra = 0
+    if not schedule.as_it_happens and schedule.frequency is not Frequency.weekly:
+        extra = sum(1 for day, count in counts.items() if day not in by_day and count > nothing_days.get(day, 0))
+    tally_to = min(today, last_day)
+
+    def tally(lo: date) -> Tally:
+        lo = max(lo, from_day)
+        entries_ = nothing_ = 0
+        for day, count in counts.items():
+            if lo <= day <= tally_to:
+                entries_ += count
+                nothing_ += nothing_days.get(day, 0)
+        return Tally(entries=entries_ - nothing_, nothing=nothing_, days=max(0, (tally_to - lo).days + 1))
+
+    days = (
+        []
+        if not with_days
+        else _day_states(
+            schedule,
+            occasions=occasions,
+            counts=counts,
+            nothing_days=nothing_days,
+            lived=lived,
+            first_day=from_day,
+            last_day=last_day,
+            today=today,
+            through=max(through or last_day, last_day),
+        )
+    )
+
+    delays = (
+        []
+        if not with_delays
+        else [
+            EntryDelay(
+                key=fact.key,
+                occurred_at=fact.occurred_at,
+                logged_at=fact.logged_at,
+                delay=fact.logged_at - fact.occurred_at,
+                prompt_delay=None if fact.prompted_at is None else fact.logged_at - fact.prompted_at,
+                backfilled=fact.logged_at - fact.occurred_at >= backfill_after,
+            )
+            for fact in sorted(facts, key=lambda item: item.occurred_at)
+        ]
+    )
+    positive = sorted(max(item.delay, timedelta(0)) for item in delays)
+
+    return Adherence(
+        today=today,
+        first_day=first_day,
+        last_day=last_day,
+        window_from=window_from,
+        days=days,
+        expected=len(counted),
+        done=done,
+        nothing_to_report=nothing,
+        missed=len(counted) - done,
+        pending=pending,
+        current_streak=current,
+        longest_streak=longest,
+        overall=Rate(done=done, expected=len(counted)),
+        since=since_rate,
+        last_7=rate(today - timedelta(days=6)),
+        last_28=rate(today - timedelta(days=27)),
+        score=score,
+        delays=delays,
+        backfilled=sum(1 for item in delays if item.backfilled),
+        median_delay=positive[len(positive) // 2] if positive else None,
+        last_entry_at=max((fact.occurred_at for fact in facts), default=None),
+        extra=extra,
+        as_it_happens=schedule.as_it_happens,
+        happened=tally(from_day),
+        happened_7=tally(today - timedelta(days=6)),
+        happened_28=tally(today - timedelta(days=27)),
+        happened_since=tally(clock.day_of(since)) if since is not None else None,
+    )
+
+
+def _day_states(
+    schedule: Schedule,
+    *,
+    occasions: list[_Occasion],
+    counts: dict[date, int],
+    nothing_days: dict[date, int],
+    lived: set[date],
+    first_day: date,
+    last_day: date,
+    today: date,
+    through: date,
+) -> list[Day]:
+    by_day: dict[date, _Occasion] = {day: item for item in occasions for day in item.days}
+    weekly = schedule.frequency is Frequency.weekly
+    # Entries on a day a schedule did not ask for are done extra; as it happens, every one is plain done.
+    extra_days = not weekly and not schedule.as_it_happens
+    out: list[Day] = []
+    for offset in range((through - first_day).days + 1):
+        day = first_day + timedelta(days=offset)
+        count = counts.get(day, 0)
+        occasion = by_day.get(day)
+        if day > last_day:
+            state = DayState.future if day > today else DayState.not_expected
+            out.append(Day(day, state, 0, False))
+            continue
+        if day not in lived and count == 0:
+            out.append(Day(day, DayState.not_expected, 0, False))
+            continue
+        if count:
+            only_nothing = nothing_days.get(day, 0) == count
+            if occasion is not None and not occasion.window and not occasion.satisfied:
+                state = (
+                    DayState.partial
+                    if occasion.counted
+                    else (DayState.expected if day == today else DayState.not_expected)
+                )
+            elif only_nothing:
+                state = DayState.nothing_to_report
+            else:
+                state = DayState.extra if occasion is None and extra_days else DayState.done
+            due = occasion is not None and (not occasion.window or day == occasion.due)
+            out.append(Day(day, state, count, due))
+            continue
+        if occasion is None:
+            out.append(Day(day, DayState.not_expected, 0, False))
+            continue
+        if occasion.window:
+            if occasion.satisfied:
+                state = DayState.not_expected
+            elif not occasion.counted:
+                state = DayState.expected if day == today else DayState.not_expected
+            else:
+                state = DayState.missed if day == occasion.due else DayState.not_expected
+            out.append(Day(day, state, 0, day == occasion.due))
+            continue
+        open_state = DayState.expected if day == today else DayState.not_expected
+        out.append(Day(day, DayState.missed if occasion.counted else open_state, 0, True))
+    return out

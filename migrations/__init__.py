@@ -1,0 +1,1 @@
+"""Alembic migrations (`between migrate`): a package beside `app`, installed with it."""
