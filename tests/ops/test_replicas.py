@@ -187,7 +187,8 @@ def test_two_migrations_at_once_both_succeed_and_both_replicas_see_them_current(
     assert len(deployment.migrations) == 2
     assert all("database is up to date" in output for output in deployment.migrations)
     for replica in (deployment.a, deployment.b):
-        assert httpx.get(f"{replica.url}/readyz", timeout=10).json()["migrations"] == "current"
+        current = lambda r=replica: _get(f"{r.url}/readyz").json().get("migrations") == "current"  # noqa: E731
+        wait_until(current, what="the replica to find the migrations current", limit=60)
 
 
 # --- voice notes --------------------------------------------------------------------------------
@@ -304,7 +305,7 @@ def _get(url: str) -> httpx.Response:
 
 def test_readyz_follows_the_database_while_livez_stays_up(deployment: Deployment) -> None:
     b = deployment.b.url
-    assert _get(f"{b}/readyz").status_code == 200
+    wait_until(lambda: _get(f"{b}/readyz").status_code == 200, what="replica B ready", limit=60)
     answers: list[httpx.Response] = []
 
     def readyz_is(status: int) -> bool:
@@ -330,38 +331,38 @@ def test_readyz_follows_the_database_while_livez_stays_up(deployment: Deployment
     assert _get(f"{b}/livez").status_code == 200
 
 
-def _dispatchers_on(replica: ProcessServer) -> dict[str, int]:
+def _counted_on(replica: ProcessServer, counts: dict[str, int]) -> bool:
+    """The replica is ready and counts the dispatchers' heartbeats so: a web replica stays
+    ready whatever the dispatchers do."""
     answer = _get(f"{replica.url}/readyz")
-    assert answer.status_code == 200  # a web replica stays ready whatever the dispatchers do
-    return dict(answer.json()["dispatchers"])
+    return answer.status_code == 200 and answer.json()["dispatchers"] == counts
+
+
+def _metrics_count(replica: ProcessServer, fresh: float, stale: float) -> bool:
+    found = _samples(_get(f"{replica.url}/metrics").text, "between_dispatchers")
+    return found == [({"state": "fresh"}, fresh), ({"state": "stale"}, stale)]
 
 
 def test_each_dispatcher_reports_its_heartbeat_and_the_replicas_count_them(deployment: Deployment) -> None:
     first, second = deployment.dispatchers
-    stale = HEARTBEATS["dispatch_heartbeat_stale_seconds"]
+    # Conditions, not durations, are waited for: on a busy machine a beat may come late.
     for dispatcher in (first, second):
-        ready = dispatcher.readyz()
-        assert ready.status_code == 200, ready.text
-        assert ready.json()["heartbeat_age_seconds"] <= stale
+        wait_until(lambda d=dispatcher: _answers(d), what="a fresh heartbeat on its /readyz", limit=60)
+        assert "heartbeat_age_seconds" in dispatcher.readyz().json()
         assert _get(dispatcher.health + "/livez").status_code == 200
-    wait_until(
-        lambda: _dispatchers_on(deployment.a) == {"fresh": 2, "stale": 0}, what="both heartbeats fresh", limit=60
-    )
+    both = {"fresh": 2, "stale": 0}
+    wait_until(lambda: _counted_on(deployment.a, both), what="both heartbeats fresh", limit=60)
     # A dispatcher that hangs (stopped, so it cannot beat) turns stale for everyone to see.
     second.process.send_signal(signal.SIGSTOP)
     try:
-        wait_until(
-            lambda: _dispatchers_on(deployment.b) == {"fresh": 1, "stale": 1}, what="one heartbeat stale", limit=60
-        )
-        metrics = _get(f"{deployment.a.url}/metrics").text
-        assert _samples(metrics, "between_dispatchers") == [({"state": "fresh"}, 1.0), ({"state": "stale"}, 1.0)]
-        assert first.readyz().status_code == 200  # its own heartbeat is fresh
+        one_stale = {"fresh": 1, "stale": 1}
+        wait_until(lambda: _counted_on(deployment.b, one_stale), what="one heartbeat stale", limit=60)
+        wait_until(lambda: _metrics_count(deployment.a, 1.0, 1.0), what="the metrics to count it", limit=60)
+        wait_until(lambda: _answers(first), what="the other dispatcher still ready", limit=60)
     finally:
         second.process.send_signal(signal.SIGCONT)
     wait_until(lambda: _answers(second), what="the dispatcher to beat again", limit=60, every=0.1)
-    wait_until(
-        lambda: _dispatchers_on(deployment.a) == {"fresh": 2, "stale": 0}, what="both heartbeats fresh again", limit=60
-    )
+    wait_until(lambda: _counted_on(deployment.a, both), what="both heartbeats fresh again", limit=60)
 
 
 # --- metrics ------------------------------------------------------------------------------------
