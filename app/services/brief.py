@@ -30,7 +30,7 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import appointments, clients, record_types, scoring, zone_history
+from app.services import appointments, audit, clients, record_types, scoring, zone_history
 from app.services.adherence.load import Assigned, adherence_of, assigned
 from app.services.adherence.rules import Adherence, DayClock, EntryFact, ZoneChange
 from app.services.device_trust import PrivateAccess
@@ -280,6 +280,19 @@ def _field_range(fields: list[dict[str, Any]], key: str) -> tuple[float, float]:
 
 def _versions(session: Session, rows: list[Entry]) -> dict[uuid.UUID, TemplateVersion]:
     return record_types.versions_by_id(session, ids={row.template_version_id for row in rows})
+
+
+def read(
+    session: Session,
+    *,
+    therapist: Therapist,
+    client_id: uuid.UUID,
+    appointment_id: uuid.UUID | None = None,
+) -> Brief:
+    """The brief as the therapist reads it (page or API): built, and the read audited once."""
+    data = build(session, therapist=therapist, client_id=client_id, appointment_id=appointment_id)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="brief.read", client_id=client_id)
+    return data
 
 
 def build(

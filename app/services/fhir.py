@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.models import Client, Entry, RecordTemplate, TemplateVersion, Therapist
 from app.models.fields import FieldDef
 from app.models.types import utcnow
-from app.services import exports
+from app.services import audit, exports
 from app.services.entry_text import tr
 from app.services.record_types import fields_of
 
@@ -78,6 +78,7 @@ SCORE = "score"
 
 def bundle(session: Session, *, therapist: Therapist, client: Client, base_url: str) -> dict[str, Any]:
     rows = exports.shared_entries(session, therapist=therapist, client=client)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="export.fhir", client_id=client.id)
     versions: dict[uuid.UUID, tuple[TemplateVersion, str | None, bool]] = {}
     for entry in rows:
         if entry.template_version_id not in versions:

@@ -26,7 +26,7 @@ from app.core.i18n import _
 from app.models import Client, Entry, Therapist, Visibility, VoiceNote
 from app.models.fields import FieldDef, LongTextField, ShortTextField, VoiceField
 from app.models.types import utcnow
-from app.services import voice_storage
+from app.services import audit, voice_storage
 from app.services.answers import voice_companion
 from app.services.device_trust import PrivateAccess
 
@@ -46,7 +46,7 @@ class NotAudio(ServiceError):
 
 
 @dataclass(frozen=True)
-class Stored:
+class StoredVoiceNote:
     note: VoiceNote
     created: bool
 
@@ -89,7 +89,7 @@ def store(
     max_seconds: int,
     note_id: uuid.UUID | None = None,
     claimed_seconds: float | None = None,
-) -> Stored:
+) -> StoredVoiceNote:
     """Keep a recording once; the same id and bytes again return the stored note."""
     if not data:
         raise Invalid(_("This recording is empty. Please record again."))
@@ -112,7 +112,7 @@ def store(
     note_id = note_id or uuid.uuid4()
     existing = session.get(VoiceNote, note_id)
     if existing is not None:
-        return Stored(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        return StoredVoiceNote(_same_or_conflict(existing, client=client, digest=digest), created=False)
 
     note = VoiceNote(
         id=note_id, client_id=client.id, content_type=content_type, bytes=len(data), seconds=seconds, sha256=digest
@@ -124,10 +124,10 @@ def store(
         existing = session.get(VoiceNote, note_id, populate_existing=True)
         if existing is None:  # taken, and deleted again meanwhile
             raise Conflict(_("This voice note id is already taken. Please record again."))
-        return Stored(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        return StoredVoiceNote(_same_or_conflict(existing, client=client, digest=digest), created=False)
     voice_storage.current().put(session, note_id=note_id, data=data)
     # Returned as it was written, not added to the session (it is stored already).
-    return Stored(note, created=True)
+    return StoredVoiceNote(note, created=True)
 
 
 _NOTE_TABLE = VoiceNote.__table__  # type: ignore[attr-defined]
@@ -189,6 +189,16 @@ def readable(
             and entry.deleted_at is None
             and entry.visibility != Visibility.private
         ):
+            # Audited here, where the therapist's read is allowed; a playback that then fails
+            # (no audio, a range outside the note) is rolled back with the rest of the request.
+            audit.record(
+                session,
+                actor_kind="therapist",
+                actor_id=therapist.id,
+                action="voice_note.played",
+                client_id=note.client_id,
+                subject_id=note.id,
+            )
             return note
     raise NotFound(_("No such voice note."))
 

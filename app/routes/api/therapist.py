@@ -201,8 +201,7 @@ def get_brief(
     therapist: CurrentTherapist,
     session_id: Annotated[uuid.UUID | None, Query(alias="session")] = None,
 ) -> Any:
-    data = brief.build(session, therapist=therapist, client_id=client_id, appointment_id=session_id)
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="brief.read", client_id=client_id)
+    data = brief.read(session, therapist=therapist, client_id=client_id, appointment_id=session_id)
     session.commit()
     return BriefPublic(
         client_id=data.client.id,

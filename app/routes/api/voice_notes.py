@@ -20,7 +20,7 @@ from app.core.db import open_session
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import _
 from app.models import SessionKind, Therapist, VoiceNote, VoiceNotePublic
-from app.services import audit, voice_notes, voice_storage
+from app.services import voice_notes, voice_storage
 from app.services.device_trust import PrivateAccess
 from app.web.deps import CurrentClient, DeviceDep, SessionDep, SettingsDep, get_current_client
 from app.web.errors import problem
@@ -134,15 +134,6 @@ def play_voice_note(note_id: uuid.UUID, request: Request, session: SessionDep, d
     first = storage.read(session, note_id=note.id, start=start, length=min(voice_storage.CHUNK, stop - start))
     if not first:
         raise NotFound(_("No such voice note."))
-    if therapist is not None:
-        audit.record(
-            session,
-            actor_kind="therapist",
-            actor_id=therapist.id,
-            action="voice_note.played",
-            client_id=note.client_id,
-            subject_id=note.id,
-        )
     # Also hands the connection back before the rest streams: each further piece takes
     # one only while it is read.
     session.commit()

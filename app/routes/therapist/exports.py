@@ -1,4 +1,4 @@
-"""A therapist's downloads of a client's shared records (CSV, report, FHIR), each one audited."""
+"""A therapist's downloads of a client's shared records (CSV, report, FHIR); the services audit each."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.services import audit, clients, exports, fhir
+from app.services import clients, exports, fhir
 from app.web.deps import CurrentTherapist, SessionDep, SettingsDep
 from app.web.render import download, render
 
@@ -23,17 +23,12 @@ def therapist_export_page(
     return render(request, "pages/therapist/export.html", {"client": client}, block="content")
 
 
-def _audited(session, therapist, client, action: str) -> None:  # type: ignore[no-untyped-def]
-    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action=action, client_id=client.id)
-
-
 @router.get("/clients/{client_id}/export.csv")
 def therapist_export_csv(
     request: Request, client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist
 ) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
     body = exports.therapist_csv(session, therapist=therapist, client=client)
-    _audited(session, therapist, client, "export.csv")
     session.commit()
     filename = exports.therapist_file_name(client=client, what="shared-records", extension="csv")
     return download(body, media_type="text/csv; charset=utf-8", filename=filename)
@@ -45,7 +40,6 @@ def therapist_report(
 ) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
     report = exports.report(session, therapist=therapist, client=client)
-    _audited(session, therapist, client, "export.report")
     session.commit()
     return render(request, "pages/therapist/report.html", {"report": report})
 
@@ -56,7 +50,6 @@ def therapist_export_fhir(
 ) -> Response:
     client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
     bundle = fhir.bundle(session, therapist=therapist, client=client, base_url=settings.base_url)
-    _audited(session, therapist, client, "export.fhir")
     session.commit()
     body = json.dumps(bundle, ensure_ascii=False, indent=1)
     filename = exports.therapist_file_name(client=client, what="shared-records", extension="fhir.json")
