@@ -17,6 +17,8 @@ from app.models import (
     Client,
     Entry,
     EntryCreate,
+    Plan,
+    PlanClientEdit,
     RecordTemplate,
     SessionKind,
     TemplateVersion,
@@ -25,7 +27,7 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import accounts, assignments, clients, device_sessions, entries, record_types
+from app.services import accounts, assignments, clients, device_sessions, entries, plans, record_types
 from app.web.render import SESSION_COOKIE, csrf_cookie_name
 
 _counter = itertools.count(1)
@@ -144,3 +146,36 @@ def signed_in(web: TestClient, session: Session, who: Therapist | Client, *, con
 def browser(app: Any) -> TestClient:
     """Another, independent browser on the same app (remember to close it)."""
     return TestClient(app, base_url="http://testserver")
+
+
+def make_plan(
+    session: Session,
+    *,
+    client: Client,
+    assignment: Assignment | None = None,
+    template: RecordTemplate | None = None,
+    times: list[str] | None = None,
+    confirmed: bool = False,
+    now: datetime | None = None,
+    **words: str,
+) -> Plan:
+    """A plan made together for one record: started by the therapist, the words and the
+    times written, and (with `confirmed`) agreed by the client."""
+    therapist = session.get(Therapist, client.therapist_id)
+    assert therapist is not None
+    plan, _new = plans.start(
+        session,
+        therapist=therapist,
+        client=client,
+        assignment_id=assignment.id if assignment is not None else None,
+        template_id=template.id if template is not None else None,
+        now=now,
+    )
+    words = {"cue": "I get home from work", "action": "fill in the mood log on the bus", **words}
+    plans.edit_as_client(
+        session, client=client, plan_id=plan.id, data=PlanClientEdit(times=times or ["18:30"], **words), now=now
+    )
+    if confirmed:
+        plans.confirm(session, client=client, plan_id=plan.id, now=now)
+    session.commit()
+    return plan

@@ -1,16 +1,20 @@
-"""Real peers shared by several test folders: the npm web-push-testing push service.
+"""Real peers shared by several test folders: the npm web-push-testing push service, and Redis.
 
 The `push_peer` fixture (tests/conftest.py) starts one per run; the dispatcher tests, the
-reminder route tests and the browser test all send to it.
+reminder route tests and the browser test all send to it. Redis runs on its own (127.0.0.1:6379,
+or TEST_REDIS_URL); a test takes a key prefix of its own (`own_redis_keys`).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PUSH_PEER = ROOT / "node_modules" / "web-push-testing" / "src" / "bin" / "server.js"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def free_port() -> int:
@@ -80,3 +85,28 @@ def run_push_peer(log: Path) -> Iterator[PushPeer]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@contextmanager
+def own_redis_keys() -> Iterator[str]:
+    """A key prefix of this test's own in the Redis at REDIS_URL; only its keys are removed
+    afterwards (other tests and runs share that Redis). Skips without Redis, fails in CI."""
+    import redis
+
+    from tests.conftest import IN_CI
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except (redis.RedisError, OSError) as error:
+        if IN_CI:
+            pytest.fail(f"Redis must be running for CI at {REDIS_URL}: {error}")
+        pytest.skip(f"Redis is not running at {REDIS_URL}")
+    prefix = f"between-test:{uuid.uuid4().hex}:"
+    try:
+        yield prefix
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -23,6 +23,20 @@ from app.models.device_session import DeviceSession, SessionKind
 from app.models.entry import Entry, EntryCreate, EntryPublic, EntryUpdate, Visibility
 from app.models.heartbeat import DispatcherHeartbeat
 from app.models.invite import Invite
+from app.models.plan import (
+    Plan,
+    PlanActor,
+    PlanChange,
+    PlanChangeKind,
+    PlanChangePublic,
+    PlanClientEdit,
+    PlanConfirm,
+    PlanPublic,
+    PlanStart,
+    PlanState,
+    PlanTherapistEdit,
+    PlanWords,
+)
 from app.models.push import PushSubscription
 from app.models.rate_limit import RateLimitCounter
 from app.models.reminder import (
@@ -63,6 +77,18 @@ __all__ = [
     "Invite",
     "OccurrenceKind",
     "OccurrenceStatus",
+    "Plan",
+    "PlanActor",
+    "PlanChange",
+    "PlanChangeKind",
+    "PlanChangePublic",
+    "PlanClientEdit",
+    "PlanConfirm",
+    "PlanPublic",
+    "PlanStart",
+    "PlanState",
+    "PlanTherapistEdit",
+    "PlanWords",
     "PushSubscription",
     "RateLimitCounter",
     "Reason",

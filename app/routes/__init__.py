@@ -15,6 +15,7 @@ from app.routes.api import appointments as api_appointments
 from app.routes.api import barriers as api_barriers
 from app.routes.api import entries as api_entries
 from app.routes.api import me as api_me
+from app.routes.api import plans as api_plans
 from app.routes.api import push as api_push
 from app.routes.api import therapist as api_therapist
 from app.routes.api import voice_notes as api_voice_notes
@@ -22,6 +23,7 @@ from app.routes.client import assignments as client_assignments
 from app.routes.client import barriers as client_barriers
 from app.routes.client import entries as client_entries
 from app.routes.client import pin as client_pin
+from app.routes.client import plans as client_plans
 from app.routes.client import privacy as client_privacy
 from app.routes.client import progress as client_progress
 from app.routes.client import reminders as client_reminders
@@ -34,6 +36,7 @@ from app.routes.therapist import brief as therapist_brief
 from app.routes.therapist import caseload as therapist_caseload
 from app.routes.therapist import clients as therapist_clients
 from app.routes.therapist import exports as therapist_exports
+from app.routes.therapist import plans as therapist_plans
 from app.routes.therapist import record_types as therapist_record_types
 from app.routes.therapist import settings as therapist_settings
 
@@ -56,6 +59,7 @@ ROUTERS: list[APIRouter] = [
     therapist_record_types.router,
     therapist_exports.router,
     therapist_settings.router,
+    therapist_plans.router,
     client_today.router,
     client_entries.router,
     client_barriers.router,
@@ -66,9 +70,11 @@ ROUTERS: list[APIRouter] = [
     client_settings.router,
     client_privacy.router,
     client_pin.router,
+    client_plans.router,
     api_therapist.router,
     api_appointments.router,
     api_voice_notes.router,
     api_push.router,
     api_barriers.router,
+    api_plans.router,
 ]

@@ -209,7 +209,7 @@ def notices(
 
 def mark_seen(session: Session, *, client: Client, assignment_id: uuid.UUID, now: datetime | None = None) -> int:
     """The client read what changed on one of their records: the notice goes."""
-    from app.services.assignments import get_for_client
+    from app.services.assignment_lookup import get_for_client
 
     assignment = get_for_client(session, client=client, assignment_id=assignment_id)
     seen = 0

@@ -30,6 +30,7 @@ from app.models import (
 from app.models.types import utcnow
 from app.services import frequency as frequency_rules
 from app.services import record_types
+from app.services.assignment_lookup import active_for_client
 
 # How long after stopping a record the therapist can take it back ("Stopped. Undo").
 UNDO_WINDOW = timedelta(hours=24)
@@ -180,28 +181,6 @@ def get_for_therapist(session: Session, *, therapist: Therapist, assignment_id: 
     if client is None or client.therapist_id != therapist.id:
         raise NotFound(_("No such assignment."))
     return assignment
-
-
-def get_for_client(session: Session, *, client: Client, assignment_id: uuid.UUID) -> Assignment:
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None or assignment.client_id != client.id:
-        raise NotFound(_("This record is not assigned to you."))
-    return assignment
-
-
-def active_for_client(session: Session, *, client_id: uuid.UUID) -> list[tuple[Assignment, TemplateVersion]]:
-    statement = (
-        select(Assignment, TemplateVersion)
-        .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
-        .join(
-            TemplateVersion,
-            (col(TemplateVersion.template_id) == RecordTemplate.id)
-            & (col(TemplateVersion.number) == RecordTemplate.current_version),
-        )
-        .where(Assignment.client_id == client_id, col(Assignment.ended_at).is_(None))
-        .order_by(col(Assignment.created_at))
-    )
-    return [(assignment, version) for assignment, version in session.exec(statement)]
 
 
 @dataclass(frozen=True)

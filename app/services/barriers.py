@@ -68,7 +68,7 @@ _MISSED = frozenset({DayState.missed, DayState.partial})
 
 
 @dataclass(frozen=True)
-class Saved:
+class SavedCheckin:
     checkin: BarrierCheckin
     created: bool
 
@@ -177,7 +177,7 @@ def record(
     data: BarrierCreate,
     device_id: uuid.UUID | None = None,
     now: datetime | None = None,
-) -> Saved:
+) -> SavedCheckin:
     """Store a check-in once; the same id and content again returns the stored one."""
     now = now or utcnow()
     note = data.note.strip()
@@ -191,7 +191,7 @@ def record(
     digest = _content_hash(data, note)
     existing = session.get(BarrierCheckin, data.id)
     if existing is not None:
-        return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        return SavedCheckin(_same_or_conflict(existing, client=client, digest=digest), created=False)
     check_day(session, client=client, assignment_id=data.assignment_id, day=data.day, now=now)
     taken = session.exec(
         select(BarrierCheckin.id).where(
@@ -222,10 +222,10 @@ def record(
         existing = session.get(BarrierCheckin, data.id, populate_existing=True)
         if existing is None:
             raise Conflict(_("This could not be saved just now. Please try again."))
-        return Saved(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        return SavedCheckin(_same_or_conflict(existing, client=client, digest=digest), created=False)
     checkin = session.get(BarrierCheckin, data.id, populate_existing=True)
     assert checkin is not None
-    return Saved(checkin, created=True)
+    return SavedCheckin(checkin, created=True)
 
 
 _TABLE = BarrierCheckin.__table__  # type: ignore[attr-defined]

@@ -2,7 +2,8 @@
 
 `between demo` (and `make run` on an empty database) seeds it so a newcomer has
 something real to look at: a diligent client, a patchy one and one who stopped,
-each with sessions before and after today. Everything goes through the services,
+each with sessions before and after today (the diligent one with a plan made together
+that held, the one who stopped with one that did not). Everything goes through the services,
 so the demo obeys the same rules as real use; only the timestamps of history
 (when an entry was logged, when a client and their assignments were created) are
 moved into the past afterwards.
@@ -27,6 +28,7 @@ from app.models import (
     Client,
     EntryCreate,
     Frequency,
+    PlanClientEdit,
     RecordTemplate,
     Repeat,
     TemplateVersion,
@@ -36,7 +38,18 @@ from app.models import (
 )
 from app.models.barrier import Reason
 from app.models.types import utcnow
-from app.services import accounts, appointments, assignments, barriers, clients, entries, invites, record_types
+from app.services import (
+    accounts,
+    appointments,
+    assignments,
+    barriers,
+    clients,
+    entries,
+    invites,
+    plans,
+    record_types,
+    reminders,
+)
 
 DEMO_EMAIL = "demo@between.example"
 DEMO_PASSWORD = "between-demo"
@@ -366,6 +379,18 @@ class _Seeder:
         for n, days_ago in enumerate(range(DAYS - 1, -1, -7)):
             answers = self._questionnaire(phq9, total=14 - 2 * n + self.rng.randint(-1, 1), last_item=0)
             count += self._log(phq9, answers, self._at(client, days_ago, 19 * 60 + 10), delay=self._minutes(1, 5))
+        # Made together three sessions ago; it held (the brief says so).
+        self._plan(
+            mood,
+            days_ago=20,
+            minute_of_day=17 * 60 + 40,
+            times=["21:00"],
+            cue="I put the kettle on after dinner",
+            action="tap my mood in Between while it boils",
+            obstacle="I'm out with friends",
+            obstacle_plan="tap it on the way home",
+            why="I want to see the good days too, not only the bad ones.",
+        )
         return count
 
     # Sam: gaps of several days, "nothing to report" on the urge log, evenings
@@ -507,6 +532,18 @@ class _Seeder:
             final = days_ago == last_day
             answers = self._questionnaire(phq9, total=11 + 2 * n, last_item=1 if final else 0)
             count += self._log(phq9, answers, self._at(client, days_ago, 18 * 60 + 20), delay=self._minutes(1, 10))
+        # Made together at the session four weeks ago, just before the records faded: it did not hold.
+        self._plan(
+            sleep,
+            days_ago=28,
+            minute_of_day=10 * 60 + 40,
+            times=["08:30"],
+            cue="I switch off the alarm",
+            action="fill in the sleep diary before I get up",
+            obstacle="I oversleep and have to rush",
+            obstacle_plan="fill it in on the bus",
+            why="Sleeping properly again is the first thing I want back.",
+        )
         return count
 
     # --- building blocks ---------------------------------------------------------------------
@@ -532,6 +569,20 @@ class _Seeder:
         self.session.add(assignment)
         version = record_types.current_version(self.session, template=template)
         return _Assigned(client=client, assignment=assignment, version=version)
+
+    def _plan(self, assigned: _Assigned, *, days_ago: int, minute_of_day: int, times: list[str], **words: str) -> None:
+        """A plan made together in the session `days_ago` days ago and confirmed on the phone then."""
+        client, at = assigned.client, self._at(assigned.client, days_ago, minute_of_day)
+        plan, _new = plans.start(
+            self.session, therapist=self.therapist, client=client, assignment_id=assigned.assignment.id, now=at
+        )
+        edit = PlanClientEdit.model_validate({"times": times, **words})
+        plans.edit_as_client(self.session, client=client, plan_id=plan.id, data=edit, now=at + timedelta(minutes=4))
+        plans.confirm(self.session, client=client, plan_id=plan.id, now=at + timedelta(minutes=6))
+        # Reminders ring from today on, not from the day of that session.
+        reminder = reminders.for_assignment(self.session, assignment_id=assigned.assignment.id)
+        if reminder is not None:
+            self.session.add(reminders.reschedule(reminder, client, now=self.now))
 
     def _sessions(
         self, client: Client, *, first_days_ago: int, minute_of_day: int, repeat: Repeat = Repeat.weekly

@@ -41,13 +41,13 @@ _OLDEST = timedelta(days=366)
 
 
 @dataclass(frozen=True)
-class Saved:
+class SavedEntry:
     entry: Entry
     created: bool
 
 
 @dataclass(frozen=True)
-class Stored:
+class StoredRow:
     """A stored entry as its column values, and whether this call stored it. An entry
     already stored was loaded to compare it: `replayed` is that object."""
 
@@ -56,7 +56,7 @@ class Stored:
     replayed: Entry | None = None
 
 
-def create(session: Session, *, client: Client, data: EntryCreate, device_id: uuid.UUID | None = None) -> Saved:
+def create(session: Session, *, client: Client, data: EntryCreate, device_id: uuid.UUID | None = None) -> SavedEntry:
     """Store an entry once. The same UUID and content again returns the stored entry.
 
     The entry comes back attached to the session as if it had been loaded, so later
@@ -64,14 +64,16 @@ def create(session: Session, *, client: Client, data: EntryCreate, device_id: uu
     """
     stored = store(session, client_id=client.id, device_id=device_id, data=data)
     if stored.replayed is not None:
-        return Saved(stored.replayed, created=False)
+        return SavedEntry(stored.replayed, created=False)
     entry = Entry(**stored.row)
     make_transient_to_detached(entry)
     session.add(entry)
-    return Saved(entry, created=True)
+    return SavedEntry(entry, created=True)
 
 
-def store(session: Session, *, client_id: uuid.UUID, data: EntryCreate, device_id: uuid.UUID | None = None) -> Stored:
+def store(
+    session: Session, *, client_id: uuid.UUID, data: EntryCreate, device_id: uuid.UUID | None = None
+) -> StoredRow:
     """`create` without building an ORM entry for a new one: for the entry API, which only
     answers with the stored values (building and tracking the object cost more than the
     INSERT)."""
@@ -127,12 +129,12 @@ def store(session: Session, *, client_id: uuid.UUID, data: EntryCreate, device_i
     if notes:
         # A new entry has no recordings tied to it yet, so there is nothing to let go.
         voice_notes.attach(session, notes=notes, entry_id=data.id)
-    return Stored(row, created=True)
+    return StoredRow(row, created=True)
 
 
-def _replayed(existing: Entry, *, client_id: uuid.UUID, digest: str) -> Stored:
+def _replayed(existing: Entry, *, client_id: uuid.UUID, digest: str) -> StoredRow:
     entry = _same_or_conflict(existing, client_id=client_id, digest=digest)
-    return Stored({key: getattr(entry, key) for key in _ENTRY_COLUMNS}, created=False, replayed=entry)
+    return StoredRow({key: getattr(entry, key) for key in _ENTRY_COLUMNS}, created=False, replayed=entry)
 
 
 def _insert_once(session: Session, row: dict[str, Any]) -> bool:

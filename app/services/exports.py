@@ -38,6 +38,8 @@ from app.models import (
     Client,
     DeviceSession,
     Entry,
+    Plan,
+    PlanChange,
     RecordTemplate,
     Reminder,
     TemplateVersion,
@@ -46,6 +48,7 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import audit, scoring, voice_files, voice_storage, zone_history
+from app.services.access_log import access_log
 from app.services.adherence.rules import DayClock
 from app.services.entry_text import describe, tr
 
@@ -157,6 +160,7 @@ def stream_client_archive(*, engine: Engine, client_id: uuid.UUID, locale: str) 
             ("reminders", lambda: _reminder_files(session, client)),
             ("sessions", lambda: _session_files(session, client)),
             ("barriers", lambda: _barrier_files(session, client)),
+            ("plans", lambda: _plan_files(session, client)),
             ("access", lambda: _access_files(session, client, locale)),
         ]
         for _name, build in parts:
@@ -232,6 +236,7 @@ def _readme(locale: str) -> str:
             _("devices.json and devices.csv: the phones and browsers signed in to your account."),
             _("reminders.json: your reminder times."),
             _("sessions.json: the session dates your therapist entered (not their notes)."),
+            _("plans.json: the plans you made with your therapist, with every change and who made it."),
             _("access_log.json and access_log.csv: when your therapist read or downloaded your shared records."),
             _("voice_notes/: your voice notes, if you recorded any."),
             "",
@@ -354,48 +359,16 @@ def _barrier_files(session: Session, client: Client) -> list[tuple[str, bytes | 
     return [("barrier_checkins.json", _json([_dump(row, exclude=exclude) for row in rows]))]
 
 
-@dataclass(frozen=True)
-class AccessView:
-    at: datetime
-    who: str
-    what: str
-
-
-def access_log(session: Session, *, client_id: uuid.UUID, limit: int | None = None) -> list[AccessView]:
-    """Who read or exported the client's records, newest first, in words."""
-    statement = (
-        select(AuditEvent)
-        .where(AuditEvent.client_id == client_id, AuditEvent.actor_kind == "therapist")
-        .order_by(col(AuditEvent.at).desc())
-    )
-    if limit is not None:
-        statement = statement.limit(limit)
-    events = list(session.exec(statement))
-    names: dict[uuid.UUID | None, str] = {}
-    for event in events:
-        if event.actor_id not in names:
-            therapist = session.get(Therapist, event.actor_id) if event.actor_id else None
-            names[event.actor_id] = therapist.display_name if therapist else _("A therapist who no longer uses Between")
-    return [AccessView(at=event.at, who=names[event.actor_id], what=describe_action(event.action)) for event in events]
-
-
-# Audit actions as the client reads them. Actions others add fall back to a plain phrase.
-_ACTIONS = {
-    "entries.read": i18n.N_("read your shared entries"),
-    "brief.read": i18n.N_("read the summary prepared before your session"),
-    "digest.sent": i18n.N_("was emailed a short summary before your session"),
-    "adherence.read": i18n.N_("looked at how often you filled in your records"),
-    "voice_note.played": i18n.N_("listened to one of your shared voice notes"),
-    "export.csv": i18n.N_("downloaded your shared entries as a spreadsheet (CSV)"),
-    "export.report": i18n.N_("opened a printable report of your shared entries"),
-    "export.fhir": i18n.N_("exported your shared entries for a health record system (FHIR)"),
-    "invite.issued": i18n.N_("created a new invitation to sign a device in to your account"),
-    "device.revoked": i18n.N_("signed out one of your devices"),
-}
-
-
-def describe_action(action: str) -> str:
-    return _(_ACTIONS[action]) if action in _ACTIONS else _("looked at your records")
+def _plan_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    """The plans made together, each with every change to it (who changed what, and when)."""
+    rows = list(session.exec(select(Plan).where(Plan.client_id == client.id).order_by(col(Plan.created_at))))
+    changes: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for change in session.exec(
+        select(PlanChange).where(PlanChange.client_id == client.id).order_by(col(PlanChange.version))
+    ):
+        changes.setdefault(change.plan_id, []).append(_dump(change, exclude={"client_id", "plan_id", "id"}))
+    plans = [{**_dump(row, exclude={"client_id"}), "history": changes.get(row.id, [])} for row in rows]
+    return [("plans.json", _json(plans))]
 
 
 def _access_files(session: Session, client: Client, locale: str) -> list[tuple[str, bytes | Path]]:

@@ -46,7 +46,7 @@ class NotAudio(ServiceError):
 
 
 @dataclass(frozen=True)
-class Stored:
+class StoredVoiceNote:
     note: VoiceNote
     created: bool
 
@@ -89,7 +89,7 @@ def store(
     max_seconds: int,
     note_id: uuid.UUID | None = None,
     claimed_seconds: float | None = None,
-) -> Stored:
+) -> StoredVoiceNote:
     """Keep a recording once; the same id and bytes again return the stored note."""
     if not data:
         raise Invalid(_("This recording is empty. Please record again."))
@@ -112,7 +112,7 @@ def store(
     note_id = note_id or uuid.uuid4()
     existing = session.get(VoiceNote, note_id)
     if existing is not None:
-        return Stored(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        return StoredVoiceNote(_same_or_conflict(existing, client=client, digest=digest), created=False)
 
     note = VoiceNote(
         id=note_id, client_id=client.id, content_type=content_type, bytes=len(data), seconds=seconds, sha256=digest
@@ -124,10 +124,10 @@ def store(
         existing = session.get(VoiceNote, note_id, populate_existing=True)
         if existing is None:  # taken, and deleted again meanwhile
             raise Conflict(_("This voice note id is already taken. Please record again."))
-        return Stored(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        return StoredVoiceNote(_same_or_conflict(existing, client=client, digest=digest), created=False)
     voice_storage.current().put(session, note_id=note_id, data=data)
     # Returned as it was written, not added to the session (it is stored already).
-    return Stored(note, created=True)
+    return StoredVoiceNote(note, created=True)
 
 
 _NOTE_TABLE = VoiceNote.__table__  # type: ignore[attr-defined]

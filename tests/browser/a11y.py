@@ -20,11 +20,11 @@ from sqlmodel import select
 
 from app.core.security import hash_password
 from app.library import BY_SLUG
-from app.models import Assignment, Client, Entry, RecordTemplate, Therapist, TherapistCreate
+from app.models import Assignment, Client, Entry, Plan, PlanState, RecordTemplate, Therapist, TherapistCreate
 from app.services import demo, invites, signups, voice_notes
 from tests.browser.live import LiveServer
 from tests.browser.people import VOICE_FIELDS
-from tests.factories import library_template, make_assignment, make_entry, make_template
+from tests.factories import library_template, make_assignment, make_entry, make_plan, make_template
 
 AXE_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2, levels A and AA: what the product promises (PRODUCT.md §3.10).
@@ -39,6 +39,9 @@ VISITOR_OF = {"/c/unlock": PIN_CLIENT}
 NOT_PAGES = {
     # A fragment that the reminders page includes (and push.js swaps in): checked as part of that page.
     "/c/reminders/health",
+    # What a plan's screen asks every two seconds while it is made: fields swapped into that page.
+    "/t/plans/{plan_id}/sync",
+    "/c/plans/{plan_id}/sync",
 }
 
 
@@ -121,6 +124,10 @@ def demo_world(server: LiveServer) -> World:
             may_email=True,
         )
         assert signup is not None and signup.token
+        # Alex's plan made together (the demo's, confirmed) and one being made in session.
+        agreed = session.exec(select(Plan).where(Plan.client_id == alex.id, Plan.state == PlanState.confirmed)).one()
+        thoughts = session.get(Assignment, uuid.UUID(slugs["thought_record"]))
+        draft = make_plan(session, client=alex, assignment=thoughts, times=["19:00"], why="To catch the thought early")
         # Jo has an app PIN: a new device session starts locked, so the unlock page shows.
         jo.pin_hash = hash_password("2468")
         session.add(jo)
@@ -132,6 +139,7 @@ def demo_world(server: LiveServer) -> World:
             "template_id": str(own.id),
             "token": issued.token,
             "note_id": str(stored.note.id),
+            "plan_id": str(agreed.id),
         }
         others = [
             assignment_id
@@ -143,7 +151,7 @@ def demo_world(server: LiveServer) -> World:
             client=alex,
             pin_client=jo,
             ids=ids,
-            more_ids={"assignment_id": others},
+            more_ids={"assignment_id": others, "plan_id": [str(draft.id)]},
             route_ids={"/signup/verify/{token}": {"token": signup.token}},
         )
 

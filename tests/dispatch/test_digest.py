@@ -16,7 +16,7 @@ from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.vapid import VapidKeys
 from app.models import Appointment, AuditEvent, Client, Therapist, Visibility
 from app.models.types import utcnow
-from app.services import appointments, exports, therapist_settings
+from app.services import access_log, appointments, therapist_settings
 from tests import aio
 from tests.dispatch.smtp_peer import Inbox, parts, run_inbox
 from tests.factories import make_assignment, make_client, make_entry, make_therapist
@@ -158,7 +158,7 @@ def test_client_sees_in_their_access_log_that_the_summary_was_emailed(
 
     [event] = session.exec(select(AuditEvent).where(AuditEvent.action == digest.AUDIT_ACTION)).all()
     assert event.client_id == world.client.id and event.subject_id == world.upcoming.id
-    [entry] = exports.access_log(session, client_id=world.client.id)
+    [entry] = access_log.access_log(session, client_id=world.client.id)
     assert entry.who == "Dr. Rivera" and "emailed" in entry.what
 
 

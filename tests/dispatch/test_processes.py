@@ -20,6 +20,7 @@ from app.models.types import utcnow
 from tests.conftest import PG_SKIP_REASON, PG_URL, _create_pg_database, _drop_pg_database
 from tests.dispatch.conftest import ROOT, free_port, wait_until
 from tests.dispatch.load import SinkProcess, dispatcher_env, seed_due_reminders
+from tests.processes import start_dispatcher, stop_processes
 
 O = ReminderOccurrence.__table__  # type: ignore[attr-defined]  # noqa: E741
 DELIVERED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent)
@@ -38,13 +39,6 @@ def pg_database() -> Iterator[tuple[str, Engine]]:
     _drop_pg_database(name)
 
 
-def _dispatcher(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "dispatcher"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-
-
 def _statuses(engine: Engine) -> Counter[str]:
     with engine.connect() as connection:
         rows = connection.execute(select(O.c.status, func.count()).group_by(O.c.status)).all()
@@ -54,17 +48,6 @@ def _statuses(engine: Engine) -> Counter[str]:
 def _final(engine: Engine, count: int) -> bool:
     statuses = _statuses(engine)
     return sum(statuses.values()) == count and statuses.get("pending", 0) == 0
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_two_dispatchers_5000_due_at_once_each_sent_exactly_once(
@@ -78,13 +61,13 @@ def test_two_dispatchers_5000_due_at_once_each_sent_exactly_once(
             engine, count=count, due_at=utcnow().replace(microsecond=0), sink_base=sink.base
         )
         env = dispatcher_env(url, str(tmp_path), dispatch_batch=500)
-        processes = [_dispatcher(env, tmp_path / f"dispatcher-{n}.log") for n in (1, 2)]
+        processes = [start_dispatcher(env, tmp_path / f"dispatcher-{n}.log") for n in (1, 2)]
         try:
             wait_until(lambda: _final(engine, count), what="all 5,000 occurrences to be final", limit=240, every=0.5)
             for process in processes:
                 assert process.poll() is None, (tmp_path / "dispatcher-1.log").read_text()[-3000:]
         finally:
-            _stop(processes)
+            stop_processes(processes)
         topics = sink.topics()
     finally:
         sink.stop()
@@ -110,7 +93,7 @@ def test_dispatcher_killed_mid_burst_loses_nothing(pg_database: tuple[str, Engin
         env = dispatcher_env(
             url, str(tmp_path), dispatch_batch=200, dispatch_concurrency=concurrency, dispatch_lease_seconds=2
         )
-        first = _dispatcher(env, tmp_path / "first.log")
+        first = start_dispatcher(env, tmp_path / "first.log")
         try:
             wait_until(lambda: sum(sink.topics().values()) >= count // 4, what="the burst to start", limit=120)
         finally:
@@ -119,11 +102,11 @@ def test_dispatcher_killed_mid_burst_loses_nothing(pg_database: tuple[str, Engin
         received_at_kill = sum(sink.topics().values())
         assert received_at_kill < count, "the burst ended before the kill: nothing was tested"
 
-        second = _dispatcher(env, tmp_path / "second.log")
+        second = start_dispatcher(env, tmp_path / "second.log")
         try:
             wait_until(lambda: _final(engine, count), what="the restarted dispatcher to finish", limit=240, every=0.5)
         finally:
-            _stop([second])
+            stop_processes([second])
         topics = sink.topics()
     finally:
         sink.stop()
@@ -151,7 +134,7 @@ def test_second_dispatcher_on_sqlite_refuses_with_a_clear_message(tmp_path: Path
     migrate.upgrade(engine)
     engine.dispose()
     env = dispatcher_env(url, str(tmp_path))
-    first = _dispatcher(env, tmp_path / "first.log")
+    first = start_dispatcher(env, tmp_path / "first.log")
     try:
         lock = tmp_path / "dispatcher.lock"
         wait_until(
@@ -166,7 +149,7 @@ def test_second_dispatcher_on_sqlite_refuses_with_a_clear_message(tmp_path: Path
             timeout=60,
         )
     finally:
-        _stop([first])
+        stop_processes([first])
     assert second.returncode == 2
     assert "only one dispatcher may run" in second.stderr
     assert f"pid {first.pid}" in second.stderr

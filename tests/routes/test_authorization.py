@@ -8,7 +8,7 @@ the test until someone says which object it names.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -17,7 +17,17 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.core.settings import Environment, Settings
-from app.models import Assignment, BarrierCheckin, DeviceSession, Entry, PushSubscription, Reminder, Visibility
+from app.models import (
+    Assignment,
+    BarrierCheckin,
+    DeviceSession,
+    Entry,
+    Plan,
+    PlanChange,
+    PushSubscription,
+    Reminder,
+    Visibility,
+)
 from tests.factories import browser, make_assignment, make_client, make_entry, make_template, make_therapist, signed_in
 
 SECRET = "zebra-secret-private-words"
@@ -32,6 +42,9 @@ class World:
     therapist_b: Any
     client_a: Any
     client_b: Any
+    # Client A's plans as (state, version, why), and how many changes they have.
+    plans: list[tuple[str, int, str]] = field(default_factory=list)
+    plan_changes: int = 0
 
 
 def _world(session: Session) -> World:
@@ -86,8 +99,16 @@ def _world(session: Session) -> World:
         settings=Settings(environment=Environment.test, secret_key="x" * 32),
     )
     session.commit()
+    # A plan made together, confirmed, and a draft being made: shared with A's therapist only.
+    from tests.factories import make_plan
+
+    plan = make_plan(session, client=client_a, assignment=assignment, times=["08:30"], why=SHARED, confirmed=True)
+    draft = make_plan(session, client=client_a, assignment=assignment, times=["08:30"], why=SHARED)
+    session.commit()
     ids = {
         "client_id": str(client_a.id),
+        # The draft: more routes act on one (the therapist's edits, confirming, putting aside).
+        "plan_id": str(draft.id),
         "entry_id": str(shared.id),
         "assignment_id": str(assignment.id),
         "device_id": str(device.id),
@@ -96,7 +117,10 @@ def _world(session: Session) -> World:
         "subscription_id": str(subscription.id),
         "token": "not-a-real-invite-token",
     }
-    return World(ids, therapist_a, therapist_b, client_a, client_b)
+    world = World(ids, therapist_a, therapist_b, client_a, client_b)
+    world.plans = [(row.state.value, row.version, row.why) for row in (plan, draft)]
+    world.plan_changes = len(session.exec(select(PlanChange)).all())
+    return world
 
 
 # Extra path parameters named by later parts map to objects of client A / therapist A here.
@@ -215,6 +239,10 @@ def test_no_one_reaches_another_persons_data_through_any_route(app, session) -> 
     assert private.answers["note"] == SECRET
     [checkin] = session.exec(select(BarrierCheckin)).all()
     assert checkin.note == SECRET and checkin.client_id == world.client_a.id
+    # A's plans: the one confirmed and the draft, as they were, with no change by anyone else.
+    states = sorted((plan.state.value, plan.version, plan.why) for plan in session.exec(select(Plan)))
+    assert states == sorted(world.plans)
+    assert len(session.exec(select(PlanChange)).all()) == world.plan_changes
 
 
 def test_private_content_never_reaches_the_own_therapist(app, session) -> None:

@@ -1,31 +1,26 @@
 """Real servers for the burst tests, and a way to send many requests at once.
 
-`ThreadServer` runs the app under uvicorn in a thread of the test process, on the test's
+`thread_server` runs the app under uvicorn in a thread of the test process, on the test's
 own database (SQLite or PostgreSQL): its argon2 checks are counted by
-`app.core.security.verification_count()`. `ProcessServer` runs `between serve` as a child
-process, so its memory can be read from /proc.
+`app.core.security.verification_count()`. `between serve` as a child process, whose memory can
+be read from /proc, is `tests.processes.ProcessServer`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 
 from app.web.render import SESSION_COOKIE
-from tests.peers import ROOT, free_port, wait_until
+from tests.peers import wait_until
 
 FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -48,69 +43,6 @@ def thread_server(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
-
-
-class ProcessServer:
-    """`between serve --no-dispatcher` as a child process on a free port."""
-
-    def __init__(self, *, database_url: str, data_dir: Path, log: Path, **settings: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ)
-        env.update(
-            {
-                "DATABASE_URL": database_url,
-                "BETWEEN_ENVIRONMENT": "test",
-                "BETWEEN_DATA_DIR": str(data_dir),
-                "BETWEEN_SECRET_KEY": "burst-test-secret-" + "x" * 32,
-                "BETWEEN_BASE_URL": self.url,
-            }
-        )
-        env.update({f"BETWEEN_{key.upper()}": str(value) for key, value in settings.items()})
-        self.log = log
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "app.cli",
-                    "serve",
-                    "--no-dispatcher",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_until(self._ready, what=f"the server on {self.url} to answer", limit=60, every=0.1)
-
-    def _ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"the server exited:\n{self.log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=2).status_code < 500
-        except httpx.HTTPError:
-            return False
-
-    def peak_rss_bytes(self) -> int:
-        """The process's peak resident memory since it started (VmHWM)."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        match = re.search(r"^VmHWM:\s+(\d+) kB$", status, re.MULTILINE)
-        assert match, status
-        return int(match.group(1)) * 1024
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 class Browser:

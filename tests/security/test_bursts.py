@@ -23,7 +23,8 @@ from app.models import Client, DeviceSession, Invite
 from app.models.types import utcnow
 from app.services import invites
 from tests.factories import PASSWORD, make_client, make_therapist
-from tests.security.servers import Browser, ProcessServer, burst, statuses, thread_server
+from tests.processes import ProcessServer
+from tests.security.servers import Browser, burst, statuses, thread_server
 
 BURST = 40
 PIN = "4821"

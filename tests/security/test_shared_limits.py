@@ -3,9 +3,7 @@ database, or on one Redis, together let no more than the limit through."""
 
 from __future__ import annotations
 
-import os
 import socket
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -20,36 +18,14 @@ from app.main import create_app
 from app.models import RateLimitCounter
 from app.models.types import utcnow
 from app.services import ratelimit
-from tests.conftest import IN_CI
 from tests.factories import browser, make_assignment, make_client, signed_in
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _redis_or_skip() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except (redis.RedisError, OSError) as error:
-        if IN_CI:
-            pytest.fail(f"Redis must be running for CI at {REDIS_URL}: {error}")
-        pytest.skip(f"Redis is not running at {REDIS_URL}")
+from tests.peers import REDIS_URL, own_redis_keys
 
 
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
-    """A key prefix of this test's own; only its keys are removed afterwards."""
-    _redis_or_skip()
-    import redis
-
-    prefix = f"between-test:{uuid.uuid4().hex}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=prefix + "*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with own_redis_keys() as prefix:
+        yield prefix
 
 
 @pytest.fixture

@@ -281,7 +281,7 @@ NOTE_FORM = [
 ]
 
 
-def _create(session: Session, answers: dict[str, Any], **extra: Any) -> entries.Saved:
+def _create(session: Session, answers: dict[str, Any], **extra: Any) -> entries.SavedEntry:
     therapist = make_therapist(session)
     client = make_client(session, therapist=therapist)
     assignment = make_assignment(

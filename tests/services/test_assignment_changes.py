@@ -13,7 +13,7 @@ from app.core import i18n
 from app.core.errors import Conflict, NotFound
 from app.models import AssignmentChange, AssignmentSettings, ChangeKind, Frequency, Reminder
 from app.models.types import utcnow
-from app.services import assignment_changes, assignments, brief, caseload, reminders
+from app.services import assignment_changes, assignment_lookup, assignments, brief, caseload, reminders
 from app.services.adherence.load import assigned
 from app.services.adherence.rules import DayState, EntryFact, Schedule, ScheduleChange, compute
 from tests.factories import make_assignment, make_client, make_therapist
@@ -276,7 +276,7 @@ def test_a_stop_can_be_undone_for_a_day_with_its_reminder(session) -> None:
     assignments.end(session, therapist=therapist, assignment_id=assignment.id)
     session.commit()
     assert [a.id for a, _v in assignments.recently_stopped(session, client_id=client.id)] == [assignment.id]
-    assert assignments.active_for_client(session, client_id=client.id) == []
+    assert assignment_lookup.active_for_client(session, client_id=client.id) == []
     # The dispatcher clears an ended record's next reminder; undoing brings it back.
     reminder = session.exec(select(Reminder).where(Reminder.assignment_id == assignment.id)).one()
     reminder.next_due_at = None

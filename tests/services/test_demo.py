@@ -231,3 +231,16 @@ def test_the_demo_command_seeds_only_an_empty_database(
         assert session.exec(select(func.count()).select_from(Therapist)).one() == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_the_diligent_clients_plan_held_and_the_stopped_clients_did_not(session: Session) -> None:
+    from app.services import plans
+
+    demo.seed(session, base_url="http://demo.test")
+    session.commit()
+    therapist = session.exec(select(Therapist)).one()
+    outcomes = {}
+    for name in ("Alex", "Jo", "Sam"):
+        client = session.exec(select(Client).where(Client.display_name == name)).one()
+        outcomes[name] = [held.outcome for held in plans.for_brief(session, therapist=therapist, client=client)]
+    assert outcomes == {"Alex": ["held"], "Jo": ["not_yet"], "Sam": []}

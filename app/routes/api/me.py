@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.models import AssignmentPublic
-from app.services import assignments, phone_zone
+from app.services import assignment_lookup, assignments, phone_zone
 from app.web.deps import CurrentClient, SessionDep
 from app.web.problems import ERRORS
 
@@ -73,4 +73,4 @@ def today(session: SessionDep, client: CurrentClient) -> Any:
 
 @router.get("/assignments", response_model=list[AssignmentPublic], responses=ERRORS, summary="My assigned records")
 def list_assignments(session: SessionDep, client: CurrentClient) -> Any:
-    return [assignment for assignment, _version in assignments.active_for_client(session, client_id=client.id)]
+    return [assignment for assignment, _version in assignment_lookup.active_for_client(session, client_id=client.id)]

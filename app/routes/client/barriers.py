@@ -14,7 +14,7 @@ from app.core import i18n
 from app.core.errors import Invalid
 from app.models import BarrierCreate, RecordTemplate, Visibility
 from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
-from app.services import assignments, barriers, record_types
+from app.services import assignment_lookup, barriers, record_types
 from app.services.entry_text import is_library_version, tr
 from app.web.deps import ClientAccess, CurrentClient, SessionDep
 from app.web.presenters.barriers import QUIET_COOKIE, day_words
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/c", include_in_schema=False)
 
 
 def _context(session, client, assignment_id: uuid.UUID, day: date, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
+    assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=assignment_id)
     template = session.get(RecordTemplate, assignment.template_id)
     assert template is not None
     version = record_types.current_version(session, template=template)

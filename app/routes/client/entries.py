@@ -17,7 +17,7 @@ from app.models import EntryCreate, EntryUpdate, RecordTemplate, TemplateVersion
 from app.models.fields import FieldDef
 from app.services import (
     assignment_changes,
-    assignments,
+    assignment_lookup,
     barriers,
     entries,
     record_types,
@@ -50,7 +50,7 @@ def _form_context(session, client, assignment, version, *, values, errors, entry
 
 @router.get("/record/{assignment_id}")
 def record_form(request: Request, assignment_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
-    assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
+    assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=assignment_id)
     template = session.get(RecordTemplate, assignment.template_id)
     assert template is not None
     version = record_types.current_version(session, template=template)
@@ -68,7 +68,7 @@ async def submit_record(
     request: Request, assignment_id: uuid.UUID, session: SessionDep, client: CurrentClient, access: ClientAccess
 ) -> Response:
     form = await request.form()
-    assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
+    assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=assignment_id)
     version = _posted_version(session, form, assignment.template_id)
     fields = record_types.fields_of(version)
     answers = answers_from_form(fields, form)
@@ -174,7 +174,7 @@ def edit_entry_page(
 ) -> Response:
     entry = entries.get_own(session, client=client, access=access, entry_id=entry_id)
     version = session.get(TemplateVersion, entry.template_version_id)
-    assignment = assignments.get_for_client(session, client=client, assignment_id=entry.assignment_id)
+    assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=entry.assignment_id)
     local = entry.occurred_at.astimezone(ZoneInfo(client.timezone)).strftime("%Y-%m-%dT%H:%M")
     context = _form_context(
         session, client, assignment, version, values=entry.answers, errors={}, entry_id=entry.id, entry=entry
@@ -207,7 +207,7 @@ async def update_entry(
         )
     except Invalid as error:
         session.rollback()
-        assignment = assignments.get_for_client(session, client=client, assignment_id=entry.assignment_id)
+        assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=entry.assignment_id)
         context = _form_context(
             session,
             client,

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from app.core import i18n
-from app.services import account_deletion, device_sessions, device_trust, exports
+from app.services import access_log, account_deletion, device_sessions, device_trust, exports
 from app.web.deps import CurrentClient, CurrentDevice, SessionDep
 from app.web.render import clear_session_cookie, redirect, render
 
@@ -37,7 +37,7 @@ def export_zip(request: Request, client: CurrentClient, device: CurrentDevice) -
 
 @router.get("/privacy")
 def privacy_page(request: Request, session: SessionDep, client: CurrentClient) -> Response:
-    log = exports.access_log(session, client_id=client.id, limit=200)
+    log = access_log.access_log(session, client_id=client.id, limit=200)
     devices = device_trust.history(session, client=client)
     return render(
         request, "pages/client/privacy.html", {"client": client, "log": log, "devices": devices}, block="content"

@@ -14,6 +14,7 @@ from app.services import (
 from app.services.entry_text import entry_views, is_library_version, tr
 from app.web.deps import ClientAccess, CurrentClient, SessionDep
 from app.web.presenters import barriers as barrier_prompt
+from app.web.presenters import plans as plan_view
 from app.web.render import render
 
 router = APIRouter(prefix="/c", include_in_schema=False)
@@ -36,5 +37,7 @@ def today_page(request: Request, session: SessionDep, client: CurrentClient, acc
         "devices_waiting": waiting,
         # At most one "Not today, because…" question a day, about a recently missed record.
         "barrier_prompt": barrier_prompt.today_prompt(request, session, client),
+        # A plan being made in session to join, and each record's plan in force.
+        **plan_view.today_context(session, client),
     }
     return render(request, "pages/client/today.html", context, block="content")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from app.services import appointments, barriers, brief
+from app.services import appointments, barriers, brief, plans
 from app.web.deps import CurrentTherapist, SessionDep
 from app.web.presenters import brief as brief_view
 from app.web.presenters import charts
@@ -55,6 +55,11 @@ def brief_page(
         "barriers": barriers.for_brief(
             session, therapist=therapist, client=data.client, since=data.since, until=data.as_of, titles=data.titles
         ),
+        # The plans made together, and whether each held since the client confirmed it.
+        "agreements": plans.for_brief(session, therapist=therapist, client=data.client, now=data.as_of),
+        "plan_line": plans.first_line,
+        "obstacle_line": plans.obstacle_line,
+        "describe_changes": lambda changes: plans.describe(session, changes),
         **charts.page_helpers(),
     }
     return render(request, "pages/therapist/brief.html", context, block="content")

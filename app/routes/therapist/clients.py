@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-import segno
 from fastapi import APIRouter, Form, Query, Request
-from markupsafe import Markup
 from starlette.responses import Response
 
 from app.core import i18n
@@ -16,6 +14,7 @@ from app.models import Client, Frequency, Invite, Therapist
 from app.models.types import utcnow
 from app.services import (
     assignment_changes,
+    assignment_lookup,
     assignments,
     clients,
     device_sessions,
@@ -31,6 +30,7 @@ from app.web import entry_filters
 from app.web.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
 from app.web.presenters import invite_handoff
 from app.web.presenters.delivery import failure_reason
+from app.web.presenters.invite_handoff import qr_svg as invite_qr_svg
 from app.web.presenters.timewords import when
 from app.web.render import redirect, render
 
@@ -121,12 +121,6 @@ def invite_page(
     return response
 
 
-def invite_qr_svg(link: str) -> Markup:
-    """The invite link as a QR code, inline SVG drawn on the server (no image URL holds the token)."""
-    code = segno.make(link, error="m", micro=False)
-    return Markup(code.svg_inline(scale=4, border=2, omitsize=True, dark="#000000", light="#ffffff"))
-
-
 @router.post("/clients/{client_id}/invite")
 def reinvite(
     request: Request,
@@ -197,7 +191,7 @@ def _client_page(
         "stopped": assignments.recently_stopped(session, client_id=client.id),
         "weekly_day": default_weekly_day(client),
         "when": when,
-        "assignments": assignments.active_for_client(session, client_id=client.id),
+        "assignments": assignment_lookup.active_for_client(session, client_id=client.id),
         "library": record_types.available(session, therapist=therapist),
         "devices": device_sessions.active(session, client_id=client.id),
         "frequencies": list(Frequency),

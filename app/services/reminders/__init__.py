@@ -34,7 +34,7 @@ from app.models import (
     TemplateVersion,
 )
 from app.models.types import utcnow
-from app.services import assignments, push_endpoints
+from app.services import assignment_lookup, push_endpoints
 from app.services import frequency as frequency_rules
 from app.services.reminders import schedule as sched
 
@@ -226,7 +226,7 @@ def save(
     now: datetime | None = None,
 ) -> Reminder:
     """Create or change the client's reminder for one of their assignments."""
-    assignment = assignments.get_for_client(session, client=client, assignment_id=assignment_id)
+    assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=assignment_id)
     if assignment.ended_at is not None:
         raise Invalid(_("This record is no longer assigned."))
     fields = validate(data, boundary=client.day_boundary)
@@ -362,7 +362,7 @@ def overview(session: Session, *, client: Client, now: datetime | None = None) -
     """Each active assignment of the client with its reminder (if any) and next local times."""
     now = now or utcnow()
     rows = []
-    for assignment, version in assignments.active_for_client(session, client_id=client.id):
+    for assignment, version in assignment_lookup.active_for_client(session, client_id=client.id):
         reminder = for_assignment(session, assignment_id=assignment.id)
         template = session.get(RecordTemplate, assignment.template_id)
         library = template is not None and template.is_library

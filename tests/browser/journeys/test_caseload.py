@@ -311,7 +311,7 @@ def test_sessions_delivery_health_and_exports_from_the_caseload(journey: Journey
     _press(journey, page.get_by_role("link", name=_("Export"), exact=True))
     page.wait_for_url(f"**/t/clients/{client.id}/export")
     journey.arrive("caseload-export")
-    with page.expectdownload() as download:
+    with page.expect_download() as download:
         _press(journey, page.get_by_role("link", name=_("Download CSV"), exact=True))
     today = utcnow().astimezone(ZoneInfo("America/New_York")).date().isoformat()
     assert download.value.suggested_filename == f"between-bruno-diaz-shared-records-{today}.csv"
