@@ -9,14 +9,17 @@ The rule, all of it:
   query). Deleted entries and "nothing to report" are left out.
 - Count, per entry, each choice ticked in the fields of app/library/circumstances.py
   (what was going on, where, who was there; what they did; right away; later on), once per
-  entry, and only choices the entry's own form version offers. An urge log's "what they did"
-  is its urge, acted on or ridden out when the client said which.
+  entry, and only values the record type offers. Values stay the same across versions of a
+  form, so the labels are the library's current ones; an entry on a version without the
+  choices counts by its time of day only. An urge log's "what they did" is its urge, acted on
+  or ridden out when the client said which.
 - Time of day comes from when the entry says it happened, on the client's clock at the time:
   night 0–6 h, morning 6–12 h, afternoon 12–18 h, evening 18–24 h.
 - Each figure is given twice, since the last session and over 28 days, with the entries behind it.
 - The client's free text is never sorted into anything: it is only quoted next to its entry.
 
-One query, whatever the number of entries.
+One query, whatever the number of entries; it leaves the forms' stored fields unread (their
+JSON, read per row, would cost more than all the counting).
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import NotFound
 from app.core.i18n import N_, _
-from app.library import ABC_RECORD, URGE_LOG
+from app.library import ABC_RECORD, URGE_LOG, LibraryTemplate
 from app.library.circumstances import BEHAVIOUR, LONG_TERM, PEOPLE, PLACE, SHORT_TERM, SITUATION
 from app.models import Client, Entry, RecordTemplate, TemplateVersion, Therapist, Visibility
+from app.models.fields import parse_fields
 from app.services.adherence.rules import DayClock
 
 WINDOW = timedelta(days=28)
@@ -44,6 +48,18 @@ QUOTED: dict[str, tuple[str, str]] = {
     ABC_RECORD.slug: ("activating_event", "consequence_behaviour"),
     URGE_LOG.slug: ("trigger", "what_i_did"),
 }
+
+
+def _options(template: LibraryTemplate) -> dict[str, dict[str, tuple[int, str]]]:
+    """{field key: {value: (place in the form, label)}} of a record type's choice fields."""
+    return {
+        spec.key: {option.value: (index, option.label) for index, option in enumerate(spec.options)}
+        for spec in parse_fields(template.fields)
+        if spec.type in ("single_choice", "multi_choice")
+    }
+
+
+OPTIONS = {template.slug: _options(template) for template in (ABC_RECORD, URGE_LOG)}
 
 
 class Part(StrEnum):
@@ -175,7 +191,7 @@ def count(
         raise NotFound(_("No such client."))
     window_start = as_of - WINDOW
     statement = (
-        select(Entry, TemplateVersion, RecordTemplate.slug)
+        select(Entry, TemplateVersion.template_id, TemplateVersion.title, RecordTemplate.slug)
         .join(TemplateVersion, col(TemplateVersion.id) == Entry.template_version_id)
         .join(RecordTemplate, col(RecordTemplate.id) == TemplateVersion.template_id)
         .where(
@@ -197,11 +213,24 @@ def count(
         first_day=clock.day_of(min(since, window_start)),
         dimensions={},
     )
-    for entry, version, slug in session.exec(statement):
-        behind = _behind(entry, version, slug or "", since=since, window_start=window_start, clock=clock)
+    for entry, template_id, title, slug in session.exec(statement):
+        if slug is None:  # never: the query asks for two library record types
+            continue
+        happened_key, did_key = QUOTED[slug]
+        behind = Behind(
+            entry_id=entry.id,
+            template_id=template_id,
+            title=title,
+            occurred_at=entry.occurred_at,
+            day=clock.day_of(entry.occurred_at),
+            happened=_text(entry.answers.get(happened_key)),
+            did=_text(entry.answers.get(did_key)),
+            since_session=entry.occurred_at >= since,
+            last_28=entry.occurred_at >= window_start,
+        )
         result.entries_since_session += behind.since_session
         result.entries_last_28 += behind.last_28
-        for part, value, label, order, urge in _choices(entry, version, slug or "", clock=clock):
+        for part, value, label, order, urge in _choices(entry, slug, clock=clock):
             found = tallies[part].get(value)
             if found is None:
                 found = tallies[part][value] = Count(value=value, label=label, order=order, urge=urge)
@@ -216,43 +245,21 @@ def count(
     return result
 
 
-def _behind(
-    entry: Entry, version: TemplateVersion, slug: str, *, since: datetime, window_start: datetime, clock: DayClock
-) -> Behind:
-    happened_key, did_key = QUOTED.get(slug, ("", ""))
-    return Behind(
-        entry_id=entry.id,
-        template_id=version.template_id,
-        title=version.title,
-        occurred_at=entry.occurred_at,
-        day=clock.day_of(entry.occurred_at),
-        happened=_text(entry.answers.get(happened_key)),
-        did=_text(entry.answers.get(did_key)),
-        since_session=entry.occurred_at >= since,
-        last_28=entry.occurred_at >= window_start,
-    )
-
-
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _choices(
-    entry: Entry, version: TemplateVersion, slug: str, *, clock: DayClock
-) -> Iterable[tuple[Part, str, str, int, str]]:
+def _choices(entry: Entry, slug: str, *, clock: DayClock) -> Iterable[tuple[Part, str, str, int, str]]:
     """(part, value, label, order, urge label) of everything this entry counts towards."""
-    fields = {spec.get("key"): spec for spec in version.fields}
+    offered = OPTIONS[slug]
     for part in (Part.situation, Part.place, Part.people, Part.behaviour, Part.short_term, Part.long_term):
-        spec = fields.get(part.value)
-        if spec is None:
-            continue
-        options = {option["value"]: (index, option["label"]) for index, option in enumerate(spec.get("options", []))}
+        options = offered.get(part.value, {})
         for value in _picked(entry.answers.get(part.value)):
             if value in options:
                 order, label = options[value]
                 yield part, value, label, order, ""
     if slug == URGE_LOG.slug:
-        yield from _urge(entry.answers, fields.get("urge_type"))
+        yield from _urge(entry.answers, offered["urge_type"])
     local = entry.occurred_at.astimezone(ZoneInfo(clock.zone_at(entry.occurred_at)))
     order = local.hour // 6
     value, label = TIMES_OF_DAY[order]
@@ -268,15 +275,12 @@ def _picked(answer: Any) -> list[str]:
     return []
 
 
-def _urge(answers: dict[str, Any], spec: dict[str, Any] | None) -> Iterable[tuple[Part, str, str, int, str]]:
+def _urge(answers: dict[str, Any], urges: dict[str, tuple[int, str]]) -> Iterable[tuple[Part, str, str, int, str]]:
     """An urge log's behaviour: the urge, acted on or ridden out when the client said which."""
-    if spec is None:
-        return
     urge = answers.get("urge_type")
-    options = [option for option in spec.get("options", []) if option["value"] == urge]
-    if not options:
+    if not isinstance(urge, str) or urge not in urges:
         return
-    index = [option["value"] for option in spec["options"]].index(urge)
+    index, label = urges[urge]
     acted = answers.get("acted_on")
     if acted is True:
         state, pattern, rank = "acted_on", ACTED_ON, 0
@@ -285,4 +289,4 @@ def _urge(answers: dict[str, Any], spec: dict[str, Any] | None) -> Iterable[tupl
     else:
         state, pattern, rank = "urge", AN_URGE, 2
     # After the ABC record's choices (at most 30 of them) in form order.
-    yield Part.behaviour, f"urge.{urge}.{state}", pattern, 100 + 3 * index + rank, options[0]["label"]
+    yield Part.behaviour, f"urge.{urge}.{state}", pattern, 100 + 3 * index + rank, label
