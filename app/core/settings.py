@@ -195,7 +195,7 @@ class Settings(BaseSettings):
         return self
 
     def _check_push_and_mail(self) -> None:
-        from app.dispatch.vapid import subject_problem
+        from app.core.push_rules import subject_problem
 
         if self.vapid_subject:
             problem = subject_problem(self.vapid_subject)

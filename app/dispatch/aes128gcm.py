@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from app.dispatch.vapid import b64url_decode
+from app.core.push_rules import b64url_decode, browser_public_key
 
 RECORD_SIZE = 4096
 MAX_PAYLOAD = 3800  # stay well under the 4096-byte limit push services enforce
@@ -21,42 +21,12 @@ _CEK_INFO = b"Content-Encoding: aes128gcm\x00\x01"
 _NONCE_INFO = b"Content-Encoding: nonce\x00\x01"
 
 
-class InvalidSubscriptionKeys(ValueError):
-    pass
-
-
 def _hmac(key: bytes, data: bytes) -> bytes:
     return hmac.new(key, data, hashlib.sha256).digest()
 
 
-_public_keys: dict[str, tuple[ec.EllipticCurvePublicKey, bytes]] = {}
-
-
 def _ua_public(p256dh: str) -> tuple[ec.EllipticCurvePublicKey, bytes]:
-    cached = _public_keys.get(p256dh)
-    if cached is None:
-        try:
-            raw = b64url_decode(p256dh)
-            key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-        except (ValueError, TypeError) as error:
-            raise InvalidSubscriptionKeys("p256dh is not a P-256 public key") from error
-        if len(raw) != 65:
-            raise InvalidSubscriptionKeys("p256dh must be an uncompressed P-256 point")
-        if len(_public_keys) > 50_000:
-            _public_keys.clear()
-        cached = _public_keys[p256dh] = (key, raw)
-    return cached
-
-
-def check_keys(p256dh: str, auth: str) -> None:
-    """Raise InvalidSubscriptionKeys unless these are usable subscription keys."""
-    _ua_public(p256dh)
-    try:
-        secret = b64url_decode(auth)
-    except ValueError as error:
-        raise InvalidSubscriptionKeys("auth is not base64url") from error
-    if len(secret) != 16:
-        raise InvalidSubscriptionKeys("auth must be 16 bytes")
+    return browser_public_key(p256dh)
 
 
 def encrypt(payload: bytes, *, p256dh: str, auth: str, salt: bytes | None = None) -> bytes:

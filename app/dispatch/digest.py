@@ -20,10 +20,12 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import and_, or_, true, update
 from sqlmodel import Session, col, select
 
@@ -33,12 +35,17 @@ from app.core.email import Mail
 from app.core.i18n import _, ngettext
 from app.models import Appointment, Client, Therapist
 from app.services import audit, brief
-from app.web.render import jinja
 
 if TYPE_CHECKING:
     from app.dispatch.dispatcher import Dispatcher
 
 log = logging.getLogger("between.dispatch.digest")
+# Emails are rendered with plain Jinja: every word arrives translated in the context, so the
+# page environment (its globals and the request's locale) is not needed here.
+_EMAILS = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates" / "emails"),
+    autoescape=select_autoescape(["html"]),
+)
 
 # Sessions claimed per pass; more are picked up by the next pass.
 BATCH = 50
@@ -206,7 +213,7 @@ def compose(session: Session, *, claimed: Claimed, base_url: str, default_locale
             "subject": _("Brief before your session on %(when)s", when=_when(appointment.starts_at, zone)),
             "locale": i18n.get_locale(),
         }
-        html = jinja.get_template("emails/digest.html").render(context)
+        html = _EMAILS.get_template("digest.html").render(context)
     return Mail(to=therapist.email, subject=context["subject"], text=_text(context), html=html)
 
 

@@ -605,56 +605,6 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def run_forever(settings: Settings, *, health: tuple[str, int] | None = None) -> None:
-    """`between dispatcher`: a standalone dispatcher until SIGTERM/SIGINT; with `health`
-    (host, port), /livez, /readyz and /metrics are served there meanwhile."""
-    import signal
-
-    from app.core import error_reporting
-    from app.core.db import engine_for
-
-    error_reporting.init(settings)
-    engine = engine_for(settings, "dispatcher")
-    dispatcher = Dispatcher(engine=engine, settings=settings)
-    settle_heap()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    dispatcher.start()
-    server = HealthServer(engine=engine, settings=settings, dispatcher=dispatcher, address=health) if health else None
-    try:
-        await stop.wait()
-    finally:
-        if server is not None:
-            server.stop()
-        await dispatcher.stop()
-        engine.dispose()
-
-
-class HealthServer:
-    """The dispatcher's /livez, /readyz and /metrics (app/routes/health.py), served by uvicorn
-    in a thread of its own, so the dispatcher's event loop and signal handlers stay as they are."""
-
-    def __init__(self, *, engine: Engine, settings: Settings, dispatcher: Dispatcher, address: tuple[str, int]) -> None:
-        import threading
-
-        import uvicorn
-
-        from app.routes.health import health_app
-
-        app = health_app(engine=engine, settings=settings, dispatcher=dispatcher)
-        host, port = address
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="health", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 def install(app: Any) -> None:
     """Run one dispatcher inside the web process (the embedded default, `between serve`)."""
 

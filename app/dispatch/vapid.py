@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from app.core.push_rules import b64url_decode, subject_problem
+
 if TYPE_CHECKING:
     from app.core.settings import Settings
 
@@ -31,8 +33,6 @@ KEY_FILE = "vapid_private_key.pem"
 TOKEN_LIFETIME = 12 * 3600
 TOKEN_REFRESH_MARGIN = 3600
 DEVELOPMENT_SUBJECT = "mailto:reminders@example.org"
-_REJECTED_HOSTS = ("localhost",)
-_REJECTED_SUFFIXES = (".localhost", ".local", ".invalid", ".test")
 
 
 class VapidError(RuntimeError):
@@ -41,33 +41,6 @@ class VapidError(RuntimeError):
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    text = text.strip()
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def subject_problem(subject: str) -> str | None:
-    """Why a VAPID subject would be rejected (Apple refuses local addresses), or None."""
-    subject = subject.strip()
-    if subject.startswith("mailto:"):
-        address = subject[len("mailto:") :]
-        local, _at, host = address.rpartition("@")
-        if not local or not host:
-            return "must be a mailto: address like mailto:admin@example.org"
-    elif subject.startswith("https://"):
-        host = urlsplit(subject).hostname or ""
-        if not host:
-            return "must be an https:// address with a host name"
-    else:
-        return "must start with mailto: or https://"
-    host = host.lower().rstrip(".")
-    if host in _REJECTED_HOSTS or host.endswith(_REJECTED_SUFFIXES) or "." not in host:
-        return f"must not use the host {host!r}: push services (Apple's among them) reject it"
-    if host.replace(".", "").isdigit() or ":" in host:
-        return "must use a domain name, not an IP address"
-    return None
 
 
 def effective_subject(settings: Settings) -> str:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from app.dispatch.aes128gcm import MAX_PAYLOAD, InvalidSubscriptionKeys, check_keys, encrypt
+from app.core.push_rules import InvalidSubscriptionKeys, check_keys
+from app.dispatch.aes128gcm import MAX_PAYLOAD, encrypt
 from app.dispatch.encryption import Encryptor
 from app.dispatch.http1 import Http1Client, ResponseError
 from app.dispatch.vapid import VapidSigner

@@ -9,8 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.models import AppointmentPublic, Repeat
-from app.services import caseload
-from app.services.adherence import rules as engine
+from app.models.standing import DayState, DeliveryState, Standing
 
 
 class RatePublic(BaseModel):
@@ -21,7 +20,7 @@ class RatePublic(BaseModel):
 
 class DayPublic(BaseModel):
     day: date
-    state: engine.DayState
+    state: DayState
     count: int
     expected: bool
 
@@ -78,13 +77,13 @@ class CaseloadRowPublic(BaseModel):
     client_id: uuid.UUID
     display_name: str
     timezone: str
-    standing: caseload.Standing
+    standing: Standing
     next_session: AppointmentBrief | None
     last_session: AppointmentBrief | None
     completion_since_last_session: RatePublic
     best_current_streak: int
     last_entry_at: datetime | None
-    delivery: caseload.Delivery
+    delivery: DeliveryState
     last_delivered_at: datetime | None
     risk: bool
     records: list[AdherencePublic]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -31,6 +30,7 @@ from app.models import (
     Therapist,
     Visibility,
 )
+from app.models.standing import DeliveryState, Standing
 from app.models.types import utcnow
 from app.services import appointments, scoring, zone_history
 from app.services.adherence.caseload_load import NO_ENTRIES, ClientFacts, Listed, clients_of, listed, recent_times
@@ -45,15 +45,6 @@ WINDOW = timedelta(days=28)
 LONGEST_WINDOW = timedelta(days=120)
 
 
-class Standing(StrEnum):
-    """How the records went since the last session, told apart at a glance."""
-
-    steady = "steady"
-    patchy = "patchy"
-    quiet = "quiet"
-    new = "new"
-
-
 STANDING_LABELS = {
     Standing.steady: N_("On track"),
     Standing.patchy: N_("Some days"),
@@ -62,26 +53,18 @@ STANDING_LABELS = {
 }
 
 
-class Delivery(StrEnum):
-    ok = "ok"
-    no_device = "no_device"
-    expired = "expired"
-    failing = "failing"
-    paused = "paused"
-
-
 DELIVERY_LABELS = {
-    Delivery.ok: N_("Reminders arriving"),
-    Delivery.no_device: N_("No device set up for reminders"),
-    Delivery.expired: N_("Reminder subscription expired"),
-    Delivery.failing: N_("Reminders failing lately"),
-    Delivery.paused: N_("Reminders paused by the client"),
+    DeliveryState.ok: N_("Reminders arriving"),
+    DeliveryState.no_device: N_("No device set up for reminders"),
+    DeliveryState.expired: N_("Reminder subscription expired"),
+    DeliveryState.failing: N_("Reminders failing lately"),
+    DeliveryState.paused: N_("Reminders paused by the client"),
 }
 
 
 @dataclass(frozen=True)
 class DeliverySummary:
-    state: Delivery
+    state: DeliveryState
     last_delivered_at: datetime | None
 
     @property
@@ -305,15 +288,15 @@ def _delivery(session: Session, *, clients: list[ClientFacts], now: datetime) ->
         if last_push is not None and (last is None or last_push > last):
             last = last_push
         if client.reminders_paused:
-            state = Delivery.paused
+            state = DeliveryState.paused
         elif not mine:
-            state = Delivery.no_device
+            state = DeliveryState.no_device
         elif not live:
-            state = Delivery.expired
+            state = DeliveryState.expired
         elif all(device.failures for device in live):
-            state = Delivery.failing
+            state = DeliveryState.failing
         else:
-            state = Delivery.ok
+            state = DeliveryState.ok
         out[client.id] = DeliverySummary(state=state, last_delivered_at=last)
     return out
 

@@ -181,7 +181,7 @@ def test_therapist_proposal_becomes_the_clients_reminder_until_they_change_it(se
 
 
 def test_vapid_subjects_apple_would_reject() -> None:
-    from app.dispatch.vapid import subject_problem
+    from app.core.push_rules import subject_problem
 
     for bad in (
         "mailto:x@localhost",

@@ -40,8 +40,8 @@ from app.web.deps import SessionDep
 from app.web.render import TEMPLATES_DIR, jinja
 from tests.dispatch.conftest import subscription_json
 from tests.factories import PASSWORD, make_assignment, make_client, make_therapist, signed_in
-from tests.routes.test_brief import _history
 from tests.routes.test_pages import _form_ids
+from tests.routes.therapist.test_brief import _history
 
 SPANISH = {"Accept-Language": "es"}
 TOO_DEEP_ES = "No se pudo leer: tiene demasiados niveles anidados."

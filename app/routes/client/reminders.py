@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from app.core import i18n
 from app.core.errors import Invalid
+from app.dispatch import probe
 from app.models import Client
 from app.services import frequency as frequency_rules
 from app.services import reminders
@@ -127,7 +128,7 @@ def _page(
     form: FormData | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
-    test_outcome: reminder_settings.SendOutcome | None = None,
+    test_outcome: probe.SendOutcome | None = None,
     block: str | None = None,
 ) -> Response:
     errors = errors or {}
@@ -229,11 +230,9 @@ async def send_test_notification(
     keys = vapid_keys(request)
     if keys is None:
         raise Invalid(i18n.gettext("Notifications are not set up on this server yet."))
-    results = await reminder_settings.send_test(
-        engine=request.app.state.engine, settings=settings, keys=keys, client=client
-    )
+    results = await probe.send_test(engine=request.app.state.engine, settings=settings, keys=keys, client=client)
     session.expire_all()
-    outcome = reminder_settings.SendOutcome.of(results)
+    outcome = probe.SendOutcome.of(results)
     return _page(request, session, client, test_outcome=outcome, block="health")
 
 

@@ -35,27 +35,16 @@ import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from app.core.days import local_day
 from app.models.assignment import Frequency
+from app.models.standing import DayState
 
 BACKFILL_AFTER = timedelta(hours=12)
 _TINY = timedelta(microseconds=1)
 ALL_WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
-
-
-class DayState(StrEnum):
-    expected = "expected"  # due today and still open
-    done = "done"
-    nothing_to_report = "nothing_to_report"
-    partial = "partial"  # some, but fewer than the N a day asked for (counted as missed)
-    missed = "missed"
-    extra = "extra"  # entries on a day the schedule did not ask for: done extra
-    not_expected = "not_expected"
-    future = "future"
 
 
 DONE_STATES = frozenset({DayState.done, DayState.nothing_to_report, DayState.extra})

@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 from app.core.days import local_day
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import _
+from app.core.push_rules import InvalidSubscriptionKeys, check_keys
 from app.core.settings import Settings
 from app.core.timeutil import parse_hhmm, valid_timezone
-from app.dispatch.webpush import InvalidSubscriptionKeys, check_keys
 from app.models import (
     Assignment,
     Client,

@@ -13,22 +13,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from app.core.errors import Invalid
 from app.core.i18n import _
 from app.core.timeutil import parse_hhmm, valid_timezone
-from app.dispatch.vapid import VapidKeys
 from app.models import Client
 from app.services import clients, reminders
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from app.core.settings import Settings
-    from app.dispatch.webpush import PushResult
 
 # Deliberately loose: the address only has to reach a mail server; the client can see it.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -114,35 +106,3 @@ def save(
 def _asks_for_anything(data: reminders.ReminderInput) -> bool:
     times = [value for value in data.times if str(value).strip()]
     return bool(times) or str(data.random_count).strip() not in ("", "0")
-
-
-# --- a test notification ---------------------------------------------------------------------
-
-
-async def send_test(*, engine: Engine, settings: Settings, keys: VapidKeys, client: Client) -> list[PushResult]:
-    """Send "notifications work" to every device of the client, through the dispatcher's own
-    Web Push code (same encryption, VAPID signing and outcome recording)."""
-    from app.dispatch.dispatcher import Dispatcher
-
-    dispatcher = Dispatcher(engine=engine, settings=settings, keys=keys)
-    try:
-        return await dispatcher.send_test(client=client)
-    finally:
-        await dispatcher.aclose()
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    devices: int
-    delivered: int
-    expired: int
-
-    @classmethod
-    def of(cls, results: list[PushResult]) -> SendOutcome:
-        from app.dispatch.webpush import Outcome
-
-        return cls(
-            devices=len(results),
-            delivered=sum(1 for result in results if result.outcome is Outcome.delivered),
-            expired=sum(1 for result in results if result.outcome is Outcome.gone),
-        )
