@@ -44,7 +44,7 @@ from app.core import i18n
 from app.core.email import Mail, Mailer
 from app.core.settings import Settings
 from app.dispatch.encryption import Encryptor
-from app.dispatch.ledger import Claimed, Delivery, Ledger, Recipient, SendPlan, TickStats
+from app.dispatch.ledger import ClaimedOccurrence, Delivery, Ledger, Recipient, SendPlan, TickStats
 from app.dispatch.vapid import VapidKeys, VapidSigner
 from app.dispatch.webpush import Outcome, PushResult, PushSender, Target
 from app.models import (
@@ -343,7 +343,7 @@ class Dispatcher(Ledger):
             metrics.REMINDER_OUTCOMES.labels("missed").inc(stats.missed)
         return stats, self.claim_pending(now, fresh=fresh), now
 
-    def payload(self, occurrence: Claimed, recipient: Recipient) -> bytes:
+    def payload(self, occurrence: ClaimedOccurrence, recipient: Recipient) -> bytes:
         from app.services.reminders import snooze_token
 
         texts = self._texts_for(recipient)
@@ -388,7 +388,7 @@ class Dispatcher(Ledger):
         remaining = len(plan.occurrences)
         all_done = asyncio.Event()
 
-        async def one(occurrence: Claimed) -> None:
+        async def one(occurrence: ClaimedOccurrence) -> None:
             nonlocal remaining
             try:
                 finished.append(await self._deliver_one(occurrence, plan, now))
@@ -428,7 +428,7 @@ class Dispatcher(Ledger):
         return stats
 
     async def _deliver_one(
-        self, occurrence: Claimed, plan: SendPlan, now: datetime
+        self, occurrence: ClaimedOccurrence, plan: SendPlan, now: datetime
     ) -> tuple[Delivery, list[tuple[uuid.UUID, PushResult]]]:
         recipient = plan.recipients.get(occurrence.reminder_id)
         deadline = occurrence.due_at + self.grace
@@ -469,7 +469,7 @@ class Dispatcher(Ledger):
         delay = min(base, MAX_BACKOFF_SECONDS) * random.uniform(0.8, 1.2)
         return max(delay, retry_after)
 
-    async def _fall_back(self, occurrence: Claimed, recipient: Recipient, error: str) -> Delivery:
+    async def _fall_back(self, occurrence: ClaimedOccurrence, recipient: Recipient, error: str) -> Delivery:
         if not (recipient.email_fallback and recipient.email):
             return Delivery(occurrence, OccurrenceStatus.missed, error=error)
         texts = self._texts_for(recipient)

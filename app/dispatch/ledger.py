@@ -103,7 +103,7 @@ class TickStats:
 
 
 @dataclass(frozen=True)
-class Claimed:
+class ClaimedOccurrence:
     id: uuid.UUID
     reminder_id: uuid.UUID
     client_id: uuid.UUID
@@ -125,7 +125,7 @@ class Recipient:
 
 @dataclass
 class Delivery:
-    occurrence: Claimed
+    occurrence: ClaimedOccurrence
     status: OccurrenceStatus
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
@@ -134,7 +134,7 @@ class Delivery:
 
 @dataclass
 class SendPlan:
-    occurrences: list[Claimed]
+    occurrences: list[ClaimedOccurrence]
     recipients: dict[uuid.UUID, Recipient]
     devices: dict[uuid.UUID, list[tuple[uuid.UUID, Target]]] = field(default_factory=dict)
 
@@ -275,7 +275,7 @@ class Ledger:
             self._advance(connection, advances)
         stats.recorded = len(occurrences)
         fresh = [
-            Claimed(o["id"], o["reminder_id"], o["client_id"], o["due_at"], o["attempts"], str(o["kind"]))
+            ClaimedOccurrence(o["id"], o["reminder_id"], o["client_id"], o["due_at"], o["attempts"], str(o["kind"]))
             for o in occurrences
             if o["status"] is OccurrenceStatus.pending and o["id"] in inserted
         ]
@@ -388,7 +388,7 @@ class Ledger:
         )
         with self.engine.begin() as connection:
             claimed = [
-                Claimed(row.id, row.reminder_id, row.client_id, row.due_at, row.attempts, str(row.kind))
+                ClaimedOccurrence(row.id, row.reminder_id, row.client_id, row.due_at, row.attempts, str(row.kind))
                 for row in connection.execute(claim)
             ]
         if fresh is not None:
@@ -534,13 +534,13 @@ class Ledger:
 
 
 @lru_cache(maxsize=4096)
-def _step_alike(spec: sched.Schedule, cursor: datetime) -> tuple[sched.Due | None, sched.Due | None]:
+def _step_alike(spec: sched.ReminderTimes, cursor: datetime) -> tuple[sched.Due | None, sched.Due | None]:
     """Reminders set alike (same zone, times, days) and due at the same instant, as most of a
     burst is, step alike: computed once."""
     return sched.step(spec, cursor)
 
 
-def _schedule(row: Any) -> sched.Schedule:
+def _schedule(row: Any) -> sched.ReminderTimes:
     key = (
         row.timezone, tuple(row.times or ()), tuple(row.weekdays or ()), row.day_boundary,
         row.quiet_start, row.quiet_end, row.random_start, row.random_end, row.random_count,
@@ -550,9 +550,9 @@ def _schedule(row: Any) -> sched.Schedule:
 
 
 @lru_cache(maxsize=4096)
-def _schedule_of(key: tuple[Any, ...]) -> sched.Schedule:
+def _schedule_of(key: tuple[Any, ...]) -> sched.ReminderTimes:
     (zone, times, weekdays, boundary, quiet_start, quiet_end, random_start, random_end, random_count, gap, seed) = key
-    spec = sched.Schedule(
+    spec = sched.ReminderTimes(
         timezone=zone,
         times=tuple(sorted({parse_hhmm(value) for value in times})),
         weekdays=frozenset(weekdays),

@@ -72,7 +72,7 @@ class NudgeOutcome:
 
 
 @dataclass(frozen=True)
-class Claimed:
+class ClaimedNudge:
     appointment_id: uuid.UUID
     client_id: uuid.UUID
     therapist_id: uuid.UUID
@@ -107,7 +107,7 @@ def _cutoff(now: datetime, timezone: str) -> datetime:
     return datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=zone).astimezone(UTC)
 
 
-def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Claimed]:
+def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[ClaimedNudge]:
     """Mark and return sessions whose nudge time has come (the caller commits)."""
     live = (
         col(Appointment.nudge_sent_at).is_(None),
@@ -145,7 +145,7 @@ def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Claime
         appointment.nudge_sent_at = now
         session.add(appointment)
         out.append(
-            Claimed(appointment.id, appointment.client_id, appointment.therapist_id, appointment.starts_at, late)
+            ClaimedNudge(appointment.id, appointment.client_id, appointment.therapist_id, appointment.starts_at, late)
         )
     session.flush()
     return out
@@ -189,7 +189,7 @@ def texts(*, locale: str, detail: bool, titles: list[str]) -> dict[str, str]:
 
 @dataclass
 class _Plan:
-    claimed: Claimed
+    claimed: ClaimedNudge
     outcome: str | None = None  # decided before sending (suppressed / missed)
     locale: str = "en"
     texts: dict[str, str] = field(default_factory=dict)
@@ -274,7 +274,7 @@ async def _deliver(
     return NudgeOutcome.missed, results
 
 
-def _record(dispatcher: Dispatcher, outcomes: list[tuple[Claimed, str]]) -> None:
+def _record(dispatcher: Dispatcher, outcomes: list[tuple[ClaimedNudge, str]]) -> None:
     with open_session(dispatcher.engine) as session:
         for item, outcome in outcomes:
             audit.record(
@@ -295,7 +295,7 @@ async def run(dispatcher: Dispatcher, *, now: datetime) -> NudgeStats:
         plans = await asyncio.to_thread(_prepare, dispatcher, now)
         if not plans:
             break
-        outcomes: list[tuple[Claimed, str]] = []
+        outcomes: list[tuple[ClaimedNudge, str]] = []
         device_results: dict[uuid.UUID, list[PushResult]] = defaultdict(list)
         to_send = [plan for plan in plans if plan.outcome is None]
         for plan in plans:

@@ -47,8 +47,8 @@ DELIVERED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent)
 # --- the schedule of one reminder -------------------------------------------------------------
 
 
-def schedule_for(reminder: Reminder, client: Client) -> sched.Schedule:
-    return sched.Schedule(
+def schedule_for(reminder: Reminder, client: Client) -> sched.ReminderTimes:
+    return sched.ReminderTimes(
         timezone=client.timezone,
         times=tuple(sorted({parse_hhmm(value) for value in reminder.times})),
         weekdays=frozenset(reminder.weekdays),
