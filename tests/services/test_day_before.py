@@ -68,9 +68,7 @@ def test_quiet_windows_that_touch_or_overlap_are_all_kept() -> None:
     touching = [(time(22, 0), time(7, 0)), (time(7, 0), time(8, 30))]
     assert day_before.send_at(_madrid(2026, 6, 9, 23), timezone=MADRID, quiet=touching) == _madrid(2026, 6, 9, 8, 30)
     overlapping = [(time(22, 0), time(7, 0)), (time(6, 0), time(9, 0))]
-    assert day_before.send_at(_madrid(2026, 6, 9, 6, 30), timezone=MADRID, quiet=overlapping) == _madrid(
-        2026, 6, 8, 9
-    )
+    assert day_before.send_at(_madrid(2026, 6, 9, 6, 30), timezone=MADRID, quiet=overlapping) == _madrid(2026, 6, 8, 9)
 
 
 def test_quiet_until_the_session_starts_means_not_at_all() -> None:
@@ -144,7 +142,7 @@ def _world(session: Session):  # type: ignore[no-untyped-def]
 
 
 def test_the_page_offers_shared_entries_since_the_last_session_never_private_ones(session: Session) -> None:
-    _therapist, client, upcoming, (hard, calm, secret, old) = _world(session)
+    _therapist, client, upcoming, (hard, calm, _secret, _old) = _world(session)
 
     page = day_before.page(session, client=client)
 

@@ -12,11 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from app.core.days import day_bounds, local_day
-from app.services import day_before
 from app.library import THOUGHT_RECORD
 from app.models import Assignment, Frequency, OccurrenceStatus, Reminder, ReminderOccurrence
 from app.models.types import utcnow
-from app.services import reminders
+from app.services import day_before, reminders
 from tests.factories import library_template, make_assignment, make_client, make_therapist, signed_in
 from tests.routes.insights_helpers import assign_since, daily_entries, future_session, past_session
 
