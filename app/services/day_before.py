@@ -278,9 +278,10 @@ def save(
     agenda = _agenda(session, appointment_id=appointment.id)
     if agenda is None:
         agenda = SessionAgenda(appointment_id=appointment.id, client_id=client.id, created_at=now)
-    # Picked before first, in their order; then the new ones in the order given.
+    # Picked before first, in their order; then the new ones in the order they happened.
     kept = [pick for pick in agenda.picks if uuid.UUID(pick) in picks]
-    agenda.picks = kept + [str(pick) for pick in picks if str(pick) not in kept]
+    added = sorted((pick for pick in picks if str(pick) not in kept), key=lambda pick: offered[pick].occurred_at)
+    agenda.picks = kept + [str(pick) for pick in added]
     agenda.note = data.note.strip()
     agenda.note_private = data.note_private
     agenda.updated_at = now
