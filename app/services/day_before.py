@@ -282,7 +282,8 @@ def save(
     kept = [pick for pick in agenda.picks if uuid.UUID(pick) in picks]
     added = sorted((pick for pick in picks if str(pick) not in kept), key=lambda pick: offered[pick].occurred_at)
     agenda.picks = kept + [str(pick) for pick in added]
-    agenda.note = data.note.strip()
+    # A NUL is no character anyone types, and PostgreSQL refuses it in text.
+    agenda.note = data.note.replace("\x00", "").strip()
     agenda.note_private = data.note_private
     agenda.updated_at = now
     session.add(agenda)
