@@ -185,3 +185,21 @@ def test_the_brief_shows_the_picks_first_and_a_shared_note(web, session, app) ->
 
     agenda = page[page.index('id="agenda"') : page.index('id="written-heading"')]
     assert "Start with Tuesday." in agenda and "picked for this session" in agenda
+
+
+def test_the_therapist_api_brief_has_the_note_and_the_picks_never_a_private_note(web, session, app) -> None:
+    from tests.factories import browser
+
+    phone, therapist, _client, upcoming, shared, _private = _setup(web, session)
+    phone.put("/api/v1/agenda", json={"picks": [str(shared.id)], "note": "Start with Tuesday."})
+    desk = signed_in(browser(app), session, therapist)
+    url = f"/api/v1/therapist/clients/{upcoming.client_id}/brief"
+
+    seen = desk.get(url).json()
+    assert seen["client_note"] == "Start with Tuesday."
+    assert [(item["entry_id"], item["picked"]) for item in seen["agenda"]] == [(str(shared.id), True)]
+
+    phone.put("/api/v1/agenda", json={"picks": [str(shared.id)], "note": "Only mine.", "note_private": True})
+    hidden = desk.get(url)
+    desk.close()
+    assert hidden.json()["client_note"] == "" and "Only mine." not in hidden.text
