@@ -203,9 +203,11 @@ def get_brief(
                 title=data.titles.get(row.assignment_id, ""),
                 occurred_at=row.occurred_at,
                 answers=row.answers,
+                picked=row.id in data.client_agenda.picked,
             )
             for row in data.agenda
         ],
+        client_note=data.client_agenda.note,
         backfilled=[
             BackfillItem(
                 entry_id=item.entry.id,
