@@ -300,7 +300,7 @@ def test_nudge_time_follows_the_clients_zone_across_dst() -> None:
     assert nudge.nudge_time(sunday, timezone=ZONE) == datetime(2025, 10, 25, 16, 0, tzinfo=UTC)
 
 
-def test_the_tick_runs_the_nudge_pass(
+def test_the_passes_before_sessions_include_the_nudge(
     session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
     world = _world(session, done_days_ago=SOME_DAYS)
@@ -308,7 +308,7 @@ def test_the_tick_runs_the_nudge_pass(
 
     async def go() -> None:
         try:
-            await dispatcher.before_sessions(now=world.nudge_at + timedelta(minutes=1), force=True)
+            await dispatcher.before_sessions(now=world.nudge_at + timedelta(minutes=1))
         finally:
             await dispatcher.aclose()
 
