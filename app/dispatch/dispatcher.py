@@ -26,14 +26,13 @@ import asyncio
 import contextlib
 import fcntl
 import gc
-import json
 import logging
 import os
 import random
 import uuid
 from collections import defaultdict
 from collections.abc import Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -43,7 +42,7 @@ from sqlalchemy.engine import Engine
 from app.core import i18n
 from app.core.email import Mail, Mailer
 from app.core.settings import Settings
-from app.dispatch import periodic
+from app.dispatch import payload, periodic
 from app.dispatch.encryption import Encryptor
 from app.dispatch.ledger import Claimed, Delivery, Ledger, Recipient, SendPlan, TickStats
 from app.dispatch.periodic import Periodic
@@ -315,27 +314,28 @@ class Dispatcher(Ledger):
             metrics.REMINDER_OUTCOMES.labels("missed").inc(stats.missed)
         return stats, self.claim_pending(now, fresh=fresh), now
 
-    def payload(self, occurrence: Claimed, recipient: Recipient) -> bytes:
+    def payload(self, occurrence: Claimed, recipient: Recipient, *, badge: int | None = None) -> bytes:
+        """The reminder's message (app/dispatch/payload.py). `badge`: the records this client is
+        reminded of in the same send, none of them done yet, where known (a floor for the app
+        badge; the client's Today page sets the exact count when opened)."""
         from app.services.reminders import snooze_token
 
-        texts = self._texts_for(recipient)
         expires = occurrence.due_at + timedelta(hours=12)
-        data = {
-            "title": texts["title"],
-            "body": texts["body"],
-            "url": f"/c/record/{recipient.assignment_id}",
-            "tag": f"reminder-{occurrence.reminder_id}",
-            "reminder": str(occurrence.reminder_id),
-            "occurrence": str(occurrence.id),
-            "snooze": snooze_token(
+        return payload.reminder(
+            base_url=self.settings.base_url,
+            texts=self._texts_for(recipient),
+            lang=recipient.locale or self.settings.default_locale,
+            assignment_id=recipient.assignment_id,
+            reminder_id=occurrence.reminder_id,
+            occurrence_id=occurrence.id,
+            snooze=snooze_token(
                 secret=self.settings.secret_key,
                 client_id=occurrence.client_id,
                 reminder_id=occurrence.reminder_id,
                 expires=expires,
             ),
-            "actions": texts["actions"],
-        }
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+            badge=badge,
+        )
 
     def _texts_for(self, recipient: Recipient) -> dict[str, Any]:
         locale = recipient.locale or self.settings.default_locale
@@ -411,7 +411,7 @@ class Dispatcher(Ledger):
         devices = plan.devices.get(occurrence.client_id, [])
         if not devices:
             return await self._fall_back(occurrence, recipient, "no_device"), []
-        body = self.payload(occurrence, recipient)
+        body = self.payload(occurrence, recipient, badge=plan.reminded_now(occurrence.client_id))
         ttl = max(60, int((deadline - now).total_seconds()))
         topic = occurrence.id.hex  # 32 base64url-safe characters, as RFC 8030 allows
         if len(devices) == 1:  # the common case, without a task per device
@@ -465,12 +465,9 @@ class Dispatcher(Ledger):
                     S.c.client_id == client.id, S.c.expired_at.is_(None)
                 )
             ).all()
-        texts = notification_texts(locale=client.locale or self.settings.default_locale, title=None)
-        body = json.dumps(
-            {"title": texts["title"], "body": texts["test"], "url": "/c/reminders", "tag": "test"},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
+        locale = client.locale or self.settings.default_locale
+        texts = notification_texts(locale=locale, title=None)
+        body = payload.test(base_url=self.settings.base_url, title=texts["title"], body=texts["test"], lang=locale)
         results = await asyncio.gather(
             *(
                 self.sender.send(Target(row.endpoint, row.p256dh, row.auth), body, ttl=300, urgency="high")
@@ -542,6 +539,7 @@ def notification_texts(*, locale: str, title: str | None, library: bool = False)
             "test": i18n.gettext("Notifications work on this device."),
             "actions": {
                 "log": i18n.gettext("Log now"),
+                "not_today": i18n.gettext("Not today"),
                 "snooze": i18n.gettext("Snooze"),
                 "snooze15": i18n.gettext("Snooze 15 min"),
                 "snooze30": i18n.gettext("Snooze 30 min"),

@@ -131,11 +131,11 @@ def test_missing_records_get_one_warm_discreet_nudge(
 
     assert stats.sent == 1
     [message] = push_peer.messages(phone)
-    payload = json.loads(message)
-    assert payload["title"] == "Between"
-    assert payload["body"] == "Your next session is tomorrow. A moment to catch up on your records?"
-    assert payload["url"] == "/c"
-    assert payload["tag"] == f"nudge-{world.upcoming.id}"
+    notification = json.loads(message)["notification"]
+    assert notification["title"] == "Between"
+    assert notification["body"] == "Your next session is tomorrow. A moment to catch up on your records?"
+    assert notification["navigate"] == f"{dispatcher.settings.base_url}/c"
+    assert notification["tag"] == f"nudge-{world.upcoming.id}"
     for word in CLINICAL:
         assert word not in message
     assert _nudged_at(session, world) is not None
@@ -200,7 +200,7 @@ def test_opted_in_detail_names_the_records(
     _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
 
     [message] = push_peer.messages(phone)
-    assert json.loads(message)["body"] == "Your therapy session is tomorrow. A moment to catch up on Mood check?"
+    assert json.loads(message)["notification"]["body"] == "Your therapy session is tomorrow. A moment to catch up on Mood check?"
 
 
 def test_in_the_clients_language(
@@ -216,7 +216,7 @@ def test_in_the_clients_language(
 
     [message] = push_peer.messages(phone)
     assert (
-        json.loads(message)["body"] == "Tu próxima sesión es mañana. ¿Un momento para ponerte al día con tus registros?"
+        json.loads(message)["notification"]["body"] == "Tu próxima sesión es mañana. ¿Un momento para ponerte al día con tus registros?"
     )
 
 
