@@ -200,7 +200,8 @@ def test_opted_in_detail_names_the_records(
     _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
 
     [message] = push_peer.messages(phone)
-    assert json.loads(message)["notification"]["body"] == "Your therapy session is tomorrow. A moment to catch up on Mood check?"
+    body = json.loads(message)["notification"]["body"]
+    assert body == "Your therapy session is tomorrow. A moment to catch up on Mood check?"
 
 
 def test_in_the_clients_language(
@@ -216,7 +217,8 @@ def test_in_the_clients_language(
 
     [message] = push_peer.messages(phone)
     assert (
-        json.loads(message)["notification"]["body"] == "Tu próxima sesión es mañana. ¿Un momento para ponerte al día con tus registros?"
+        json.loads(message)["notification"]["body"]
+        == "Tu próxima sesión es mañana. ¿Un momento para ponerte al día con tus registros?"
     )
 
 
