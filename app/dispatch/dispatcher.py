@@ -335,6 +335,7 @@ class Dispatcher(Ledger):
                 expires=expires,
             ),
             badge=badge,
+            not_today=not recipient.as_it_happens,
         )
 
     def _texts_for(self, recipient: Recipient) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from app.models import (
     Assignment,
     Client,
     Entry,
+    Frequency,
     OccurrenceKind,
     OccurrenceStatus,
     PushSubscription,
@@ -121,6 +122,8 @@ class Recipient:
     detail: bool
     email: str | None
     email_fallback: bool
+    # Kept as it happens: no day is ever missed, so a reminder offers no "Not today".
+    as_it_happens: bool = False
 
 
 @dataclass
@@ -161,6 +164,7 @@ _RECIPIENT_COLUMNS = (
     C.c.lock_screen_detail,
     C.c.email,
     C.c.email_fallback,
+    A.c.frequency.label("recipient_frequency"),
 )
 
 
@@ -183,6 +187,7 @@ def _recipient(row: Any) -> Recipient:
         row.lock_screen_detail,
         row.email,
         row.email_fallback,
+        str(row.recipient_frequency) == Frequency.as_it_happens,
     )
 
 

@@ -79,10 +79,12 @@ def reminder(
     occurrence_id: uuid.UUID,
     snooze: str,
     badge: int | None,
+    not_today: bool = True,
 ) -> bytes:
-    """A reminder to fill in a record: opens the record; buttons "Log now", "Not today", "Snooze".
-    Declaratively, "Snooze" opens the record with the snooze choices (a browser without the
-    worker can only open a page); the worker snoozes in one tap instead."""
+    """A reminder to fill in a record: opens the record; buttons "Log now", "Not today" (not for
+    a record kept as it happens: none of its days is ever missed), "Snooze". Declaratively,
+    "Snooze" opens the record with the snooze choices (a browser without the worker can only
+    open a page); the worker snoozes in one tap instead."""
     record = record_link(base_url, assignment_id=assignment_id, occurrence_id=occurrence_id)
     words = texts["actions"]
     notification = _notification(
@@ -93,19 +95,13 @@ def reminder(
         tag=f"reminder-{reminder_id}",
         badge=badge,
     )
-    notification["actions"] = [
-        {"action": LOG, "title": words["log"], "navigate": record},
-        {
-            "action": NOT_TODAY,
-            "title": words["not_today"],
-            "navigate": not_today_link(base_url, assignment_id=assignment_id, occurrence_id=occurrence_id),
-        },
-        {
-            "action": SNOOZE,
-            "title": words["snooze"],
-            "navigate": _link(base_url, f"/c/record/{assignment_id}", occurrence=str(occurrence_id), snooze=snooze),
-        },
-    ]
+    actions = [{"action": LOG, "title": words["log"], "navigate": record}]
+    if not_today:
+        checkin = not_today_link(base_url, assignment_id=assignment_id, occurrence_id=occurrence_id)
+        actions.append({"action": NOT_TODAY, "title": words["not_today"], "navigate": checkin})
+    choices = _link(base_url, f"/c/record/{assignment_id}", occurrence=str(occurrence_id), snooze=snooze)
+    actions.append({"action": SNOOZE, "title": words["snooze"], "navigate": choices})
+    notification["actions"] = actions
     return _encode(
         {
             "web_push": WEB_PUSH,

@@ -16,10 +16,11 @@ from app.core.settings import Settings
 from app.dispatch import payload
 from app.dispatch.dispatcher import Dispatcher, notification_texts
 from app.dispatch.vapid import VapidKeys
-from app.models import ReminderOccurrence
+from app.models import Frequency, ReminderOccurrence
 from app.services import reminders
 from tests.declarative_push import problems
 from tests.dispatch.conftest import PushPeer, client_with_reminder, dispatch, due_now
+from tests.factories import make_assignment, make_client
 
 START = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
 VALID = {"web_push": 8030, "notification": {"title": "Between", "navigate": "https://between.example/c"}}
@@ -150,3 +151,23 @@ def test_a_reminder_decrypted_at_the_push_service_is_declarative(
     # The record's name only when the client asked for it; nothing else of the record, ever.
     assert ("Mood check" in notification["body"]) is detail
     assert ("Mood" in message) is detail
+
+
+def test_a_record_kept_as_it_happens_offers_no_not_today(
+    session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    # None of its days is ever missed, so there is no "Not today" to say about it.
+    client = make_client(session, timezone="UTC")
+    assignment = make_assignment(session, client=client, frequency=Frequency.as_it_happens)
+    reminder = reminders.save(
+        session, client=client, assignment_id=assignment.id, data=reminders.ReminderInput(times=["20:00"]), now=START
+    )
+    session.commit()
+    client_hash = _subscribe(session, push_peer, vapid_keys, client, dispatch_settings)
+
+    assert dispatch(dispatcher, due_now(reminder)).sent == 1
+
+    [message] = push_peer.messages(client_hash)
+    data = json.loads(message)
+    assert problems(data) == []
+    assert [action["action"] for action in data["notification"]["actions"]] == ["log", "snooze"]
