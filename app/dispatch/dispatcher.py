@@ -468,7 +468,9 @@ class Dispatcher(Ledger):
             ).all()
         locale = client.locale or self.settings.default_locale
         texts = notification_texts(locale=locale, title=None)
-        body = payload.test(base_url=self.settings.base_url, title=texts["title"], body=texts["test"], lang=locale)
+        body = payload.notifications_work(
+            base_url=self.settings.base_url, title=texts["title"], body=texts["test"], lang=locale
+        )
         results = await asyncio.gather(
             *(
                 self.sender.send(Target(row.endpoint, row.p256dh, row.auth), body, ttl=300, urgency="high")

@@ -126,8 +126,8 @@ def nudge(*, base_url: str, texts: dict[str, str], lang: str, appointment_id: uu
     return _encode({"web_push": WEB_PUSH, "notification": notification, "kind": "nudge"})
 
 
-def test(*, base_url: str, title: str, body: str, lang: str) -> bytes:
-    """ "Notifications work on this device": opens the reminder settings."""
+def notifications_work(*, base_url: str, title: str, body: str, lang: str) -> bytes:
+    """The test notification ("Notifications work on this device"): opens the reminder settings."""
     notification = _notification(
         title=title, body=body, navigate=_link(base_url, "/c/reminders"), lang=lang, tag="test"
     )

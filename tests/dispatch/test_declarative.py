@@ -82,7 +82,9 @@ def test_every_kind_of_message_is_declarative_and_fits_one_record() -> None:
             lang="en",
             appointment_id=uuid.uuid4(),
         ),
-        payload.test(base_url="https://between.example", title="Between", body="Notifications work.", lang="en"),
+        payload.notifications_work(
+            base_url="https://between.example", title="Between", body="Notifications work.", lang="en"
+        ),
     ]
     for message in messages:
         assert problems(json.loads(message)) == []
@@ -91,7 +93,9 @@ def test_every_kind_of_message_is_declarative_and_fits_one_record() -> None:
 
 
 def test_a_runaway_text_loses_its_words_not_its_link() -> None:
-    message = payload.test(base_url="https://between.example", title="Between", body="x" * 5000, lang="en")
+    message = payload.notifications_work(
+        base_url="https://between.example", title="Between", body="x" * 5000, lang="en"
+    )
     data = json.loads(message)
     assert len(message) <= payload.MAX_BYTES and problems(data) == []
     assert len(data["notification"]["body"]) <= payload.MAX_BODY
