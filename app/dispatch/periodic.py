@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,6 +39,10 @@ log = logging.getLogger("between.dispatch")
 # Digests and nudges are due on whole minutes; expired subscriptions are kept 30 days, so an
 # hourly sweep is plenty.
 SESSION_PASS_SECONDS = 60.0
+# Reminders fall due on whole minutes and go out in a burst then; the passes before sessions
+# run between bursts instead, so they never wait for the database behind one.
+DIGESTS_OFFSET = 20.0
+NUDGES_OFFSET = 40.0
 SWEEP_SECONDS = 3600.0
 # How long stopping waits for running jobs (a reminder batch finishes its sends and records them).
 STOP_WAIT_SECONDS = 60.0
@@ -53,6 +57,8 @@ class Job:
     # whole minutes, so a tick on the multiple catches them within milliseconds). Otherwise
     # the first run is one interval after start.
     aligned: bool = False
+    # Seconds after the aligned instant (minute jobs keep off the whole minute, when reminders burst).
+    offset: float = 0.0
 
 
 def jobs(dispatcher: Dispatcher) -> list[Job]:
@@ -60,8 +66,8 @@ def jobs(dispatcher: Dispatcher) -> list[Job]:
     settings = dispatcher.settings
     return [
         Job("reminders", dispatcher.tick, settings.dispatch_tick_seconds, aligned=True),
-        Job("digests", dispatcher.digests, SESSION_PASS_SECONDS, aligned=True),
-        Job("nudges", dispatcher.nudges, SESSION_PASS_SECONDS, aligned=True),
+        Job("digests", dispatcher.digests, SESSION_PASS_SECONDS, aligned=True, offset=DIGESTS_OFFSET),
+        Job("nudges", dispatcher.nudges, SESSION_PASS_SECONDS, aligned=True, offset=NUDGES_OFFSET),
         Job("subscription-sweep", dispatcher.sweep_subscriptions, SWEEP_SECONDS),
         # Its own job: a long burst does not make a working dispatcher look stale.
         Job("heartbeat", dispatcher.heartbeat, settings.dispatch_heartbeat_seconds),
@@ -94,7 +100,7 @@ class Periodic:
         for job in self.jobs:
             options: dict[str, Any] = {}
             if job.aligned:
-                options["next_run_time"] = aligned(job.seconds)
+                options["next_run_time"] = aligned(job.seconds) + timedelta(seconds=job.offset)
             scheduler.add_job(
                 functools.partial(self._run, job),
                 "interval",
