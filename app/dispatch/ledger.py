@@ -33,6 +33,7 @@ from app.models import (
     Assignment,
     Client,
     Entry,
+    Frequency,
     OccurrenceKind,
     OccurrenceStatus,
     PushSubscription,
@@ -121,6 +122,8 @@ class Recipient:
     detail: bool
     email: str | None
     email_fallback: bool
+    # Kept as it happens: no day is ever missed, so a reminder offers no "Not today".
+    as_it_happens: bool = False
 
 
 @dataclass
@@ -137,6 +140,19 @@ class SendPlan:
     occurrences: list[ClaimedOccurrence]
     recipients: dict[uuid.UUID, Recipient]
     devices: dict[uuid.UUID, list[tuple[uuid.UUID, Target]]] = field(default_factory=dict)
+    _reminded: dict[uuid.UUID, int] | None = field(default=None, repr=False)
+
+    def reminded_now(self, client_id: uuid.UUID) -> int:
+        """How many of this client's records this batch reminds of (each not done yet, or it
+        would have stayed quiet): counted once per batch, read per message."""
+        if self._reminded is None:
+            records: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+            for occurrence in self.occurrences:
+                recipient = self.recipients.get(occurrence.reminder_id)
+                if recipient is not None:
+                    records[occurrence.client_id].add(recipient.assignment_id)
+            self._reminded = {client: len(assignments) for client, assignments in records.items()}
+        return self._reminded.get(client_id, 1)
 
 
 # What a message needs to know about its reminder's client and record.
@@ -148,6 +164,7 @@ _RECIPIENT_COLUMNS = (
     C.c.lock_screen_detail,
     C.c.email,
     C.c.email_fallback,
+    A.c.frequency.label("recipient_frequency"),
 )
 
 
@@ -170,6 +187,7 @@ def _recipient(row: Any) -> Recipient:
         row.lock_screen_detail,
         row.email,
         row.email_fallback,
+        str(row.recipient_frequency) == Frequency.as_it_happens,
     )
 
 
@@ -444,7 +462,12 @@ class Ledger:
                     }
                 )
         delivered, gone, failed = [], [], []
+        # Each device's sent and accepted counts grow by the same amounts in nearly every chunk
+        # (one message, accepted): one statement per distinct pair.
+        tallies: dict[tuple[int, int], list[uuid.UUID]] = defaultdict(list)
         for subscription_id, results in device_results.items():
+            accepted = sum(1 for result in results if result.outcome is Outcome.delivered)
+            tallies[(len(results), accepted)].append(subscription_id)
             if any(result.outcome is Outcome.delivered for result in results):
                 delivered.append(subscription_id)
             elif any(result.outcome is Outcome.gone for result in results):
@@ -457,6 +480,7 @@ class Ledger:
                 with self.engine.begin() as connection:
                     self._lock_devices(connection, devices)
                     self._write_outcomes(connection, plain, rows, delivered, gone, failed, now)
+                    self._count_sends(connection, tallies)
                 return
             except OperationalError:
                 # A deadlock or serialization failure rolled the whole chunk back: write it again,
@@ -524,6 +548,16 @@ class Ledger:
                 ),
                 failed,
             )
+
+    def _count_sends(self, connection: Any, tallies: dict[tuple[int, int], list[uuid.UUID]]) -> None:
+        """Per device: messages sent to it, and accepted by its push service (delivery health)."""
+        for (sent, accepted), ids in tallies.items():
+            for chunk in self._chunks(ids):
+                connection.execute(
+                    update(S)
+                    .where(self._among(S.c.id, chunk))
+                    .values(sent_count=S.c.sent_count + sent, accepted_count=S.c.accepted_count + accepted)
+                )
 
     def prune(self, *, now: datetime | None = None) -> int:
         """Delete subscriptions the push service reported gone more than 30 days ago."""

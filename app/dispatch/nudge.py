@@ -30,7 +30,6 @@ recorded in the audit log as `nudge.<outcome>`, so delivery health can count the
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections import defaultdict
@@ -46,6 +45,7 @@ from app.core import i18n
 from app.core.db import open_session
 from app.core.email import Mail
 from app.core.i18n import _
+from app.dispatch import payload as push_message
 from app.dispatch.webpush import Outcome, PushResult, Target
 from app.models import Appointment, AuditEvent, Client, PushSubscription
 from app.services import audit, day_before
@@ -251,15 +251,10 @@ def _prepare(dispatcher: Dispatcher, now: datetime) -> list[_Plan]:
     return plans
 
 
-def payload(plan: _Plan) -> bytes:
-    data = {
-        "title": plan.texts["title"],
-        "body": plan.texts["body"],
-        "url": PAGE,
-        "tag": f"nudge-{plan.claimed.appointment_id}",
-        "kind": "nudge",
-    }
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+def payload(plan: _Plan, *, base_url: str) -> bytes:
+    return push_message.nudge(
+        base_url=base_url, texts=plan.texts, lang=plan.locale, appointment_id=plan.claimed.appointment_id, page=PAGE
+    )
 
 
 async def _deliver(
@@ -267,7 +262,7 @@ async def _deliver(
 ) -> tuple[str, list[tuple[uuid.UUID, PushResult]]]:
     results: list[tuple[uuid.UUID, PushResult]] = []
     if plan.devices:
-        body = payload(plan)
+        body = payload(plan, base_url=dispatcher.settings.base_url)
         ttl = max(60, int(min(plan.claimed.starts_at - now, WINDOW).total_seconds()))
         sent = await asyncio.gather(
             *(

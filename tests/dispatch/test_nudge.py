@@ -135,12 +135,12 @@ def test_one_warm_discreet_question_the_day_before(
 
     assert stats.sent == 1
     [message] = push_peer.messages(phone)
-    payload = json.loads(message)
-    assert payload["title"] == "Between"
-    assert payload["body"] == "Anything you want to bring tomorrow?"
+    notification = json.loads(message)["notification"]
+    assert notification["title"] == "Between"
+    assert notification["body"] == "Anything you want to bring tomorrow?"
     # It opens the page for the session: entries to bring, a note, a due questionnaire.
-    assert payload["url"] == "/c/agenda"
-    assert payload["tag"] == f"nudge-{world.upcoming.id}"
+    assert notification["navigate"] == f"{dispatcher.settings.base_url}/c/agenda"
+    assert notification["tag"] == f"nudge-{world.upcoming.id}"
     for word in CLINICAL:
         assert word not in message
     assert _nudged_at(session, world) is not None
@@ -242,7 +242,7 @@ def test_opted_in_detail_names_the_session_and_the_records_to_catch_up(
     _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
 
     [message] = push_peer.messages(phone)
-    assert json.loads(message)["body"] == (
+    assert json.loads(message)["notification"]["body"] == (
         "Your therapy session is tomorrow. Anything you want to bring? And if you like, a moment for Mood check."
     )
 
@@ -259,7 +259,7 @@ def test_in_the_clients_language(
     _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
 
     [message] = push_peer.messages(phone)
-    assert json.loads(message)["body"] == "¿Hay algo que quieras llevar mañana?"
+    assert json.loads(message)["notification"]["body"] == "¿Hay algo que quieras llevar mañana?"
 
 
 def test_email_when_no_device_and_the_client_opted_in(
@@ -375,7 +375,7 @@ def test_two_dispatchers_send_it_once(
     assert len(push_peer.messages(phone)) == 1
 
 
-def test_the_tick_runs_the_nudge_pass(
+def test_the_passes_before_sessions_include_the_nudge(
     session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
     world = _world(session, done_days_ago=SOME_DAYS)
@@ -383,7 +383,7 @@ def test_the_tick_runs_the_nudge_pass(
 
     async def go() -> None:
         try:
-            await dispatcher.before_sessions(now=world.nudge_at + timedelta(minutes=1), force=True)
+            await dispatcher.before_sessions(now=world.nudge_at + timedelta(minutes=1))
         finally:
             await dispatcher.aclose()
 
