@@ -81,6 +81,7 @@ def test_every_kind_of_message_is_declarative_and_fits_one_record() -> None:
             texts={"title": "Between", "body": "Your next session is tomorrow."},
             lang="en",
             appointment_id=uuid.uuid4(),
+            page="/c/agenda",
         ),
         payload.notifications_work(
             base_url="https://between.example", title="Between", body="Notifications work.", lang="en"

@@ -185,7 +185,7 @@ def test_asked_even_when_every_record_is_done(
     stats = _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
 
     assert stats.sent == 1
-    assert json.loads(push_peer.messages(phone)[0])["body"] == "Anything you want to bring tomorrow?"
+    assert json.loads(push_peer.messages(phone)[0])["notification"]["body"] == "Anything you want to bring tomorrow?"
 
 
 def test_quiet_hours_hold_it_until_they_end(
@@ -227,7 +227,7 @@ def test_quiet_hours_into_the_sessions_day_say_today(
     stats = _pass(dispatcher, _at(world.today + timedelta(days=1), 8))
 
     assert stats.sent == 1
-    assert json.loads(push_peer.messages(phone)[0])["body"] == "Anything you want to bring today?"
+    assert json.loads(push_peer.messages(phone)[0])["notification"]["body"] == "Anything you want to bring today?"
 
 
 def test_opted_in_detail_names_the_session_and_the_records_to_catch_up(
