@@ -18,6 +18,7 @@ from app.models.assignment import (
 )
 from app.models.audit import AuditEvent
 from app.models.barrier import BarrierCheckin, BarrierCreate, BarrierPublic, Reason
+from app.models.insights import InsightPublic, InsightsPublic
 from app.models.client import Client, ClientPublic
 from app.models.device_session import DeviceSession, SessionKind
 from app.models.entry import Entry, EntryCreate, EntryPublic, EntryUpdate, Visibility
@@ -62,6 +63,8 @@ __all__ = [
     "BarrierCheckin",
     "BarrierCreate",
     "BarrierPublic",
+    "InsightPublic",
+    "InsightsPublic",
     "ChangeKind",
     "Client",
     "ClientPublic",

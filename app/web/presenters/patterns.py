@@ -1,0 +1,636 @@
+"""My patterns in words and small charts: a plain sentence first, what it rests on, then a chart
+with a table for screen readers. Never a score for the person: averages of their own ratings,
+with how many entries are behind them and how sure one can be.
+
+Charts are inline SVG drawn with classes only (strict CSP), like app/web/presenters/charts.py,
+whose line chart draws the sleep trend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from babel.dates import get_day_names
+
+from app.core import i18n
+from app.core.i18n import N_
+from app.services import patterns
+from app.services.brief import Point, Series
+from app.services.patterns import Group, Pair, Patterns, Section, Tally
+from app.web.presenters import charts
+
+WIDTH = 640
+# A row of a bar chart: its label on a line of its own (long labels, Spanish), then the bar.
+ROW = 70
+LABEL_DROP = 26
+BAR_HEIGHT = 22
+VALUE_ROOM = 90
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    count: int
+    y: float
+    width: float
+
+    @property
+    def value_label(self) -> str:
+        return _number(self.value)
+
+
+@dataclass
+class BarChart:
+    id: str
+    title: str
+    desc: str
+    value_label: str  # the table's column: what the bar measures
+    bars: list[Bar]
+    height: int
+    width: int = WIDTH
+    kind: str = "bars"
+
+
+@dataclass(frozen=True)
+class Span:
+    """One entry of a range chart: from the first rating down (or up) to the second."""
+
+    x: float
+    y_first: float
+    y_second: float
+    y_start: float | None
+    day: date
+    first: int
+    second: int
+    start: int | None
+
+    @property
+    def day_label(self) -> str:
+        return charts.long_date(self.day)
+
+
+@dataclass
+class RangeChart:
+    id: str
+    title: str
+    desc: str
+    first_label: str
+    second_label: str
+    start_label: str
+    spans: list[Span]
+    y_ticks: list[charts.Tick]
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    width: int = WIDTH
+    height: int = 240
+    kind: str = "ranges"
+
+    @property
+    def has_start(self) -> bool:
+        return any(span.start is not None for span in self.spans)
+
+
+@dataclass
+class Card:
+    section: str
+    title: str
+    ready: bool
+    have: int
+    needs: int
+    waiting: str = ""  # below the minimum: how many more entries before anything is said
+    sentences: list[str] = field(default_factory=list)
+    caution: str = ""
+    charts: list[Any] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "title": self.title,
+            "ready": self.ready,
+            "have": self.have,
+            "needs": self.needs,
+            "waiting": self.waiting,
+            "sentences": self.sentences,
+            "caution": self.caution,
+        }
+
+
+def cards(data: Patterns, *, prefix: str = "pattern") -> list[Card]:
+    makers: dict[Section, Callable[[Any, str], Card]] = {
+        Section.mood_times: _mood_times,
+        Section.mood_context: _mood_context,
+        Section.beliefs: _beliefs,
+        Section.exposures: _exposures,
+        Section.sleep: _sleep,
+        Section.urges: _urges,
+    }
+    return [makers[section](data.of(section), f"{prefix}-{section.value}") for section in data.shown]
+
+
+def figures(data: Patterns) -> dict[str, Any]:
+    """The numbers behind each shown section, for the API."""
+    result: dict[str, Any] = {}
+    for section in data.shown:
+        found = data.of(section)
+        if section is Section.mood_times:
+            result[section.value] = {
+                "entries": found.entries,
+                "times_of_day": [_group_json(group) for group in found.times],
+                "weekdays": [{**_group_json(group), "weekday": int(group.key)} for group in found.weekdays],
+            }
+        elif section is Section.mood_context:
+            result[section.value] = {
+                "entries": found.entries,
+                "lowest": [_tally_json(item) for item in found.low],
+                "highest": [_tally_json(item) for item in found.high],
+                "averages": [_group_json(group) for group in found.averages],
+            }
+        elif section is Section.beliefs:
+            result[section.value] = {
+                "records": [{"day": p.day.isoformat(), "before": p.first, "after": p.second} for p in found.records],
+                "thinking_traps": [_tally_json(item) for item in found.traps],
+            }
+        elif section is Section.exposures:
+            result[section.value] = {
+                "exposures": [
+                    {"day": p.day.isoformat(), "before": p.start, "peak": p.first, "end": p.second}
+                    for p in found.records
+                ]
+            }
+        elif section is Section.sleep:
+            result[section.value] = {
+                "nights": [{"day": n.day.isoformat(), "efficiency": n.efficiency} for n in found.nights]
+            }
+        else:
+            result[section.value] = {"entries": found.entries, "acted_on": found.acted, "rode_out": found.rode_out}
+    return result
+
+
+def _group_json(group: Group) -> dict[str, Any]:
+    return {"key": group.key, "label": _group_label(group), "entries": group.count, "average_mood": group.mean}
+
+
+def _tally_json(item: Tally) -> dict[str, Any]:
+    return {"key": item.key, "label": item.text, "count": item.count, "of": item.of}
+
+
+def section_title(section: Section) -> str:
+    return i18n.gettext(patterns.SECTION_TITLES[section])
+
+
+def _card(section: Section, *, ready: bool, have: int, needs: int, waiting: str) -> Card:
+    return Card(
+        section=section.value,
+        title=section_title(section),
+        ready=ready,
+        have=have,
+        needs=needs,
+        waiting="" if ready else waiting + " " + _so_far(have),
+    )
+
+
+def _so_far(have: int) -> str:
+    if not have:
+        return i18n.gettext("None yet: whenever you are ready.")
+    return i18n.ngettext("You have %(num)s so far.", "You have %(num)s so far.", have)
+
+
+def _early(count: int) -> str:
+    """How sure one can be: a few weeks of entries is an early picture."""
+    return i18n.ngettext(
+        "Based on %(num)s entry. This is what your entries show so far, not a rule: it can change as you write more.",
+        "Based on %(num)s entries. This is what your entries show so far, not a rule: it can change as you write more.",
+        count,
+    )
+
+
+def _mood_times(found: patterns.MoodTimes, chart_id: str) -> Card:
+    card = _card(
+        Section.mood_times,
+        ready=found.times_ready,
+        have=found.entries,
+        needs=patterns.MIN_MOOD_TIMES,
+        waiting=i18n.gettext(
+            "After %(num)s mood entries at different times of day we can show your pattern.",
+            num=patterns.MIN_MOOD_TIMES,
+        ),
+    )
+    if not card.ready:
+        return card
+    low, high = found.extremes(found.times)
+    card.sentences.append(
+        i18n.gettext(
+            "Your mood tended to be highest %(high)s (on average %(high_mean)s of 10) "
+            "and lowest %(low)s (%(low_mean)s of 10).",
+            high=_part_of_day(high),
+            high_mean=_number(high.mean),
+            low=_part_of_day(low),
+            low_mean=_number(low.mean),
+        )
+    )
+    small = high.mean - low.mean < patterns.SMALL_MOOD_DIFFERENCE
+    if found.weekdays_ready:
+        low_day, high_day = found.extremes(found.weekdays)
+        small = small and high_day.mean - low_day.mean < patterns.SMALL_MOOD_DIFFERENCE
+        card.sentences.append(
+            i18n.gettext(
+                "Across the week, %(high)s was your best day on average (%(high_mean)s) and %(low)s "
+                "the hardest (%(low_mean)s).",
+                high=_group_label(high_day),
+                high_mean=_number(high_day.mean),
+                low=_group_label(low_day),
+                low_mean=_number(low_day.mean),
+            )
+        )
+    else:
+        card.sentences.append(
+            i18n.gettext(
+                "After %(num)s mood entries spread over the week we can compare weekdays too.",
+                num=patterns.MIN_MOOD_WEEKDAYS,
+            )
+        )
+    card.caution = _early(found.entries)
+    if small:
+        card.caution += " " + i18n.gettext("The differences are small, so they may be chance.")
+    value = i18n.gettext("Average mood (0–10)")
+    card.charts.append(
+        bar_chart(
+            [(_group_label(group), group.mean, group.count) for group in found.times],
+            top=10,
+            chart_id=f"{chart_id}-times",
+            title=i18n.gettext("Average mood by time of day"),
+            value_label=value,
+        )
+    )
+    if found.weekdays_ready:
+        card.charts.append(
+            bar_chart(
+                [(_group_label(group), group.mean, group.count) for group in found.weekdays],
+                top=10,
+                chart_id=f"{chart_id}-weekdays",
+                title=i18n.gettext("Average mood by weekday"),
+                value_label=value,
+            )
+        )
+    return card
+
+
+def _mood_context(found: patterns.MoodContext, chart_id: str) -> Card:
+    card = _card(
+        Section.mood_context,
+        ready=found.ready,
+        have=found.entries,
+        needs=patterns.MIN_CONTEXT,
+        waiting=i18n.gettext(
+            "After %(num)s mood entries where you ticked what you were doing (or added a #tag), "
+            "we can show what tends to go with your lows and highs.",
+            num=patterns.MIN_CONTEXT,
+        ),
+    )
+    if not card.ready:
+        return card
+    if found.steady:
+        card.sentences.append(
+            i18n.gettext("Your mood has been fairly steady, so there are no lows and highs to compare.")
+        )
+        return card
+    if found.low:
+        card.sentences.append(
+            i18n.gettext(
+                "When your mood was at its lowest (%(cut)s of 10 or below), you were most often: %(list)s.",
+                cut=_number(found.low_cut),
+                list=_tallies(found.low),
+            )
+        )
+    if found.high:
+        card.sentences.append(
+            i18n.gettext(
+                "When it was at its highest (%(cut)s or above): %(list)s.",
+                cut=_number(found.high_cut),
+                list=_tallies(found.high),
+            )
+        )
+    if not (found.low or found.high):
+        card.sentences.append(i18n.gettext("Nothing came up often enough around your lows or highs to say more yet."))
+    card.caution = (
+        _early(found.entries) + " " + i18n.gettext("Going together is not the same as one causing the other.")
+    )
+    if found.averages:
+        card.charts.append(
+            bar_chart(
+                [(group.text, group.mean, group.count) for group in found.averages],
+                top=10,
+                chart_id=f"{chart_id}-averages",
+                title=i18n.gettext("Average mood with each activity or tag"),
+                value_label=i18n.gettext("Average mood (0–10)"),
+            )
+        )
+    return card
+
+
+def _tallies(items: list[Tally]) -> str:
+    return ", ".join(
+        i18n.gettext("%(label)s (%(count)s of %(of)s times)", label=item.text, count=item.count, of=item.of)
+        for item in items
+    )
+
+
+def _beliefs(found: patterns.Beliefs, chart_id: str) -> Card:
+    card = _card(
+        Section.beliefs,
+        ready=found.ready,
+        have=found.entries,
+        needs=patterns.MIN_BELIEFS,
+        waiting=i18n.gettext(
+            "After %(num)s thought records with how much you believed the thought, before and after "
+            "the balanced thought, we can show how your belief changes.",
+            num=patterns.MIN_BELIEFS,
+        ),
+    )
+    if card.ready:
+        card.sentences.append(
+            i18n.gettext(
+                "Across %(num)s thought records, your belief in the first thought went from %(before)s %% "
+                "on average to %(after)s %% after the balanced thought.",
+                num=found.entries,
+                before=_number(found.mean_before),
+                after=_number(found.mean_after),
+            )
+        )
+        card.sentences.append(
+            i18n.ngettext(
+                "It went down in %(num)s of %(of)s.",
+                "It went down in %(num)s of %(of)s.",
+                found.went_down,
+                of=found.entries,
+            )
+        )
+        card.caution = _early(found.entries)
+        card.charts.append(
+            range_chart(
+                found.records[-12:],
+                chart_id=f"{chart_id}-chart",
+                title=i18n.gettext("Belief in the thought, before and after (0–100 %)"),
+                first_label=i18n.gettext("Before"),
+                second_label=i18n.gettext("After"),
+            )
+        )
+    if found.traps_ready:
+        card.sentences.append(
+            i18n.gettext("The thinking traps you noticed most: %(list)s.", list=_tallies(found.traps))
+        )
+    return card
+
+
+def _exposures(found: patterns.Exposures, chart_id: str) -> Card:
+    card = _card(
+        Section.exposures,
+        ready=found.ready,
+        have=found.entries,
+        needs=patterns.MIN_EXPOSURES,
+        waiting=i18n.gettext(
+            "After %(num)s exposures with your distress at its highest and at the end, we can show your fear curves.",
+            num=patterns.MIN_EXPOSURES,
+        ),
+    )
+    if not card.ready:
+        return card
+    card.sentences.append(
+        i18n.gettext(
+            "Across %(num)s exposures, your distress peaked at %(peak)s on average and was %(end)s by the end: "
+            "it came down in %(down)s of them.",
+            num=found.entries,
+            peak=_number(found.mean_peak),
+            end=_number(found.mean_end),
+            down=found.came_down,
+        )
+    )
+    change = found.peak_change
+    if change is not None:
+        card.sentences.append(
+            i18n.gettext(
+                "Your peak distress was %(first)s on average in your first three exposures and %(latest)s "
+                "in your latest three.",
+                first=_number(change[0]),
+                latest=_number(change[1]),
+            )
+        )
+    card.caution = _early(found.entries)
+    card.charts.append(
+        range_chart(
+            found.records[-12:],
+            chart_id=f"{chart_id}-chart",
+            title=i18n.gettext("Distress in each exposure, at its highest and at the end (0–100)"),
+            first_label=i18n.gettext("Highest"),
+            second_label=i18n.gettext("At the end"),
+            start_label=i18n.gettext("Before"),
+        )
+    )
+    return card
+
+
+def _sleep(found: patterns.Sleep, chart_id: str) -> Card:
+    card = _card(
+        Section.sleep,
+        ready=found.ready,
+        have=found.entries,
+        needs=patterns.MIN_SLEEP,
+        waiting=i18n.gettext(
+            "After %(num)s nights in your sleep diary we can show how much of your time in bed you sleep.",
+            num=patterns.MIN_SLEEP,
+        ),
+    )
+    if not card.ready:
+        return card
+    card.sentences.append(
+        i18n.gettext(
+            "Over your latest 7 nights, you slept about %(latest)s %% of the time you spent in bed.",
+            latest=_number(found.latest),
+        )
+    )
+    before = found.before
+    if before is not None:
+        card.sentences.append(
+            i18n.gettext("In the 7 nights before, it was about %(before)s %%.", before=_number(before))
+        )
+    card.caution = (
+        i18n.gettext("An estimate from the times you wrote down: rough guesses are fine.") + " " + _early(found.entries)
+    )
+    by_day: dict[date, list[int]] = {}
+    for night in found.nights:
+        by_day.setdefault(night.day, []).append(night.efficiency)
+    series = Series(
+        key="sleep-efficiency",
+        label=N_("Sleep efficiency (%)"),
+        low=0,
+        high=100,
+        points=[Point(day, round(sum(values) / len(values), 1), len(values)) for day, values in sorted(by_day.items())],
+    )
+    card.charts.append(
+        charts.line_chart(series, first_day=series.points[0].day, last_day=series.points[-1].day, chart_id=chart_id)
+    )
+    return card
+
+
+def _urges(found: patterns.Urges, chart_id: str) -> Card:
+    card = _card(
+        Section.urges,
+        ready=found.ready,
+        have=found.entries,
+        needs=patterns.MIN_URGES,
+        waiting=i18n.gettext(
+            "After %(num)s urge logs saying whether you acted on the urge, we can show how often you rode one out.",
+            num=patterns.MIN_URGES,
+        ),
+    )
+    if not card.ready:
+        return card
+    card.sentences.append(
+        i18n.gettext(
+            "Of %(num)s urges you logged, you rode out %(rode)s and acted on %(acted)s.",
+            num=found.entries,
+            rode=found.rode_out,
+            acted=found.acted,
+        )
+    )
+    latest = min(found.entries, patterns.LATEST_URGES)
+    card.sentences.append(
+        i18n.gettext(
+            "In your latest %(latest)s, you rode out %(rode)s. "
+            "Every urge logged, acted on or not, is useful to look at.",
+            latest=latest,
+            rode=found.latest_rode_out,
+        )
+    )
+    card.caution = _early(found.entries)
+    card.charts.append(
+        bar_chart(
+            [
+                (i18n.gettext("Rode out"), found.rode_out, found.rode_out),
+                (i18n.gettext("Acted on"), found.acted, found.acted),
+            ],
+            top=max(found.entries, 1),
+            chart_id=f"{chart_id}-chart",
+            title=i18n.gettext("Urges ridden out and acted on"),
+            value_label=i18n.gettext("Urges"),
+            counts=False,
+        )
+    )
+    return card
+
+
+def _group_label(group: Group) -> str:
+    if group.label:
+        return group.text
+    names = get_day_names("wide", locale=i18n.format_locale())
+    return str(names[int(group.key)])
+
+
+def _part_of_day(group: Group) -> str:
+    return i18n.gettext(_PARTS[group.key]) if group.key in _PARTS else group.text
+
+
+# The part of the day inside a sentence ("highest in the evening"), without its hours.
+_PARTS = {
+    "night": N_("at night"),
+    "morning": N_("in the morning"),
+    "afternoon": N_("in the afternoon"),
+    "evening": N_("in the evening"),
+}
+
+
+def bar_chart(
+    rows: list[tuple[str, float, int]],
+    *,
+    top: float,
+    chart_id: str,
+    title: str,
+    value_label: str,
+    counts: bool = True,
+) -> BarChart:
+    """Horizontal bars from 0 to `top`, each under its label (with how many entries it rests on)."""
+    bars = []
+    plot = WIDTH - VALUE_ROOM
+    for index, (label, value, count) in enumerate(rows):
+        shown = (
+            i18n.ngettext("%(label)s · %(num)s entry", "%(label)s · %(num)s entries", count, label=label)
+            if counts
+            else label
+        )
+        width = round(plot * max(0.0, min(value, top)) / top, 1) if top else 0
+        bars.append(Bar(shown, value, count, index * ROW, width))
+    desc = "; ".join(f"{bar.label}: {bar.value_label}" for bar in bars)
+    return BarChart(
+        id=chart_id,
+        title=title,
+        desc=desc,
+        value_label=value_label,
+        bars=bars,
+        height=max(ROW * len(bars), ROW),
+    )
+
+
+def range_chart(
+    pairs: list[Pair],
+    *,
+    chart_id: str,
+    title: str,
+    first_label: str,
+    second_label: str,
+    start_label: str = "",
+) -> RangeChart:
+    """One column per entry, oldest on the left: a line from the first rating to the second."""
+    left, right, top, bottom = 56, 16, 14, 20
+    width, height = WIDTH, 240
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def y_of(value: float) -> float:
+        return round(top + plot_h * (1 - min(max(value, 0), 100) / 100), 1)
+
+    step = plot_w / max(len(pairs), 1)
+    spans = [
+        Span(
+            x=round(left + step * (index + 0.5), 1),
+            y_first=y_of(pair.first),
+            y_second=y_of(pair.second),
+            y_start=None if pair.start is None else y_of(pair.start),
+            day=pair.day,
+            first=pair.first,
+            second=pair.second,
+            start=pair.start,
+        )
+        for index, pair in enumerate(pairs)
+    ]
+    desc = i18n.ngettext(
+        "%(num)s entry, oldest first: %(list)s.",
+        "%(num)s entries, oldest first: %(list)s.",
+        len(spans),
+        list="; ".join(f"{span.first} → {span.second}" for span in spans),
+    )
+    return RangeChart(
+        id=chart_id,
+        title=title,
+        desc=desc,
+        first_label=first_label,
+        second_label=second_label,
+        start_label=start_label,
+        spans=spans,
+        y_ticks=[charts.Tick(y_of(value), str(value)) for value in (0, 25, 50, 75, 100)],
+        left=left,
+        top=top,
+        plot_width=plot_w,
+        plot_height=plot_h,
+        width=width,
+        height=height,
+    )
+
+
+def _number(value: float) -> str:
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") if i18n.get_locale() == "es" else text
