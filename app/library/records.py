@@ -103,7 +103,7 @@ MOOD_LOG = LibraryTemplate(
     example={
         "mood": 6,
         "emotions": {"calm": 60},
-        "activities": ["outdoors", "people"],
+        "activities": ["people", "outdoors"],
         "note": N_("Went for a walk at lunch with a friend. #walk"),
     },
 )
@@ -214,7 +214,7 @@ THOUGHT_RECORD = LibraryTemplate(
             "She was probably busy. One redone report doesn't mean my job is at risk, and I "
             "can ask her for feedback if I keep worrying."
         ),
-        "thinking_traps": ["mind_reading", "catastrophising"],
+        "thinking_traps": ["catastrophising", "mind_reading"],
         "belief_after": 35,
         "emotions_after": {"anxious": 40, "sad": 20},
     },

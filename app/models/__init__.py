@@ -18,11 +18,11 @@ from app.models.assignment import (
 )
 from app.models.audit import AuditEvent
 from app.models.barrier import BarrierCheckin, BarrierCreate, BarrierPublic, Reason
-from app.models.insights import InsightPublic, InsightsPublic
 from app.models.client import Client, ClientPublic
 from app.models.device_session import DeviceSession, SessionKind
 from app.models.entry import Entry, EntryCreate, EntryPublic, EntryUpdate, Visibility
 from app.models.heartbeat import DispatcherHeartbeat
+from app.models.insights import InsightPublic, InsightsPublic
 from app.models.invite import Invite
 from app.models.plan import (
     Plan,
@@ -63,8 +63,6 @@ __all__ = [
     "BarrierCheckin",
     "BarrierCreate",
     "BarrierPublic",
-    "InsightPublic",
-    "InsightsPublic",
     "ChangeKind",
     "Client",
     "ClientPublic",
@@ -77,6 +75,8 @@ __all__ = [
     "EntryPublic",
     "EntryUpdate",
     "Frequency",
+    "InsightPublic",
+    "InsightsPublic",
     "Invite",
     "OccurrenceKind",
     "OccurrenceStatus",

@@ -139,7 +139,8 @@ def test_lows_and_highs_from_ten_entries_with_activities_or_tags(session, world)
     found = _mine(session, client).mood_context
     assert found is not None and found.ready and not found.steady
     assert (found.low_cut, found.high_cut, found.low_size, found.high_size) == (5, 7, 5, 4)
-    assert [(item.key, item.count, item.of) for item in found.low] == [("activity:work", 3, 5), ("activity:alone", 2, 5)]
+    low = [(item.key, item.count, item.of) for item in found.low]
+    assert low == [("activity:work", 3, 5), ("activity:alone", 2, 5)]
     assert [(item.key, item.count, item.of) for item in found.high] == [
         ("activity:people", 3, 4),
         ("activity:moving", 2, 4),

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.models import InsightsPublic
+from app.models import InsightPublic, InsightsPublic
 from app.services import patterns
 from app.web.deps import ClientAccess, CurrentClient, SessionDep
 from app.web.presenters import patterns as pattern_view
@@ -27,5 +27,7 @@ def list_insights(session: SessionDep, client: CurrentClient, access: ClientAcce
     return InsightsPublic(
         since=data.since,
         as_of=data.as_of,
-        sections=[{**card.as_json(), "figures": found[card.section]} for card in pattern_view.cards(data)],
+        sections=[
+            InsightPublic(**card.as_json(), figures=found[card.section]) for card in pattern_view.cards(data)
+        ],
     )

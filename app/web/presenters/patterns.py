@@ -222,6 +222,11 @@ def _mood_times(found: patterns.MoodTimes, chart_id: str) -> Card:
         ),
     )
     if not card.ready:
+        if found.entries >= patterns.MIN_MOOD_TIMES:
+            card.waiting = i18n.gettext(
+                "Your mood entries so far are mostly from one time of day, so there is nothing to compare yet. "
+                "A few at other times would show whether your mood changes over the day."
+            )
         return card
     low, high = found.extremes(found.times)
     card.sentences.append(
@@ -359,8 +364,8 @@ def _beliefs(found: patterns.Beliefs, chart_id: str) -> Card:
                 "Across %(num)s thought records, your belief in the first thought went from %(before)s %% "
                 "on average to %(after)s %% after the balanced thought.",
                 num=found.entries,
-                before=_number(found.mean_before),
-                after=_number(found.mean_after),
+                before=_whole(found.mean_before),
+                after=_whole(found.mean_after),
             )
         )
         card.sentences.append(
@@ -406,8 +411,8 @@ def _exposures(found: patterns.Exposures, chart_id: str) -> Card:
             "Across %(num)s exposures, your distress peaked at %(peak)s on average and was %(end)s by the end: "
             "it came down in %(down)s of them.",
             num=found.entries,
-            peak=_number(found.mean_peak),
-            end=_number(found.mean_end),
+            peak=_whole(found.mean_peak),
+            end=_whole(found.mean_end),
             down=found.came_down,
         )
     )
@@ -417,8 +422,8 @@ def _exposures(found: patterns.Exposures, chart_id: str) -> Card:
             i18n.gettext(
                 "Your peak distress was %(first)s on average in your first three exposures and %(latest)s "
                 "in your latest three.",
-                first=_number(change[0]),
-                latest=_number(change[1]),
+                first=_whole(change[0]),
+                latest=_whole(change[1]),
             )
         )
     card.caution = _early(found.entries)
@@ -451,13 +456,13 @@ def _sleep(found: patterns.Sleep, chart_id: str) -> Card:
     card.sentences.append(
         i18n.gettext(
             "Over your latest 7 nights, you slept about %(latest)s %% of the time you spent in bed.",
-            latest=_number(found.latest),
+            latest=_whole(found.latest),
         )
     )
     before = found.before
     if before is not None:
         card.sentences.append(
-            i18n.gettext("In the 7 nights before, it was about %(before)s %%.", before=_number(before))
+            i18n.gettext("In the 7 nights before, it was about %(before)s %%.", before=_whole(before))
         )
     card.caution = (
         i18n.gettext("An estimate from the times you wrote down: rough guesses are fine.") + " " + _early(found.entries)
@@ -629,6 +634,11 @@ def range_chart(
         width=width,
         height=height,
     )
+
+
+def _whole(value: float) -> str:
+    """A percentage or a 0–100 rating "about" so much: whole numbers, no false precision."""
+    return str(round(value))
 
 
 def _number(value: float) -> str:
