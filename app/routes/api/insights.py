@@ -27,7 +27,5 @@ def list_insights(session: SessionDep, client: CurrentClient, access: ClientAcce
     return InsightsPublic(
         since=data.since,
         as_of=data.as_of,
-        sections=[
-            InsightPublic(**card.as_json(), figures=found[card.section]) for card in pattern_view.cards(data)
-        ],
+        sections=[InsightPublic(**card.as_json(), figures=found[card.section]) for card in pattern_view.cards(data)],
     )
