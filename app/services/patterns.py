@@ -156,10 +156,12 @@ class MoodTimes:
     def ready(self) -> bool:
         return self.times_ready
 
-    def extremes(self, groups: list[Group]) -> tuple[Group, Group]:
-        """(lowest, highest) average among the groups with enough entries."""
-        compared = sorted(_compared(groups), key=lambda group: group.mean)
-        return compared[0], compared[-1]
+    def extremes(self, groups: list[Group]) -> tuple[list[Group], list[Group]]:
+        """The groups (with enough entries) at the lowest average, and those at the highest:
+        several when tied, in the day's or the week's order."""
+        compared = _compared(groups)
+        low, high = min(group.mean for group in compared), max(group.mean for group in compared)
+        return [group for group in compared if group.mean == low], [group for group in compared if group.mean == high]
 
 
 @dataclass

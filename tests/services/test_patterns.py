@@ -63,7 +63,7 @@ def test_mood_by_time_of_day_speaks_from_seven_entries_in_two_parts_of_the_day(s
     _log(session, client, mood, base + timedelta(days=day, hours=20), {"mood": value})
     found = _mine(session, client).mood_times
     assert found is not None and found.entries == 7 and found.times_ready
-    low, high = found.extremes(found.times)
+    [low], [high] = found.extremes(found.times)
     assert (low.key, low.mean, low.count) == ("morning", 4.0, 3)
     assert (high.key, high.mean, high.count) == ("evening", 7.0, 4)
     assert not found.weekdays_ready
@@ -93,7 +93,7 @@ def test_mood_by_weekday_speaks_from_fourteen_entries_over_three_weekdays(sessio
     _log(session, client, mood, base + timedelta(days=day, hours=12), {"mood": value})
     found = _mine(session, client).mood_times
     assert found is not None and found.weekdays_ready
-    low, high = found.extremes(found.weekdays)
+    [low], [high] = found.extremes(found.weekdays)
     assert (low.key, low.mean, low.count) == ("0", 3.0, 3)  # Monday
     assert (high.key, high.mean, high.count) == ("2", 8.0, 3)  # Wednesday
     assert [(group.key, group.count) for group in found.weekdays] == [
@@ -370,3 +370,28 @@ def test_switched_off_sections_are_neither_computed_nor_shown(session, world) ->
 def test_a_section_without_entries_or_assignment_stays_away(session, world) -> None:
     _therapist, client = world
     assert _mine(session, client).shown == []
+
+
+def test_tied_days_are_all_named(session, world) -> None:
+    from app.core import i18n
+    from app.web.presenters import patterns as view
+
+    _therapist, client = world
+    mood = assign_since(session, client, days=40, slug="mood_log")
+    base = _monday()
+    # Mondays and Tuesdays 4, Wednesdays and Thursdays 7, seven days each at noon and 20 h.
+    for week in range(2):
+        for day, value in ((0, 4), (1, 4), (2, 7), (3, 7)):
+            for hour in (12, 20):
+                at = base + timedelta(days=7 * week + day, hours=hour)
+                _log(session, client, mood, at, {"mood": value})
+    found = _mine(session, client).mood_times
+    assert found is not None and found.weekdays_ready
+    lows, highs = found.extremes(found.weekdays)
+    assert [group.key for group in lows] == ["0", "1"] and [group.key for group in highs] == ["2", "3"]
+    with i18n.using_locale("en"):
+        [card] = [card for card in view.cards(_mine(session, client)) if card.section == "mood_times"]
+    assert card.sentences == [
+        "Your average mood was much the same at each time of day you wrote (5.5 of 10).",
+        "Your average mood ranged from 4 (Monday, Tuesday) to 7 (Wednesday, Thursday).",
+    ]

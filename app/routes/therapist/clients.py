@@ -204,6 +204,7 @@ def _client_page(
         "failure_reason": failure_reason,
         "pattern_sections": [(section.value, section_title(section)) for section in patterns.Section],
         "patterns_off": {section.value for section in patterns.switched_off(client)},
+        "patterns_saved": request.query_params.get("patterns") == "saved",
     }
     status_code = 422 if shown.errors or errors else 200
     return render(request, "pages/therapist/client.html", context, block="content", status_code=status_code)

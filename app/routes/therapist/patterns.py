@@ -51,4 +51,5 @@ def switch_sections(
     off = {section for section in patterns.Section if section.value not in on}
     patterns.set_switched_off(session, therapist=therapist, client=client, off=off)
     session.commit()
-    return redirect(request, f"/t/clients/{client.id}#patterns-heading")
+    # A query of its own, so that the page loads again (a change of #fragment alone would not).
+    return redirect(request, f"/t/clients/{client.id}?patterns=saved#patterns-heading")

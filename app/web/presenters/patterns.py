@@ -228,31 +228,52 @@ def _mood_times(found: patterns.MoodTimes, chart_id: str) -> Card:
                 "A few at other times would show whether your mood changes over the day."
             )
         return card
-    low, high = found.extremes(found.times)
-    card.sentences.append(
-        i18n.gettext(
-            "Your mood tended to be highest %(high)s (on average %(high_mean)s of 10) "
-            "and lowest %(low)s (%(low_mean)s of 10).",
-            high=_part_of_day(high),
-            high_mean=_number(high.mean),
-            low=_part_of_day(low),
-            low_mean=_number(low.mean),
-        )
-    )
-    small = high.mean - low.mean < patterns.SMALL_MOOD_DIFFERENCE
-    if found.weekdays_ready:
-        low_day, high_day = found.extremes(found.weekdays)
-        small = small and high_day.mean - low_day.mean < patterns.SMALL_MOOD_DIFFERENCE
+    lows, highs = found.extremes(found.times)
+    low, high = lows[0], highs[0]
+    if low.mean == high.mean:
         card.sentences.append(
             i18n.gettext(
-                "Across the week, %(high)s was your best day on average (%(high_mean)s) and %(low)s "
-                "the hardest (%(low_mean)s).",
-                high=_group_label(high_day),
-                high_mean=_number(high_day.mean),
-                low=_group_label(low_day),
-                low_mean=_number(low_day.mean),
+                "Your average mood was much the same at each time of day you wrote (%(mean)s of 10).",
+                mean=_number(low.mean),
             )
         )
+    elif len(lows) == 1 and len(highs) == 1:
+        card.sentences.append(
+            i18n.gettext(
+                "Your mood tended to be highest %(high)s (on average %(high_mean)s of 10) "
+                "and lowest %(low)s (%(low_mean)s of 10).",
+                high=_part_of_day(high),
+                high_mean=_number(high.mean),
+                low=_part_of_day(low),
+                low_mean=_number(low.mean),
+            )
+        )
+    else:  # a tie: every part of the day at each end, named in the day's order
+        card.sentences.append(_ranged(lows, highs))
+    small = [high.mean - low.mean < patterns.SMALL_MOOD_DIFFERENCE]
+    if found.weekdays_ready:
+        lows, highs = found.extremes(found.weekdays)
+        small.append(highs[0].mean - lows[0].mean < patterns.SMALL_MOOD_DIFFERENCE)
+        if lows[0].mean == highs[0].mean:
+            card.sentences.append(
+                i18n.gettext(
+                    "Across the week, your average mood was much the same from day to day (%(mean)s).",
+                    mean=_number(lows[0].mean),
+                )
+            )
+        elif len(lows) == 1 and len(highs) == 1:
+            card.sentences.append(
+                i18n.gettext(
+                    "Across the week, %(high)s was your best day on average (%(high_mean)s) and %(low)s "
+                    "the hardest (%(low_mean)s).",
+                    high=_group_label(highs[0]),
+                    high_mean=_number(highs[0].mean),
+                    low=_group_label(lows[0]),
+                    low_mean=_number(lows[0].mean),
+                )
+            )
+        else:
+            card.sentences.append(_ranged(lows, highs))
     else:
         card.sentences.append(
             i18n.gettext(
@@ -261,8 +282,10 @@ def _mood_times(found: patterns.MoodTimes, chart_id: str) -> Card:
             )
         )
     card.caution = _early(found.entries)
-    if small:
+    if all(small):
         card.caution += " " + i18n.gettext("The differences are small, so they may be chance.")
+    elif any(small):
+        card.caution += " " + i18n.gettext("Some of the differences are small, so they may be chance.")
     value = i18n.gettext("Average mood (0–10)")
     card.charts.append(
         bar_chart(
@@ -337,6 +360,16 @@ def _mood_context(found: patterns.MoodContext, chart_id: str) -> Card:
             )
         )
     return card
+
+
+def _ranged(lows: list[Group], highs: list[Group]) -> str:
+    return i18n.gettext(
+        "Your average mood ranged from %(low_mean)s (%(low)s) to %(high_mean)s (%(high)s).",
+        low_mean=_number(lows[0].mean),
+        low=", ".join(_group_label(group) for group in lows),
+        high_mean=_number(highs[0].mean),
+        high=", ".join(_group_label(group) for group in highs),
+    )
 
 
 def _tallies(items: list[Tally]) -> str:

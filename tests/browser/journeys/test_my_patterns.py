@@ -156,13 +156,14 @@ def test_the_therapist_reads_shared_patterns_and_switches_one_off(
     # 56 shared mood entries; the private one is left out.
     assert _based_on(lang, 56) in _words(page.locator("#mood_times"))
     page.get_by_role("link", name=_("Choose which sections the client sees")).click()
-    page.wait_for_url(f"**/t/clients/{client.id}")
+    page.wait_for_url(f"**/t/clients/{client.id}#patterns-heading")
     desk.arrive(None)
     switches = page.locator("section", has=page.locator("#patterns-heading"))
     switches.get_by_label(_(patterns.SECTION_TITLES[patterns.Section.urges])).uncheck()
     switches.get_by_role("button", name=_("Save sections")).click()
-    page.wait_for_url(f"**/t/clients/{client.id}")
+    page.wait_for_url(f"**/t/clients/{client.id}?patterns=saved#patterns-heading")
     desk.arrive(None)
+    assert _("Saved. The client's page shows the sections ticked here.") in _words(switches)
     assert not switches.get_by_label(_(patterns.SECTION_TITLES[patterns.Section.urges])).is_checked()
 
     phone = open_journey("phone", lang)

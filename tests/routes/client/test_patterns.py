@@ -98,7 +98,7 @@ def test_switched_off_sections_leave_the_page_and_the_api(app, session, people) 
     client_page = desk.get(f"/t/clients/{client.id}")
     assert 'name="on" value="mood_times" checked' in client_page.text
     saved = desk.post(f"/t/clients/{client.id}/patterns", data={"on": ["mood_context"]}, follow_redirects=False)
-    assert saved.status_code == 303
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?patterns=saved#patterns-heading")
     phone = signed_in(browser(app), session, client)
     page = phone.get("/c/patterns").text
     assert 'id="mood_times"' not in page and 'id="mood_context"' in page
