@@ -169,3 +169,28 @@ def test_the_therapist_reads_shared_patterns_and_switches_one_off(
     phone = open_journey("phone", lang)
     mine = phone.start("/c/patterns", who=client, name="patterns-switched-off")
     assert mine.locator("#urges").count() == 0 and mine.locator("#mood_times").count() == 1
+
+
+@pytest.mark.parametrize("journey", ["phone-en", "desktop-es"], indirect=True)
+def test_a_thought_record_rerates_only_the_feelings_picked(journey: Journey) -> None:
+    with journey.server.session() as session:
+        client = make_client(session, therapist=make_therapist(session), timezone="UTC")
+        thoughts = assign_since(session, client, days=3, slug="thought_record")
+    _ = journey._
+    page = journey.start(f"/c/record/{thoughts.id}", who=client, name="patterns-thought-form")
+    rerate = page.locator("[data-rerates]")
+    assert rerate.locator(".emotion:visible").count() == 0
+    assert page.locator("[data-rerate-none]").is_visible()
+    first = page.locator(".field-emotion").first
+    _tap(journey, first.get_by_label(_("Anxious"), exact=True))
+    _tap(journey, first.get_by_label(_("Sad"), exact=True))
+    shown = rerate.locator(".emotion:visible")
+    assert shown.count() == 2
+    assert [item.get_attribute("data-emotion") for item in shown.all()] == ["sad", "anxious"]
+    assert not page.locator("[data-rerate-none]").is_visible()
+    _tap(journey, first.get_by_label(_("Sad"), exact=True))
+    assert [item.get_attribute("data-emotion") for item in rerate.locator(".emotion:visible").all()] == ["anxious"]
+    # The belief ratings and thinking traps are part of the form.
+    assert page.get_by_label(_("How much did you believe it, from 0 to 100 %?")).count() == 1
+    assert page.get_by_role("group", name=_("Any thinking traps you notice in the thought?")).count() == 1
+    journey.arrive(None)
