@@ -323,6 +323,7 @@ PATTERN_ROUTES = {
     ("GET", "/api/v1/insights"),
     ("GET", "/t/clients/{client_id}/patterns"),
     ("POST", "/t/clients/{client_id}/patterns"),
+    ("GET", "/api/v1/therapist/clients/{client_id}/insights"),
 }
 PRIVATE_TAG = "zebraprivatetag"
 

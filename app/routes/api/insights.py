@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.models import InsightPublic, InsightsPublic
+from app.models import InsightsPublic
 from app.services import patterns
 from app.web.deps import ClientAccess, CurrentClient, SessionDep
 from app.web.presenters import patterns as pattern_view
@@ -22,10 +22,4 @@ router = APIRouter(prefix="/api/v1", tags=["insights"])
     summary="My patterns: what my records show, for the sections my therapist left on",
 )
 def list_insights(session: SessionDep, client: CurrentClient, access: ClientAccess) -> Any:
-    data = patterns.for_client(session, client=client, access=access)
-    found = pattern_view.figures(data)
-    return InsightsPublic(
-        since=data.since,
-        as_of=data.as_of,
-        sections=[InsightPublic(**card.as_json(), figures=found[card.section]) for card in pattern_view.cards(data)],
-    )
+    return pattern_view.public(patterns.for_client(session, client=client, access=access))

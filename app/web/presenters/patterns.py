@@ -17,6 +17,7 @@ from babel.dates import get_day_names
 
 from app.core import i18n
 from app.core.i18n import N_
+from app.models import InsightPublic, InsightsPublic
 from app.services import patterns
 from app.services.brief import Point, Series
 from app.services.patterns import Group, Pair, Patterns, Section, Tally
@@ -170,6 +171,16 @@ def figures(data: Patterns) -> dict[str, Any]:
         else:
             result[section.value] = {"entries": found.entries, "acted_on": found.acted, "rode_out": found.rode_out}
     return result
+
+
+def public(data: Patterns) -> InsightsPublic:
+    """The API's answer: each shown section in words, with the numbers behind it."""
+    found = figures(data)
+    return InsightsPublic(
+        since=data.since,
+        as_of=data.as_of,
+        sections=[InsightPublic(**card.as_json(), figures=found[card.section]) for card in cards(data)],
+    )
 
 
 def _group_json(group: Group) -> dict[str, Any]:

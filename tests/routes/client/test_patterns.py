@@ -143,3 +143,21 @@ def test_the_therapist_sees_shared_entries_only(app, session, people) -> None:
     assert "Based on 8 entries." in page and "afternoon" not in page.lower() and "hiddenlow" not in page
     mine = _text(signed_in(browser(app), session, client).get("/c/patterns").text)
     assert "Based on 11 entries." in mine and "lowest in the afternoon" in mine
+
+
+def test_the_therapist_api_counts_shared_entries_and_respects_the_switches(app, session, people) -> None:
+    therapist, client = people
+    _moods(session, client, 8)
+    _moods(session, client, 4, visibility=Visibility.private)
+    desk = signed_in(browser(app), session, therapist)
+    url = f"/api/v1/therapist/clients/{client.id}/insights"
+    body = desk.get(url).json()
+    assert body["sections"][0]["figures"]["entries"] == 8  # the four private ones are left out
+    assert (
+        signed_in(browser(app), session, client).get("/api/v1/insights").json()["sections"][0]["figures"]["entries"]
+        == 12
+    )
+    desk.post(f"/t/clients/{client.id}/patterns", data={"on": ["mood_context"]}, follow_redirects=False)
+    assert [item["section"] for item in desk.get(url).json()["sections"]] == ["mood_context"]
+    assert signed_in(browser(app), session, make_therapist(session)).get(url).status_code == 404
+    assert app.openapi()["paths"]["/api/v1/therapist/clients/{client_id}/insights"]["get"]["tags"] == ["therapist"]
