@@ -1,7 +1,7 @@
 """the sections of "My patterns" a therapist switched off for a client
 
-Revision ID: 0016_pattern_switches
-Revises: 0015
+Revision ID: 0018_pattern_switches
+Revises: 0017_seen
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_pattern_switches"
-down_revision: str | None = "0015"
+revision: str = "0018_pattern_switches"
+down_revision: str | None = "0017_seen"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
