@@ -26,6 +26,37 @@ EMOTIONS = [
     option("proud", N_("Proud")),
 ]
 
+# What the client was doing when they logged their mood: a tap each, never required.
+ACTIVITIES = [
+    option("work", N_("Working or studying")),
+    option("chores", N_("Chores or errands")),
+    option("people", N_("With friends or family")),
+    option("alone", N_("On my own")),
+    option("resting", N_("Resting")),
+    option("moving", N_("Moving: a walk, sport, dancing")),
+    option("outdoors", N_("Outside")),
+    option("screens", N_("On my phone or watching something")),
+    option("hobby", N_("Something I enjoy")),
+    option("eating", N_("Eating")),
+    option("on_the_way", N_("On the way somewhere")),
+    option("in_bed", N_("In bed")),
+]
+
+# Thinking traps (cognitive distortions) in plain words, for the thought record.
+THINKING_TRAPS = [
+    option("all_or_nothing", N_("All or nothing")),
+    option("catastrophising", N_("Expecting the worst")),
+    option("mind_reading", N_("Mind reading")),
+    option("fortune_telling", N_("Predicting the future")),
+    option("overgeneralising", N_("Always or never")),
+    option("labelling", N_("Labelling")),
+    option("shoulds", N_("Shoulds and musts")),
+    option("emotional_reasoning", N_("I feel it, so it must be true")),
+    option("discounting_positive", N_("Discounting the good")),
+    option("personalising", N_("Blaming myself for everything")),
+    option("mental_filter", N_("Only seeing the bad")),
+]
+
 EMOTION_HELP = N_("Pick each feeling and how strong it was, from 0 (barely there) to 100 (the strongest ever).")
 
 MOOD_LOG = LibraryTemplate(
@@ -55,12 +86,25 @@ MOOD_LOG = LibraryTemplate(
             help=EMOTION_HELP,
             options=EMOTIONS,
         ),
-        field("note", "short_text", N_("Anything you want to remember about now?")),
+        field(
+            "activities",
+            "multi_choice",
+            N_("What were you doing?"),
+            help=N_("Tick any that fit, or skip this. My patterns uses them to show what goes with your mood."),
+            options=ACTIVITIES,
+        ),
+        field(
+            "note",
+            "short_text",
+            N_("Anything you want to remember about now?"),
+            help=N_("Add your own #tags, like #family or #rain, to see them in My patterns."),
+        ),
     ],
     example={
         "mood": 6,
         "emotions": {"calm": 60},
-        "note": N_("Went for a walk at lunch with a friend."),
+        "activities": ["people", "outdoors"],
+        "note": N_("Went for a walk at lunch with a friend. #walk"),
     },
 )
 
@@ -100,11 +144,27 @@ THOUGHT_RECORD = LibraryTemplate(
             options=EMOTIONS,
         ),
         field(
+            "belief_before",
+            "scale",
+            N_("How much did you believe it, from 0 to 100 %?"),
+            min=0,
+            max=100,
+            min_label=N_("Not at all"),
+            max_label=N_("Completely"),
+        ),
+        field(
             "evidence_for",
             "long_text",
             N_("What supports the thought?"),
             help=N_("Facts that fit the thought, not guesses or feelings."),
             max_length=2000,
+        ),
+        field(
+            "thinking_traps",
+            "multi_choice",
+            N_("Any thinking traps you notice in the thought?"),
+            help=N_("Tick any that fit, or skip this. Everyone falls into them."),
+            options=THINKING_TRAPS,
         ),
         field(
             "evidence_against",
@@ -123,16 +183,27 @@ THOUGHT_RECORD = LibraryTemplate(
             max_length=2000,
         ),
         field(
+            "belief_after",
+            "scale",
+            N_("How much do you believe the first thought now, from 0 to 100 %?"),
+            min=0,
+            max=100,
+            min_label=N_("Not at all"),
+            max_label=N_("Completely"),
+        ),
+        field(
             "emotions_after",
             "emotion",
             N_("How strong are those feelings now?"),
             help=N_("Rate the same feelings again, from 0 to 100."),
             options=EMOTIONS,
+            rerates="emotions",
         ),
     ],
     example={
         "situation": N_("My manager walked past my desk this morning without saying hello."),
         "automatic_thought": N_("She's unhappy with my work and I'm going to lose my job."),
+        "belief_before": 80,
         "emotions": {"anxious": 80, "sad": 50},
         "evidence_for": N_("She asked me to redo a report last month."),
         "evidence_against": N_(
@@ -143,6 +214,8 @@ THOUGHT_RECORD = LibraryTemplate(
             "She was probably busy. One redone report doesn't mean my job is at risk, and I "
             "can ask her for feedback if I keep worrying."
         ),
+        "thinking_traps": ["catastrophising", "mind_reading"],
+        "belief_after": 35,
         "emotions_after": {"anxious": 40, "sad": 20},
     },
     follows_events=True,
@@ -230,6 +303,13 @@ SLEEP_DIARY = LibraryTemplate(
             max=50,
             integer=True,
         ),
+        field(
+            "awake_in_night",
+            "duration",
+            N_("About how long were you awake during the night, in total?"),
+            help=N_("A rough guess is fine. Leave it empty if you don't know."),
+            max_minutes=12 * 60,
+        ),
         field("wake_time", "time_of_day", N_("What time did you wake up for the day?"), required=True),
         field(
             "quality",
@@ -253,6 +333,7 @@ SLEEP_DIARY = LibraryTemplate(
         "bedtime": "23:15",
         "time_to_fall_asleep": 40,
         "awakenings": 2,
+        "awake_in_night": 30,
         "wake_time": "06:45",
         "quality": 5,
         "naps": 20,

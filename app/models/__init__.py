@@ -22,6 +22,7 @@ from app.models.client import Client, ClientPublic
 from app.models.device_session import DeviceSession, SessionKind
 from app.models.entry import Entry, EntryCreate, EntryPublic, EntryUpdate, Visibility
 from app.models.heartbeat import DispatcherHeartbeat
+from app.models.insights import InsightPublic, InsightsPublic
 from app.models.invite import Invite
 from app.models.plan import (
     Plan,
@@ -77,6 +78,8 @@ __all__ = [
     "EntryPublic",
     "EntryUpdate",
     "Frequency",
+    "InsightPublic",
+    "InsightsPublic",
     "Invite",
     "OccurrenceKind",
     "OccurrenceStatus",

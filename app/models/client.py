@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time
 
-from sqlalchemy import false
+from sqlalchemy import JSON, false, text
 from sqlmodel import Column, Field, SQLModel, Time
 
 from app.models.types import UTCDateTime, utcnow
@@ -37,6 +37,11 @@ class Client(ClientBase, table=True):
     # before `zone_declined_until` (a weekend away must not mean two taps every day).
     zone_declined: str | None = Field(default=None, max_length=64)
     zone_declined_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The sections of "My patterns" the therapist switched off for this client
+    # (app/services/patterns.py): gone from the client's page, the API and the therapist's view.
+    patterns_off: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=text("'[]'"))
+    )
 
 
 class ClientPublic(ClientBase):

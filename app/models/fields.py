@@ -70,6 +70,9 @@ class EmotionField(_Base):
 
     type: Literal["emotion"]
     options: list[Option] = Field(min_length=2, max_length=30)
+    # A re-rating ("how strong are those feelings now?"): the key of the emotion field whose
+    # picks it rates again. The form lists only the feelings picked there.
+    rerates: str = ""
 
 
 class YesNoField(_Base):
@@ -158,8 +161,22 @@ def parse_fields(raw: list[dict]) -> list[FieldDef]:  # type: ignore[type-arg]
             values = [option.value for option in options]
             if len(values) != len(set(values)):
                 raise ValueError(f"field {field.key!r} has two options with the same value")
+    seen: dict[str, FieldDef] = {}
+    for field in fields:
+        if isinstance(field, EmotionField) and field.rerates:
+            rated = seen.get(field.rerates)
+            if not isinstance(rated, EmotionField) or {o.value for o in field.options} - {
+                o.value for o in rated.options
+            }:
+                raise ValueError(f"field {field.key!r} re-rates no earlier emotion field with its options")
+        seen[field.key] = field
     return fields
 
 
 def dump_fields(fields: list[FieldDef]) -> list[dict]:  # type: ignore[type-arg]
-    return [field.model_dump(mode="json") for field in fields]
+    dumped = [field.model_dump(mode="json") for field in fields]
+    # Left out when unused, so that forms stored before re-ratings existed read as unchanged.
+    for spec in dumped:
+        if spec["type"] == "emotion" and not spec["rerates"]:
+            del spec["rerates"]
+    return dumped

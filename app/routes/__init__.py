@@ -15,6 +15,7 @@ from app.routes.api import agenda as api_agenda
 from app.routes.api import appointments as api_appointments
 from app.routes.api import barriers as api_barriers
 from app.routes.api import entries as api_entries
+from app.routes.api import insights as api_insights
 from app.routes.api import me as api_me
 from app.routes.api import plans as api_plans
 from app.routes.api import push as api_push
@@ -24,6 +25,7 @@ from app.routes.client import agenda as client_agenda
 from app.routes.client import assignments as client_assignments
 from app.routes.client import barriers as client_barriers
 from app.routes.client import entries as client_entries
+from app.routes.client import patterns as client_patterns
 from app.routes.client import pin as client_pin
 from app.routes.client import plans as client_plans
 from app.routes.client import privacy as client_privacy
@@ -38,6 +40,7 @@ from app.routes.therapist import brief as therapist_brief
 from app.routes.therapist import caseload as therapist_caseload
 from app.routes.therapist import clients as therapist_clients
 from app.routes.therapist import exports as therapist_exports
+from app.routes.therapist import patterns as therapist_patterns
 from app.routes.therapist import plans as therapist_plans
 from app.routes.therapist import record_types as therapist_record_types
 from app.routes.therapist import settings as therapist_settings
@@ -62,10 +65,12 @@ ROUTERS: list[APIRouter] = [
     therapist_exports.router,
     therapist_settings.router,
     therapist_plans.router,
+    therapist_patterns.router,
     client_today.router,
     client_entries.router,
     client_barriers.router,
     client_progress.router,
+    client_patterns.router,
     client_assignments.router,
     client_reminders.router,
     client_welcome.router,
@@ -80,5 +85,6 @@ ROUTERS: list[APIRouter] = [
     api_push.router,
     api_barriers.router,
     api_plans.router,
+    api_insights.router,
     api_agenda.router,
 ]

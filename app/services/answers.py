@@ -55,6 +55,12 @@ def validate_answers(
             cleaned[field.key] = _clean(field, value)
         except _Invalid as problem:
             errors[field.key] = str(problem)
+    for field in fields:
+        # A re-rating rates again only the feelings picked in the field it follows.
+        if isinstance(field, EmotionField) and field.rerates and field.key in cleaned and field.key not in errors:
+            picked = cleaned.get(field.rerates) or {}
+            if set(cleaned[field.key]) - set(picked):
+                errors[field.key] = _("Rate again only the feelings you picked above.")
     for key, value in spoken.items():
         try:
             cleaned[key] = _clean_voice_id(value)

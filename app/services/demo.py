@@ -174,6 +174,9 @@ THOUGHTS: list[dict[str, Any]] = [
         "evidence_against": "Two people asked me about it afterwards. The agenda was packed.",
         "balanced_thought": "The meeting was rushed; I can send the idea round in writing.",
         "emotions_after": {"sad": 30, "frustrated": 20},
+        "belief_before": 75,
+        "belief_after": 40,
+        "thinking_traps": ["mind_reading", "overgeneralising"],
     },
     {
         "situation": "Texted a friend at lunch; no reply by the evening.",
@@ -182,6 +185,9 @@ THOUGHTS: list[dict[str, Any]] = [
         "evidence_against": "She replied within a day last week and said she was snowed under.",
         "balanced_thought": "She's busy. A slow reply is not a verdict on me.",
         "emotions_after": {"anxious": 35, "lonely": 30},
+        "belief_before": 85,
+        "belief_after": 35,
+        "thinking_traps": ["mind_reading", "personalising"],
     },
     {
         "situation": "Made a typo in an email to a client.",
@@ -191,6 +197,9 @@ THOUGHTS: list[dict[str, Any]] = [
         "evidence_against": "The client answered the question and didn't mention it.",
         "balanced_thought": "Everybody makes typos. One slip doesn't undo years of good work.",
         "emotions_after": {"ashamed": 25, "anxious": 20},
+        "belief_before": 80,
+        "belief_after": 30,
+        "thinking_traps": ["labelling", "catastrophising"],
     },
     {
         "situation": "Sunday evening, thinking about the week ahead.",
@@ -198,6 +207,9 @@ THOUGHTS: list[dict[str, Any]] = [
         "emotions": {"anxious": 75, "hopeless": 30},
         "balanced_thought": "I coped last week. I can plan Monday and take it a day at a time.",
         "emotions_after": {"anxious": 40},
+        "belief_before": 70,
+        "belief_after": 45,
+        "thinking_traps": ["fortune_telling", "catastrophising"],
     },
     {
         "situation": "My sister cancelled our call.",
@@ -206,6 +218,9 @@ THOUGHTS: list[dict[str, Any]] = [
         "evidence_against": "She rang twice last month. Her kids are ill.",
         "balanced_thought": "She has a lot on. I can tell her I miss our calls.",
         "emotions_after": {"hurt": 30, "angry": 10},
+        "belief_before": 65,
+        "belief_after": 40,
+        "thinking_traps": ["overgeneralising"],
     },
     {
         "situation": "Skipped the gym after work.",
@@ -214,8 +229,15 @@ THOUGHTS: list[dict[str, Any]] = [
         "evidence_against": "I went three times last week and kept this record going for weeks.",
         "balanced_thought": "Missing one session is a normal part of keeping a habit.",
         "emotions_after": {"guilty": 20, "sad": 20},
+        "belief_before": 80,
+        "belief_after": 35,
+        "thinking_traps": ["all_or_nothing", "overgeneralising"],
     },
 ]
+
+# What a client was doing at a low or a high mood (the mood log's "What were you doing?").
+LOW_ACTIVITIES = [["work"], ["work", "alone"], ["alone", "screens"], ["in_bed"], ["chores"]]
+HIGH_ACTIVITIES = [["people"], ["moving", "outdoors"], ["people", "eating"], ["hobby"], ["outdoors"]]
 
 ALEX_NOTES = [
     "Good walk at lunch.",
@@ -341,6 +363,9 @@ class _Seeder:
         self.now = now
         self.rng = rng
         self.start = now - timedelta(days=DAYS + 1)
+        # What My patterns reads (activities, time awake at night) draws from its own sequence,
+        # so the days and scores the rest of the demo is built around stay as they were.
+        self.extra = random.Random(RANDOM_SEED + 13)
 
     # Alex: logs the mood every evening, a thought record a few times a week and the
     # PHQ-9 each week, in the moment; the scores improve over the six weeks.
@@ -680,10 +705,15 @@ class _Seeder:
             name = self.rng.choice(["sad", "anxious", "lonely"] if mood <= 4 else ["calm", "content", "hopeful"])
             emotions = {name: self.rng.randrange(30, 90, 10)}
         when = self._at(assigned.client, days_ago, hour * 60 + self.rng.randint(0, 119))
+        activities: list[str] | None = self.extra.choice(LOW_ACTIVITIES if mood <= 5 else HIGH_ACTIVITIES)
+        if self.extra.random() < 0.15:
+            activities = self.extra.choice(LOW_ACTIVITIES + HIGH_ACTIVITIES)
+        if self.extra.random() < 0.25:
+            activities = None
         return self._log(
             assigned,
             # None drops the template's example value for an optional field.
-            {"mood": mood, "emotions": emotions, "note": note},
+            {"mood": mood, "emotions": emotions, "note": note, "activities": activities},
             when,
             delay=self._minutes(0, 4) if delay is None else delay,
             visibility=visibility,
@@ -725,6 +755,7 @@ class _Seeder:
             "bedtime": f"{bed // 60 % 24:02d}:{bed % 60:02d}",
             "time_to_fall_asleep": self.rng.randrange(30, 120, 10) if poor else self.rng.randrange(10, 40, 5),
             "awakenings": self.rng.randint(2, 5) if poor else self.rng.randint(0, 2),
+            "awake_in_night": self.extra.randrange(30, 100, 10) if poor else self.extra.randrange(0, 30, 5),
             "wake_time": f"{self.rng.randint(6, 9):02d}:{self.rng.randrange(0, 60, 15):02d}",
             "quality": self.rng.randint(1, 4) if poor else self.rng.randint(5, 8),
             "naps": self.rng.randrange(20, 90, 10) if poor and self.rng.random() < 0.5 else None,

@@ -320,3 +320,60 @@ def test_client_data_rights_routes_act_only_on_the_caller(app, session) -> None:
     session.expire_all()
     assert len(session.exec(select(Entry)).all()) == 2
     other.close()
+
+
+# My patterns, named here so that losing one of them fails loudly; each is in the matrix above.
+PATTERN_ROUTES = {
+    ("GET", "/c/patterns"),
+    ("GET", "/api/v1/insights"),
+    ("GET", "/t/clients/{client_id}/patterns"),
+    ("POST", "/t/clients/{client_id}/patterns"),
+    ("GET", "/api/v1/therapist/clients/{client_id}/insights"),
+}
+PRIVATE_TAG = "zebraprivatetag"
+
+
+def test_patterns_never_show_a_private_entry_to_anyone_else(app, session) -> None:
+    """A client's private mood entries shape their own My patterns, and nobody else's view of
+    them: not their therapist's, not another therapist's or client's, by any route."""
+    from datetime import timedelta
+
+    from app.models.types import utcnow
+    from tests.factories import library_template
+
+    assert set(_routes(app)) >= PATTERN_ROUTES
+    world = _world(session)
+    mood = make_assignment(session, client=world.client_a, template=library_template(session, "mood_log"))
+    start = utcnow() - timedelta(days=20)
+    for day in range(12):
+        private = day % 2 == 0
+        answers = {"mood": 1 if private else 7, "activities": ["in_bed" if private else "people"]}
+        if private:
+            answers["note"] = f"#{PRIVATE_TAG}"
+        make_entry(
+            session,
+            client=world.client_a,
+            assignment=mood,
+            answers=answers,
+            occurred_at=start + timedelta(days=day, hours=8 if private else 20),
+            visibility=Visibility.private if private else Visibility.shared,
+        )
+    own = signed_in(browser(app), session, world.client_a)
+    assert PRIVATE_TAG in own.get("/c/patterns").text  # the client's own view counts it
+    assert PRIVATE_TAG in own.get("/api/v1/insights").text
+    own.close()
+    desk = signed_in(browser(app), session, world.therapist_a)
+    page = desk.get(f"/t/clients/{world.ids['client_id']}/patterns")
+    assert page.status_code == 200 and "In bed" not in page.text and PRIVATE_TAG not in page.text
+    for method, path in _routes(app):
+        if method == "GET" and path not in PUBLIC and not path.startswith("/c"):
+            assert PRIVATE_TAG not in desk.get(_fill(path, world.ids), follow_redirects=False).text, path
+    desk.close()
+    for who in (world.therapist_b, world.client_b):
+        other = signed_in(browser(app), session, who)
+        for method, path in PATTERN_ROUTES:
+            response = _call(other, method, _fill(path, world.ids))
+            assert PRIVATE_TAG not in response.text and CLIENT_NAME not in response.text, path
+        other.close()
+    session.refresh(world.client_a)
+    assert world.client_a.patterns_off == []

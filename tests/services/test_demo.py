@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 from app.core.days import local_day
 from app.models import Client, Entry, RecordTemplate, Therapist, Visibility
 from app.models.types import utcnow
-from app.services import accounts, demo, invites
+from app.services import accounts, demo, invites, patterns
+from app.services.device_trust import PrivateAccess
 
 
 def _entries_by_client(session: Session) -> dict[str, list[Entry]]:
@@ -261,3 +262,22 @@ def test_alex_has_a_session_tomorrow_and_brought_something_to_it(session: Sessio
     assert seen.client_agenda.note.startswith("The presentation on Thursday")
     assert len(seen.client_agenda.picked) == 2
     assert [row.id for row in seen.agenda[:2]] == seen.client_agenda.picked
+
+
+def test_my_patterns_speak_for_the_demo_clients(session: Session) -> None:
+    """Several sections of My patterns have enough to say: Alex's mood over the day and the
+    week, what goes with the lows and highs, belief change; Sam's urges; Jo's sleep."""
+    demo.seed(session, base_url="http://demo.test")
+    everything = PrivateAccess(device_id=None, everything=True)
+    found = {
+        client.display_name: patterns.for_client(session, client=client, access=everything)
+        for client in session.exec(select(Client)).all()
+        if client.display_name in ("Alex", "Sam", "Jo")
+    }
+    alex, sam, jo = found["Alex"], found["Sam"], found["Jo"]
+    assert alex.mood_times is not None and alex.mood_times.times_ready and alex.mood_times.weekdays_ready
+    assert alex.mood_context is not None and alex.mood_context.ready and alex.mood_context.low
+    assert alex.beliefs is not None and alex.beliefs.ready and alex.beliefs.traps_ready
+    assert alex.beliefs.mean_after < alex.beliefs.mean_before
+    assert sam.urges is not None and sam.urges.ready and sam.urges.acted and sam.urges.rode_out
+    assert jo.sleep is not None and jo.sleep.ready and jo.sleep.before is not None

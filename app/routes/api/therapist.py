@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.core import i18n
 from app.core.errors import Invalid
 from app.core.i18n import _
-from app.models import AppointmentPublic, Repeat
+from app.models import AppointmentPublic, InsightsPublic, Repeat
 from app.models.therapist_api import (
     AdherencePublic,
     AgendaItem,
@@ -33,10 +33,11 @@ from app.models.therapist_api import (
     TallyPublic,
 )
 from app.models.types import utcnow
-from app.services import appointments, brief, caseload, clients, functional_analysis
+from app.services import appointments, brief, caseload, clients, functional_analysis, patterns
 from app.services.adherence import load as adherence
 from app.services.adherence import rules as engine
 from app.web.deps import CurrentTherapist, SessionDep
+from app.web.presenters import patterns as pattern_view
 from app.web.problems import ERRORS
 
 router = APIRouter(prefix="/api/v1/therapist", tags=["therapist"])
@@ -331,3 +332,14 @@ def put_notes(appointment_id: uuid.UUID, data: NotesUpdate, session: SessionDep,
     saved = appointments.save_notes(session, therapist=therapist, appointment_id=appointment_id, notes=data.notes)
     session.commit()
     return _appointment(saved)
+
+
+@router.get(
+    "/clients/{client_id}/insights",
+    response_model=InsightsPublic,
+    responses=ERRORS,
+    summary="My patterns of one client, from their shared entries only, for the sections left on",
+)
+def get_insights(client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Any:
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    return pattern_view.public(patterns.for_therapist(session, therapist=therapist, client=client))

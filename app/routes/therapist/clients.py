@@ -21,6 +21,7 @@ from app.services import (
     device_trust,
     entries,
     invites,
+    patterns,
     record_types,
     reminders,
 )
@@ -31,6 +32,7 @@ from app.web.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDe
 from app.web.presenters import invite_handoff
 from app.web.presenters.delivery import failure_reason
 from app.web.presenters.invite_handoff import qr_svg as invite_qr_svg
+from app.web.presenters.patterns import section_title
 from app.web.presenters.timewords import when
 from app.web.render import redirect, render
 
@@ -200,6 +202,9 @@ def _client_page(
         "health": reminders.delivery_health(session, client=client),
         "for_client": False,
         "failure_reason": failure_reason,
+        "pattern_sections": [(section.value, section_title(section)) for section in patterns.Section],
+        "patterns_off": {section.value for section in patterns.switched_off(client)},
+        "patterns_saved": request.query_params.get("patterns") == "saved",
     }
     status_code = 422 if shown.errors or errors else 200
     return render(request, "pages/therapist/client.html", context, block="content", status_code=status_code)

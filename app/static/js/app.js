@@ -62,6 +62,35 @@
     if (box && event.target.checked) { box.scrollIntoView({ block: "nearest" }); }
   });
 
+  // A re-rating ("how strong are those feelings now?") lists only the feelings picked above.
+  function showRerated(root) {
+    (root || document).querySelectorAll("[data-rerates]").forEach(function (box) {
+      var form = box.closest("form");
+      if (!form) { return; }
+      var picked = {};
+      form.querySelectorAll('input[type="checkbox"][name="' + box.dataset.rerates + '"]').forEach(function (input) {
+        if (input.checked) { picked[input.value] = true; }
+      });
+      var any = false;
+      box.querySelectorAll(".emotion[data-emotion]").forEach(function (emotion) {
+        var shown = picked[emotion.dataset.emotion] === true;
+        emotion.hidden = !shown;
+        any = any || shown;
+        if (!shown) { emotion.querySelectorAll('input[type="checkbox"]').forEach(function (input) { input.checked = false; }); }
+      });
+      var none = box.parentElement ? box.parentElement.querySelector("[data-rerate-none]") : null;
+      if (none) { none.hidden = any; }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input instanceof HTMLInputElement && input.type === "checkbox" && document.querySelector('[data-rerates="' + input.name + '"]')) {
+      showRerated(input.form || document);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () { showRerated(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { showRerated(event.target); });
+
   // A slider shows its number beside it, and tells screen readers the same ("70 of 100").
   function showValue(input) {
     var row = input.closest(".slider-row");

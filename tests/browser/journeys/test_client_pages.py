@@ -30,7 +30,7 @@ from tests.factories import make_entry
 # What a box on screen is: {x, y, width, height} in CSS pixels of the viewport.
 Box = dict[str, float]
 
-MENU = ("Today", "Entries", "Progress", "Reminders", "Settings")  # the menu's labels (msgctxt "menu")
+MENU = ("Today", "Entries", "Progress", "Patterns", "Reminders", "Settings")  # the menu's labels (msgctxt "menu")
 
 
 def _overlap(a: Box, b: Box) -> bool:
@@ -55,7 +55,7 @@ def _menu(page: Any) -> Any:
 def _menu_link(journey: Journey, label: str) -> Any:
     """A link of the client's menu by its visible label: short words ("Avisos" for Reminders)."""
     name = i18n.translations(journey.lang).pgettext("menu", label)
-    if label in ("Entries", "Progress"):
+    if label in ("Entries", "Progress", "Patterns"):
         name = journey._(f"My {label.lower()}")  # their names say it whole ("My progress")
     return _menu(journey.page).get_by_role("link", name=name, exact=True)
 
@@ -102,6 +102,7 @@ def test_the_menu_is_one_row_on_every_client_page(journey: Journey) -> None:
     for label, path, name in (
         ("Entries", "/c/entries", "entries"),
         ("Progress", "/c/progress", "progress"),
+        ("Patterns", "/c/patterns", "patterns"),
         ("Reminders", "/c/reminders", "reminders"),
         ("Settings", "/c/settings", "settings"),
     ):

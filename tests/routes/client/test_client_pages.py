@@ -156,8 +156,8 @@ def test_the_reminder_button_has_words_for_every_way_it_can_fail(web, session) -
 @pytest.mark.parametrize(
     ("lang", "labels"),
     [
-        ("en", ["Today", "Entries", "Progress", "Reminders", "Settings"]),
-        ("es", ["Hoy", "Anotaciones", "Progreso", "Avisos", "Ajustes"]),
+        ("en", ["Today", "Entries", "Progress", "Patterns", "Reminders", "Settings"]),
+        ("es", ["Hoy", "Anotaciones", "Progreso", "Patrones", "Avisos", "Ajustes"]),
     ],
 )
 def test_the_menu_has_short_labels_whose_names_hold_them(web, session, lang: str, labels: list[str]) -> None:  # type: ignore[no-untyped-def]
