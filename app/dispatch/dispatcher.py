@@ -318,7 +318,7 @@ class Dispatcher(Ledger):
         """The reminder's message (app/dispatch/payload.py). `badge`: the records this client is
         reminded of in the same send, none of them done yet, where known (a floor for the app
         badge; the client's Today page sets the exact count when opened)."""
-        from app.services.reminders import snooze_token
+        from app.services.reminders.snooze_links import snooze_token
 
         expires = occurrence.due_at + timedelta(hours=12)
         return payload.reminder(

@@ -15,6 +15,8 @@ from app.core import i18n
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.models import Client, PushSubscription, SessionKind
 from app.services import reminders
+from app.services.reminders import seen as reminder_seen
+from app.services.reminders import snooze_links, subscriptions
 from app.web.deps import DeviceDep, SessionDep, SettingsDep, vapid_keys
 from app.web.errors import wants_json
 from app.web.render import redirect, subscription_body
@@ -46,7 +48,7 @@ async def snooze(request: Request, session: SessionDep, settings: SettingsDep, d
     """Remind once more later. The signed token names the client and the reminder; no cookie
     is needed, but a browser signed in as someone else may not use it."""
     fields = await _fields(request)
-    client_id, reminder_id = reminders.read_snooze_token(secret=settings.secret_key, token=fields.get("token", ""))
+    client_id, reminder_id = snooze_links.read_snooze_token(secret=settings.secret_key, token=fields.get("token", ""))
     if device is not None and device.kind == SessionKind.client and device.client_id != client_id:
         raise Forbidden(i18n.gettext("This reminder belongs to someone else."))
     client = session.get(Client, client_id)
@@ -79,10 +81,10 @@ async def seen(request: Request, session: SessionDep, settings: SettingsDep, dev
         occurrence_id = uuid.UUID(occurrence[:64])
     except ValueError:
         raise Invalid(i18n.gettext("This reminder could not be read.")) from None
-    client_id, reminder_id = reminders.read_snooze_token(secret=settings.secret_key, token=token[:200])
+    client_id, reminder_id = snooze_links.read_snooze_token(secret=settings.secret_key, token=token[:200])
     if device is not None and device.kind == SessionKind.client and device.client_id != client_id:
         raise Forbidden(i18n.gettext("This reminder belongs to someone else."))
-    reminders.mark_seen(
+    reminder_seen.mark_seen(
         session, client_id=client_id, reminder_id=reminder_id, occurrence_id=occurrence_id, endpoint=endpoint or ""
     )
     session.commit()
@@ -101,7 +103,7 @@ async def subscription_change(request: Request, session: SessionDep, settings: S
     if old is None or client is None:
         raise NotFound(i18n.gettext("No such device."))
     subscription = await run_in_threadpool(
-        reminders.add_subscription,
+        subscriptions.add_subscription,
         session,
         client=client,
         data=data.get("subscription"),

@@ -25,6 +25,7 @@ from app.dispatch.dispatcher import notification_texts
 from app.models import OccurrenceStatus, PushSubscription, ReminderOccurrence
 from app.models.types import utcnow
 from app.services import reminders
+from app.services.reminders import snooze_links
 from tests.browser.live import PHONE, LiveServer
 from tests.browser.people import client_with_records
 from tests.browser.steps import wait_until
@@ -109,7 +110,7 @@ def _reminder_sent(server: LiveServer) -> tuple[Any, ReminderOccurrence, bytes]:
         session.add(occurrence)
         session.add(PushSubscription(client_id=person.client.id, endpoint=ENDPOINT, p256dh="k", auth="a", sent_count=1))
         session.commit()
-        token = reminders.snooze_token(
+        token = snooze_links.snooze_token(
             secret=server.settings.secret_key,
             client_id=person.client.id,
             reminder_id=reminder.id,

@@ -18,6 +18,7 @@ from app.dispatch.dispatcher import Dispatcher, notification_texts
 from app.dispatch.vapid import VapidKeys
 from app.models import Frequency, ReminderOccurrence
 from app.services import reminders
+from app.services.reminders import snooze_links, subscriptions
 from tests.declarative_push import problems
 from tests.dispatch.conftest import PushPeer, client_with_reminder, dispatch, due_now
 from tests.factories import make_assignment, make_client
@@ -104,7 +105,7 @@ def test_a_runaway_text_loses_its_words_not_its_link() -> None:
 
 def _subscribe(session: Session, peer: PushPeer, keys: VapidKeys, client, settings: Settings) -> str:  # type: ignore[no-untyped-def]
     data = peer.subscribe(keys.public_key)
-    reminders.add_subscription(
+    subscriptions.add_subscription(
         session, client=client, data={"endpoint": data["endpoint"], "keys": data["keys"]}, settings=settings
     )
     session.commit()
@@ -149,7 +150,7 @@ def test_a_reminder_decrypted_at_the_push_service_is_declarative(
     assert parse_qs(urlsplit(notification["actions"][2]["navigate"]).query)["snooze"] == [data["snooze"]]
     # What the service worker needs beside the notification.
     assert (data["reminder"], data["occurrence"]) == (str(reminder.id), str(occurrence.id))
-    assert reminders.read_snooze_token(secret=settings.secret_key, token=data["snooze"], now=START) == (
+    assert snooze_links.read_snooze_token(secret=settings.secret_key, token=data["snooze"], now=START) == (
         client.id,
         reminder.id,
     )

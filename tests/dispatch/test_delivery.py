@@ -18,6 +18,8 @@ from app.dispatch.dispatcher import Dispatcher, DispatcherLocked, SingleDispatch
 from app.dispatch.vapid import VapidKeys
 from app.models import Client, OccurrenceStatus, PushSubscription, Reminder, ReminderOccurrence
 from app.services import reminders
+from app.services.reminders import health as reminder_health
+from app.services.reminders import subscriptions
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, free_port, subscription_json
 from tests.factories import make_entry
 
@@ -25,7 +27,7 @@ START = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
 
 
 def _device(session: Session, client: Client, sink: Sink, name: str, settings: Settings) -> PushSubscription:
-    subscription = reminders.add_subscription(
+    subscription = subscriptions.add_subscription(
         session, client=client, data=subscription_json(f"{sink.base}/{name}"), settings=settings
     )
     session.commit()
@@ -189,7 +191,7 @@ def test_one_device_gone_another_delivered(
     session.refresh(old)
     session.refresh(new)
     assert old.expired_at is not None and new.expired_at is None and new.last_success_at is not None
-    health = reminders.delivery_health(session, client=client)
+    health = reminder_health.delivery_health(session, client=client)
     assert health.push_ready and len(health.devices) == 1 and len(health.expired) == 1
 
 

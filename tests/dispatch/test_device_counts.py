@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.models import PushSubscription
-from app.services import reminders
+from app.services.reminders import subscriptions
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
 
 START = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ def test_each_device_counts_its_sends_and_what_its_push_service_accepted(
     client, _assignment, reminder = client_with_reminder(session, times=("08:30", "21:00"), now=START)
     devices: dict[str, PushSubscription] = {}
     for name in ("phone", "tablet"):
-        devices[name] = reminders.add_subscription(
+        devices[name] = subscriptions.add_subscription(
             session, client=client, data=subscription_json(f"{sink.base}/{name}"), settings=dispatch_settings
         )
     session.commit()

@@ -14,7 +14,7 @@ from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.webpush import Outcome, PushResult
 from app.models import PushSubscription
 from app.models.types import utcnow
-from app.services import reminders
+from app.services.reminders import subscriptions
 from tests.dispatch.conftest import subscription_json
 from tests.factories import make_client, make_therapist
 
@@ -26,7 +26,7 @@ def test_concurrent_chunks_sharing_devices_are_all_recorded(
 ) -> None:
     client = make_client(session, therapist=make_therapist(session))
     devices = [
-        reminders.add_subscription(
+        subscriptions.add_subscription(
             session, client=client, data=subscription_json(f"https://push.example.org/{n}"), settings=dispatch_settings
         ).id
         for n in range(12)

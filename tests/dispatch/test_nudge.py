@@ -23,6 +23,8 @@ from app.dispatch.vapid import VapidKeys
 from app.models import Appointment, Assignment, Client, Visibility
 from app.models.types import utcnow
 from app.services import appointments, reminders
+from app.services.reminders import health as reminder_health
+from app.services.reminders import subscriptions
 from tests import aio
 from tests.dispatch.smtp_peer import Inbox, run_inbox
 from tests.factories import make_assignment, make_client, make_entry, make_therapist
@@ -101,7 +103,7 @@ SOME_DAYS = (5, 3)
 
 def _phone(session: Session, world: World, peer: PushPeer, keys: VapidKeys, settings: Settings) -> str:
     data = peer.subscribe(keys.public_key)
-    reminders.add_subscription(
+    subscriptions.add_subscription(
         session, client=world.client, data={"endpoint": data["endpoint"], "keys": data["keys"]}, settings=settings
     )
     session.commit()
@@ -145,7 +147,7 @@ def test_one_warm_discreet_question_the_day_before(
         assert word not in message
     assert _nudged_at(session, world) is not None
     assert nudge.outcomes(session, client_id=world.client.id, since=world.nudge_at - timedelta(days=1)) == {"sent": 1}
-    health = reminders.delivery_health(session, client=world.client)
+    health = reminder_health.delivery_health(session, client=world.client)
     assert health.devices[0].last_success_at is not None
 
 

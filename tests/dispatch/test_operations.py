@@ -19,6 +19,7 @@ from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.models import DispatcherHeartbeat
 from app.services import reminders
+from app.services.reminders import subscriptions
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
 from tests.dispatch.load import dispatcher_env
 from tests.peers import ROOT, free_port, wait_until
@@ -109,7 +110,7 @@ def test_deliveries_count_outcomes_lateness_and_push_answers(
     }
     client, _assignment, reminder = client_with_reminder(session, now=start)
     for name in ("phone", "old-tablet"):
-        reminders.add_subscription(
+        subscriptions.add_subscription(
             session, client=client, data=subscription_json(f"{sink.base}/{name}"), settings=dispatch_settings
         )
     session.commit()

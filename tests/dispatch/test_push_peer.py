@@ -14,7 +14,8 @@ from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.vapid import VapidKeys
 from app.models import OccurrenceStatus, ReminderOccurrence
-from app.services import reminders
+from app.services.reminders import health as reminder_health
+from app.services.reminders import subscriptions
 from tests import aio
 from tests.dispatch.conftest import PushPeer, client_with_reminder, dispatch, due_now
 
@@ -23,7 +24,7 @@ START = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
 
 def _subscribe(session: Session, peer: PushPeer, keys: VapidKeys, client, settings: Settings):  # type: ignore[no-untyped-def]
     data = peer.subscribe(keys.public_key)
-    subscription = reminders.add_subscription(
+    subscription = subscriptions.add_subscription(
         session,
         client=client,
         data={"endpoint": data["endpoint"], "keys": data["keys"]},
@@ -88,10 +89,10 @@ def test_expired_subscription_is_pruned_after_410(
     session.refresh(subscription)
     assert subscription.expired_at is not None
     assert subscription.last_error == "http_410"
-    assert reminders.active_subscriptions(session, client_id=client.id) == []
+    assert subscriptions.active_subscriptions(session, client_id=client.id) == []
     [occurrence] = _occurrences(session)
     assert occurrence.status is OccurrenceStatus.missed  # no other device, no email fallback
-    health = reminders.delivery_health(session, client=client)
+    health = reminder_health.delivery_health(session, client=client)
     assert not health.push_ready and len(health.expired) == 1
 
 
@@ -128,4 +129,4 @@ def test_test_notification_reaches_every_device(
     assert len(results) == 2
     assert len(push_peer.messages(first)) == 1 and len(push_peer.messages(second)) == 1
     session.expire_all()
-    assert reminders.delivery_health(session, client=client).last_delivered_at is not None
+    assert reminder_health.delivery_health(session, client=client).last_delivered_at is not None

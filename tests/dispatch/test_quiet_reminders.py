@@ -15,6 +15,8 @@ from app.core.settings import Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.models import Assignment, Client, Frequency, OccurrenceStatus, Reminder, ReminderOccurrence
 from app.services import frequency, reminders
+from app.services.reminders import health as reminder_health
+from app.services.reminders import subscriptions
 from tests.dispatch.conftest import Sink, dispatch, due_now, subscription_json
 from tests.factories import make_assignment, make_client, make_entry
 
@@ -33,7 +35,9 @@ def _set_up(
         data=reminders.ReminderInput(times=times),
         now=MONDAY,
     )
-    reminders.add_subscription(session, client=client, data=subscription_json(f"{sink.base}/phone"), settings=settings)
+    subscriptions.add_subscription(
+        session, client=client, data=subscription_json(f"{sink.base}/phone"), settings=settings
+    )
     session.commit()
     return client, assignment, reminder
 
@@ -89,10 +93,10 @@ def test_every_day_with_two_reminder_times_the_second_stays_quiet_once_done_and_
     assert evening.last_error == frequency.QUIET_DONE
     assert sink.hits("/phone") == 1
     # Not a failure: delivery health counts it apart, and the client's page says why.
-    health = reminders.delivery_health(session, client=client, now=datetime(2026, 5, 4, 21, tzinfo=UTC))
+    health = reminder_health.delivery_health(session, client=client, now=datetime(2026, 5, 4, 21, tzinfo=UTC))
     assert health.quiet_done == 1 and health.quiet_not_due == 0
     assert health.recent_failures == []
-    [quiet] = reminders.quiet_reminders(session, client=client, now=datetime(2026, 5, 4, 21, tzinfo=UTC))
+    [quiet] = reminder_health.quiet_reminders(session, client=client, now=datetime(2026, 5, 4, 21, tzinfo=UTC))
     assert (quiet.due_local.hour, quiet.due_local.minute, quiet.reason, quiet.today) == (20, 0, "done", True)
 
 
@@ -119,7 +123,7 @@ def test_a_weekday_record_stays_quiet_on_other_days_and_speaks_up_on_its_own(
         OccurrenceStatus.sent,
     ]
     assert outcomes[1].last_error == frequency.QUIET_NOT_DUE
-    health = reminders.delivery_health(session, client=client, now=datetime(2026, 5, 6, 20, tzinfo=UTC))
+    health = reminder_health.delivery_health(session, client=client, now=datetime(2026, 5, 6, 20, tzinfo=UTC))
     assert health.quiet_not_due == 1 and health.quiet_done == 0
 
 

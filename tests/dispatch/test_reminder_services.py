@@ -12,6 +12,7 @@ from app.core.errors import Invalid, NotFound
 from app.core.settings import Environment, Settings
 from app.models import PushSubscription, Reminder
 from app.services import reminders
+from app.services.reminders import snooze_links, subscriptions
 from tests.dispatch.conftest import client_with_reminder, subscription_json
 from tests.factories import make_assignment, make_client
 
@@ -94,17 +95,17 @@ def test_someone_elses_assignment_or_reminder(session: Session) -> None:
 
 def test_snooze_token_is_bound_to_its_client_and_expires() -> None:
     client_id, reminder_id = uuid.uuid4(), uuid.uuid4()
-    token = reminders.snooze_token(secret="s" * 40, client_id=client_id, reminder_id=reminder_id, expires=START)
-    assert reminders.read_snooze_token(secret="s" * 40, token=token, now=START - timedelta(seconds=1)) == (
+    token = snooze_links.snooze_token(secret="s" * 40, client_id=client_id, reminder_id=reminder_id, expires=START)
+    assert snooze_links.read_snooze_token(secret="s" * 40, token=token, now=START - timedelta(seconds=1)) == (
         client_id,
         reminder_id,
     )
     with pytest.raises(NotFound):
-        reminders.read_snooze_token(secret="other" * 10, token=token, now=START - timedelta(seconds=1))
+        snooze_links.read_snooze_token(secret="other" * 10, token=token, now=START - timedelta(seconds=1))
     with pytest.raises(NotFound):
-        reminders.read_snooze_token(secret="s" * 40, token=token, now=START + timedelta(seconds=1))
+        snooze_links.read_snooze_token(secret="s" * 40, token=token, now=START + timedelta(seconds=1))
     with pytest.raises(NotFound):
-        reminders.read_snooze_token(secret="s" * 40, token=token[:-2] + "AA", now=START - timedelta(seconds=1))
+        snooze_links.read_snooze_token(secret="s" * 40, token=token[:-2] + "AA", now=START - timedelta(seconds=1))
 
 
 @pytest.mark.parametrize(
@@ -121,7 +122,7 @@ def test_snooze_token_is_bound_to_its_client_and_expires() -> None:
 def test_malformed_subscriptions_are_refused(session: Session, settings: Settings, data: object) -> None:
     client = make_client(session)
     with pytest.raises(Invalid):
-        reminders.add_subscription(session, client=client, data=data, settings=settings)
+        subscriptions.add_subscription(session, client=client, data=data, settings=settings)
     assert session.exec(select(PushSubscription)).all() == []
 
 
@@ -137,9 +138,9 @@ def test_plain_http_endpoints_only_on_loopback_and_only_when_a_test_setting_allo
         ("http://10.0.0.1/x", loopback),
     ):
         with pytest.raises(Invalid, match="secure"):
-            reminders.add_subscription(session, client=client, data=subscription_json(endpoint), settings=rules)
+            subscriptions.add_subscription(session, client=client, data=subscription_json(endpoint), settings=rules)
     assert session.exec(select(PushSubscription)).all() == []
-    added = reminders.add_subscription(
+    added = subscriptions.add_subscription(
         session, client=client, data=subscription_json("http://127.0.0.1:9/x"), settings=loopback
     )
     assert added.id is not None

@@ -35,6 +35,7 @@ from app.dispatch.vapid import VapidKeys
 from app.models import Client, OccurrenceStatus, ReminderOccurrence, SessionKind, VoiceNote
 from app.models.types import utcnow
 from app.services import device_sessions, reminders, voice_storage
+from app.services.reminders import subscriptions
 from app.web.render import SESSION_COOKIE
 from tests.conftest import PG_SKIP_REASON, PG_URL, _create_pg_database, _drop_pg_database
 from tests.dispatch.load import dispatcher_env
@@ -476,7 +477,7 @@ def test_two_dispatchers_deliver_each_due_reminder_exactly_once(deployment: Depl
             client = make_client(session)
             assignment = make_assignment(session, client=client)
             subscription = push_peer.subscribe(deployment.vapid.public_key)
-            reminders.add_subscription(
+            subscriptions.add_subscription(
                 session,
                 client=client,
                 data={"endpoint": subscription["endpoint"], "keys": subscription["keys"]},

@@ -29,6 +29,7 @@ from app.models import (
     SessionAgenda,
     Visibility,
 )
+from app.services.reminders import subscriptions
 from tests.factories import browser, make_assignment, make_client, make_entry, make_template, make_therapist, signed_in
 
 SECRET = "zebra-secret-private-words"
@@ -95,7 +96,7 @@ def _world(session: Session) -> World:
     from tests.dispatch.conftest import subscription_json
 
     reminders.save(session, client=client_a, assignment_id=assignment.id, data=reminders.ReminderInput(times=["08:30"]))
-    subscription = reminders.add_subscription(
+    subscription = subscriptions.add_subscription(
         session,
         client=client_a,
         data=subscription_json("https://push.example.org/client-a"),

@@ -15,6 +15,7 @@ from app.core.settings import Settings
 from app.models import Client, OccurrenceStatus, ReminderOccurrence, Therapist
 from app.models.types import utcnow
 from app.services import reminders
+from app.services.reminders import snooze_links, subscriptions
 from tests.dispatch.conftest import subscription_json
 from tests.factories import browser, make_assignment, make_client, signed_in
 
@@ -39,11 +40,11 @@ def sent(session: Session, settings: Settings) -> dict[str, Any]:
         sent_at=now - timedelta(minutes=1),
         attempts=1,
     )
-    phone = reminders.add_subscription(session, client=client, data=subscription_json(ENDPOINT), settings=settings)
+    phone = subscriptions.add_subscription(session, client=client, data=subscription_json(ENDPOINT), settings=settings)
     phone.sent_count = phone.accepted_count = 1
     session.add_all([occurrence, phone])
     session.commit()
-    token = reminders.snooze_token(
+    token = snooze_links.snooze_token(
         secret=settings.secret_key, client_id=client.id, reminder_id=reminder.id, expires=now + timedelta(hours=12)
     )
     return {
@@ -98,7 +99,7 @@ def test_a_beacon_for_what_is_not_the_clients_own_changes_nothing(
         data=reminders.ReminderInput(times=["09:00"]),
     )
     session.commit()
-    theirs = reminders.snooze_token(
+    theirs = snooze_links.snooze_token(
         secret=settings.secret_key,
         client_id=stranger.id,
         reminder_id=stranger_reminder.id,

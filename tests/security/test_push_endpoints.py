@@ -27,8 +27,8 @@ from app.core.settings import DEFAULT_PUSH_HOSTS, Environment, Settings
 from app.dispatch.dispatcher import Dispatcher
 from app.dispatch.vapid import VapidKeys
 from app.models import Client, OccurrenceStatus, PushSubscription, ReminderOccurrence
-from app.services import reminders
 from app.services.push_endpoints import EndpointRules, RefusedEndpoint, is_public, parse_address
+from app.services.reminders import subscriptions
 from tests.dispatch import conftest as dispatch_fixtures
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
 from tests.factories import make_client, signed_in
@@ -388,7 +388,7 @@ def test_a_due_reminder_to_a_rebound_name_is_a_failed_delivery(
     dns = Resolver(monkeypatch, "rebinding.push.test", "2606:4700:4700::1111", "::ffff:127.0.0.1")
     strict = settings.model_copy(update={"vapid_subject": "mailto:tests@example.org", "dispatch_encrypt_processes": 0})
     client, _assignment, reminder = client_with_reminder(session, now=START)
-    reminders.add_subscription(
+    subscriptions.add_subscription(
         session,
         client=client,
         data=subscription_json(f"https://rebinding.push.test:{sink.port}/phone"),
@@ -414,7 +414,9 @@ def test_an_endpoint_stored_before_the_rules_is_not_sent_to(
     strict = settings.model_copy(update={"vapid_subject": "mailto:tests@example.org", "dispatch_encrypt_processes": 0})
     client, _assignment, reminder = client_with_reminder(session, now=START)
     loopback = strict.model_copy(update={"push_allow_loopback": True})
-    reminders.add_subscription(session, client=client, data=subscription_json(f"{sink.base}/old"), settings=loopback)
+    subscriptions.add_subscription(
+        session, client=client, data=subscription_json(f"{sink.base}/old"), settings=loopback
+    )
     session.commit()
 
     stats = dispatch(Dispatcher(engine=engine, settings=strict, keys=VapidKeys.load(strict)), due_now(reminder))
@@ -439,7 +441,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_host_name_kept(
         }
     )
     client, _assignment, reminder = client_with_reminder(session, now=START)
-    reminders.add_subscription(
+    subscriptions.add_subscription(
         session, client=client, data=subscription_json(f"http://sink.push.test:{sink.port}/phone"), settings=loopback
     )
     session.commit()
@@ -468,7 +470,9 @@ def test_redirects_are_not_followed(
     )
     sink.script["/moved"] = [(status, {"Location": f"{sink.base}/elsewhere"}, 0.0)]
     client, _assignment, reminder = client_with_reminder(session, now=START)
-    reminders.add_subscription(session, client=client, data=subscription_json(f"{sink.base}/moved"), settings=loopback)
+    subscriptions.add_subscription(
+        session, client=client, data=subscription_json(f"{sink.base}/moved"), settings=loopback
+    )
     session.commit()
 
     stats = dispatch(Dispatcher(engine=engine, settings=loopback, keys=VapidKeys.load(loopback)), due_now(reminder))
@@ -488,7 +492,7 @@ def test_redirects_are_not_followed(
 def test_the_service_refuses_with_a_translated_message_and_stores_nothing(session: Session, settings: Settings) -> None:
     client = make_client(session)
     with pytest.raises(Invalid) as refused:
-        reminders.add_subscription(
+        subscriptions.add_subscription(
             session, client=client, data=subscription_json("https://[::ffff:169.254.169.254]/"), settings=settings
         )
     assert refused.value.message == NOT_PUBLIC

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.models import PushSubscription
-from app.services import reminders
+from app.services.reminders import health as reminder_health
+from app.services.reminders import subscriptions
 from app.web.deps import CurrentClient, SessionDep, SettingsDep
 from app.web.problems import ERRORS
 from app.web.render import subscription_body
@@ -49,7 +50,7 @@ async def add_subscription(request: Request, session: SessionDep, settings: Sett
     data = await subscription_body(request)
     # In a worker thread: checking the endpoint looks its host up (app/services/push_endpoints.py).
     subscription = await run_in_threadpool(
-        reminders.add_subscription,
+        subscriptions.add_subscription,
         session,
         client=client,
         data=data,
@@ -62,7 +63,7 @@ async def add_subscription(request: Request, session: SessionDep, settings: Sett
 
 @router.get("/subscriptions", response_model=list[DevicePublic], responses=ERRORS, summary="My devices")
 def list_subscriptions(session: SessionDep, client: CurrentClient) -> Any:
-    health = reminders.delivery_health(session, client=client)
+    health = reminder_health.delivery_health(session, client=client)
     return [_device(subscription) for subscription in health.devices + health.expired]
 
 
@@ -70,6 +71,6 @@ def list_subscriptions(session: SessionDep, client: CurrentClient) -> Any:
     "/subscriptions/{subscription_id}", status_code=204, responses=ERRORS, summary="Stop reminders on one device"
 )
 def delete_subscription(subscription_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
-    reminders.remove_subscription(session, client=client, subscription_id=subscription_id)
+    subscriptions.remove_subscription(session, client=client, subscription_id=subscription_id)
     session.commit()
     return Response(status_code=204)

@@ -21,10 +21,10 @@ from app.services import (
     barriers,
     entries,
     record_types,
-    reminders,
 )
 from app.services.answers import VOICE_COMPANION_SUFFIX
 from app.services.entry_text import entry_views, is_library_version, tr
+from app.services.reminders import seen as reminder_seen
 from app.web.deps import ClientAccess, CurrentClient, SessionDep
 from app.web.render import redirect, render
 
@@ -55,7 +55,7 @@ def record_form(
 ) -> Response:
     assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=assignment_id)
     # Opened from a reminder: the client saw it (delivery health counts it).
-    if reminders.seen_from_link(session, client=client, occurrence=occurrence):
+    if reminder_seen.seen_from_link(session, client=client, occurrence=occurrence):
         session.commit()
     template = session.get(RecordTemplate, assignment.template_id)
     assert template is not None

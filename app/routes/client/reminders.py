@@ -16,7 +16,9 @@ from app.dispatch import probe
 from app.models import Client
 from app.services import frequency as frequency_rules
 from app.services import reminders
+from app.services.reminders import health as reminder_health
 from app.services.reminders import settings as reminder_settings
+from app.services.reminders import subscriptions
 from app.web.deps import CurrentClient, SessionDep, SettingsDep, vapid_keys
 from app.web.presenters.delivery import failure_reason
 from app.web.render import is_htmx, jinja, redirect, render
@@ -108,7 +110,7 @@ def _quiet_lines(session: SessionDep, client: Client) -> list[tuple[str, str]]:
     """Reminders that stayed quiet lately, as (record, why) in the client's words."""
     names: dict[int, str] = dict(jinja.globals["weekday_names"])  # type: ignore[call-overload]
     lines = []
-    for item in reminders.quiet_reminders(session, client=client):
+    for item in reminder_health.quiet_reminders(session, client=client):
         moment = item.due_local
         day = f"{names[moment.isoweekday()]} {moment.day}"
         why = frequency_rules.quiet_sentence(item.reason, time=moment.strftime("%H:%M"), day=day, today=item.today)
@@ -154,7 +156,7 @@ def _page(
         "prefs": prefs,
         "records": _record_rows(session, client, form, errors),
         "errors": errors,
-        "health": reminders.delivery_health(session, client=client),
+        "health": reminder_health.delivery_health(session, client=client),
         "quiet": _quiet_lines(session, client),
         "for_client": True,
         "failure_reason": failure_reason,
@@ -238,7 +240,7 @@ async def send_test_notification(
 
 @router.post("/devices/{subscription_id}/remove")
 def remove_device(request: Request, subscription_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
-    reminders.remove_subscription(session, client=client, subscription_id=subscription_id)
+    subscriptions.remove_subscription(session, client=client, subscription_id=subscription_id)
     session.commit()
     if is_htmx(request):
         return _page(request, session, client, block="health")

@@ -23,10 +23,10 @@ from app.services import (
     invites,
     patterns,
     record_types,
-    reminders,
 )
 from app.services.assignments import default_weekly_day
 from app.services.entry_text import entry_views
+from app.services.reminders import health as reminder_health
 from app.web import entry_filters
 from app.web.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
 from app.web.presenters import invite_handoff
@@ -199,7 +199,7 @@ def _client_page(
         "frequencies": list(Frequency),
         "errors": errors or {},
         "values": values or {},
-        "health": reminders.delivery_health(session, client=client),
+        "health": reminder_health.delivery_health(session, client=client),
         "for_client": False,
         "failure_reason": failure_reason,
         "pattern_sections": [(section.value, section_title(section)) for section in patterns.Section],

@@ -21,6 +21,7 @@ from sqlmodel import select
 from app.core import i18n
 from app.models import Client, ReminderOccurrence
 from app.services import reminders
+from app.services.reminders import subscriptions
 from tests.browser.journeys.conftest import OpenJourney
 from tests.browser.journeys.journey import ALL_FOUR, Journey
 from tests.browser.people import client_with_records
@@ -59,7 +60,7 @@ def test_a_reminder_tapped_not_today_shows_as_seen_to_the_client_and_the_therapi
         assert client is not None
         client.locale = lang
         session.add(client)
-        phone_device = reminders.add_subscription(
+        phone_device = subscriptions.add_subscription(
             session,
             client=client,
             data={"endpoint": peer["endpoint"], "keys": peer["keys"]},

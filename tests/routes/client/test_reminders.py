@@ -17,6 +17,8 @@ from app.core.settings import Environment, Settings
 from app.models import AssignmentCreate, Client, PushSubscription, Reminder, Therapist
 from app.models.types import utcnow
 from app.services import assignments, clients, reminders
+from app.services.reminders import health as reminder_health
+from app.services.reminders import snooze_links
 from tests.dispatch.conftest import subscription_json
 from tests.factories import browser, make_assignment, make_client, make_template, make_therapist, signed_in
 from tests.peers import PushPeer
@@ -350,7 +352,7 @@ def test_public_key_is_the_one_on_the_page(web: TestClient, session: Session, pe
 
 
 def _token(settings: Settings, client_id: uuid.UUID, reminder_id: uuid.UUID, *, hours: int = 1) -> str:
-    return reminders.snooze_token(
+    return snooze_links.snooze_token(
         secret=settings.secret_key,
         client_id=client_id,
         reminder_id=reminder_id,
@@ -424,7 +426,7 @@ def test_snooze_for_someone_elses_reminder_is_refused(
     # Tampered, signed with another secret, expired, or a snooze length we do not offer.
     token = _token(settings, client.id, reminder.id)
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    foreign = reminders.snooze_token(
+    foreign = snooze_links.snooze_token(
         secret="another-secret-" + "y" * 32,
         client_id=client.id,
         reminder_id=reminder.id,
@@ -486,7 +488,7 @@ def test_test_notification_reaches_every_device_at_the_push_peer(
         notification = json.loads(message)["notification"]
         assert notification["title"] == "Between"
         assert notification["body"] == "Notifications work on this device."
-    health = reminders.delivery_health(session, client=client)
+    health = reminder_health.delivery_health(session, client=client)
     assert health.last_delivered_at is not None
     # The health card on the page says so too.
     assert "None yet" not in phone.get("/c/reminders/health", headers={"HX-Request": "true"}).text

@@ -25,7 +25,8 @@ from app.core import i18n
 from app.core.settings import get_settings
 from app.models import OccurrenceStatus, PushSubscription, Reminder, ReminderOccurrence, Repeat, Visibility
 from app.models.types import utcnow
-from app.services import appointments, exports, reminders, zone_history
+from app.services import appointments, exports, zone_history
+from app.services.reminders import health as reminder_health
 from tests.factories import make_assignment, make_client, make_entry, make_therapist, signed_in
 
 # -- sessions: a weekly series once, its dates behind disclosures --------------------------------
@@ -169,7 +170,7 @@ def test_a_reminder_delivered_nine_days_ago_reads_as_such_beside_none_in_seven_d
     _occurrence(session, reminder, due=sent, sent=sent, status=OccurrenceStatus.sent)
     _device(session, client, last_success=sent)
 
-    health = reminders.delivery_health(session, client=client)
+    health = reminder_health.delivery_health(session, client=client)
     assert health.last_reminder_at == sent and health.last_other_at is None
     text = _health_text(web, session, therapist, client)
     local = format_datetime(sent.astimezone(ZoneInfo("America/New_York")), "EEE d MMM, HH:mm", locale="en")
@@ -185,7 +186,7 @@ def test_the_last_reminder_is_always_among_the_seven_days_counted(web, session) 
     # Due just over a week ago, sent (after retries) just under: counted, and the last one.
     due = utcnow() - timedelta(days=7, minutes=10)
     _occurrence(session, reminder, due=due, sent=due + timedelta(minutes=20), status=OccurrenceStatus.retried_sent)
-    health = reminders.delivery_health(session, client=client)
+    health = reminder_health.delivery_health(session, client=client)
     assert health.recent == {"retried_sent": 1}
     text = _health_text(web, session, therapist, client)
     assert "Last 7 days 1 delivered" in text and "6 days ago" in text
@@ -199,7 +200,7 @@ def test_a_test_notification_after_the_last_reminder_is_told_apart(web, session)
     _occurrence(session, reminder, due=sent, sent=sent, status=OccurrenceStatus.sent)
     tested = utcnow() - timedelta(hours=2)
     _device(session, client, last_success=tested)
-    health = reminders.delivery_health(session, client=client)
+    health = reminder_health.delivery_health(session, client=client)
     assert health.last_delivered_at == tested and health.last_other_at == tested
     text = _health_text(web, session, therapist, client)
     assert "3 days ago" in text and "Last 7 days 1 delivered" in text

@@ -1,0 +1,224 @@
+"""Delivery health: what reached the client lately, per device, as the client and therapist see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.core.days import local_day
+from app.core.i18n import _
+from app.models import (
+    Assignment,
+    Client,
+    OccurrenceStatus,
+    PushSubscription,
+    RecordTemplate,
+    Reminder,
+    ReminderOccurrence,
+    TemplateVersion,
+)
+from app.models.types import utcnow
+from app.services import frequency as frequency_rules
+
+# A device's last success this close after a reminder was sent is that reminder's.
+_SAME_SEND = timedelta(minutes=1)
+
+DELIVERED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent)
+
+
+@dataclass(frozen=True)
+class DeliveryHealth:
+    devices: list[PushSubscription]
+    expired: list[PushSubscription]
+    last_delivered_at: datetime | None  # the last notification any device took: reminder, test or nudge
+    recent: dict[str, int]  # reminders by outcome over the last `days` days
+    recent_failures: list[ReminderOccurrence]
+    reminders: int
+    paused: bool
+    email_fallback: bool
+    last_reminder_at: datetime | None = None  # the last reminder a device took
+    timezone: str = "UTC"  # the client's: the zone these times are told in
+    days: int = 7
+    # Reminders that stayed quiet (not failures), by why: `frequency.QUIET_*`.
+    quiet: dict[str, int] = field(default_factory=dict)
+    # Reminders of the last `days` days the client showed they saw (a tap, or the page opened).
+    seen: int = 0
+
+    @property
+    def quiet_done(self) -> int:
+        """Stayed quiet because the record was already done that day (or, kept as it happens,
+        something was written)."""
+        return sum(n for reason, n in self.quiet.items() if reason != frequency_rules.QUIET_NOT_DUE)
+
+    @property
+    def quiet_not_due(self) -> int:
+        """Stayed quiet because the record is not set for that day."""
+        return self.quiet.get(frequency_rules.QUIET_NOT_DUE, 0)
+
+    @property
+    def last_other_at(self) -> datetime | None:
+        """A later notification that was not a reminder (a test, a note before a session)."""
+        last = self.last_delivered_at
+        if last is None or (self.last_reminder_at is not None and last <= self.last_reminder_at + _SAME_SEND):
+            return None
+        return last
+
+    @property
+    def push_ready(self) -> bool:
+        return bool(self.devices)
+
+    @property
+    def failing_devices(self) -> list[PushSubscription]:
+        return [device for device in self.devices if device.failures]
+
+
+def delivery_health(session: Session, *, client: Client, now: datetime | None = None, days: int = 7) -> DeliveryHealth:
+    now = now or utcnow()
+    since = now - timedelta(days=days)
+    subscriptions = list(
+        session.exec(
+            select(PushSubscription)
+            .where(PushSubscription.client_id == client.id)
+            .order_by(col(PushSubscription.created_at))
+        )
+    )
+    last_reminder = _aware(
+        session.exec(
+            select(func.max(ReminderOccurrence.sent_at)).where(
+                ReminderOccurrence.client_id == client.id, col(ReminderOccurrence.status).in_(DELIVERED)
+            )
+        ).one()
+    )
+    last_delivered = last_reminder
+    last_push = max((s.last_success_at for s in subscriptions if s.last_success_at), default=None)
+    if last_push and (last_delivered is None or last_push > last_delivered):
+        last_delivered = last_push
+    # Counted by when each was sent (when it was due, for those never sent): the last reminder
+    # delivered, when it is within the window, is always among those counted.
+    counts = dict(
+        session.exec(
+            select(ReminderOccurrence.status, func.count())
+            .where(
+                ReminderOccurrence.client_id == client.id,
+                func.coalesce(ReminderOccurrence.sent_at, ReminderOccurrence.due_at) >= since,
+            )
+            .group_by(col(ReminderOccurrence.status))
+        ).all()
+    )
+    failures = list(
+        session.exec(
+            select(ReminderOccurrence)
+            .where(
+                ReminderOccurrence.client_id == client.id,
+                ReminderOccurrence.due_at >= since,
+                col(ReminderOccurrence.status).in_((OccurrenceStatus.missed, OccurrenceStatus.email)),
+            )
+            .order_by(col(ReminderOccurrence.due_at).desc())
+            .limit(5)
+        )
+    )
+    reminders = session.exec(select(func.count()).select_from(Reminder).where(Reminder.client_id == client.id)).one()
+    seen = session.exec(
+        select(func.count())
+        .select_from(ReminderOccurrence)
+        .where(
+            ReminderOccurrence.client_id == client.id,
+            col(ReminderOccurrence.seen_at).is_not(None),
+            func.coalesce(ReminderOccurrence.sent_at, ReminderOccurrence.due_at) >= since,
+        )
+    ).one()
+    return DeliveryHealth(
+        devices=[s for s in subscriptions if s.expired_at is None],
+        expired=[s for s in subscriptions if s.expired_at is not None],
+        last_delivered_at=last_delivered,
+        recent={str(status): int(n) for status, n in counts.items()},
+        recent_failures=failures,
+        reminders=int(reminders),
+        paused=client.reminders_paused,
+        email_fallback=client.email_fallback,
+        last_reminder_at=last_reminder,
+        timezone=client.timezone,
+        days=days,
+        quiet=_quiet_counts(session, client=client, since=since),
+        seen=int(seen),
+    )
+
+
+def _quiet_counts(session: Session, *, client: Client, since: datetime) -> dict[str, int]:
+    """Reminders that stayed quiet since `since`, by reason (older ones, without one, as done)."""
+    rows = session.exec(
+        select(ReminderOccurrence.last_error, func.count())
+        .where(
+            ReminderOccurrence.client_id == client.id,
+            ReminderOccurrence.status == OccurrenceStatus.suppressed,
+            ReminderOccurrence.due_at >= since,
+        )
+        .group_by(col(ReminderOccurrence.last_error))
+    ).all()
+    out: dict[str, int] = {}
+    for reason, count in rows:
+        key = reason or frequency_rules.QUIET_DONE
+        out[key] = out.get(key, 0) + int(count)
+    return out
+
+
+@dataclass(frozen=True)
+class QuietReminder:
+    """A reminder that stayed quiet, as the client's reminder page tells it."""
+
+    title: str
+    due_local: datetime  # in the client's zone
+    reason: str | None  # `frequency.QUIET_*` (None: recorded before reasons were kept)
+    today: bool
+
+
+def quiet_reminders(
+    session: Session, *, client: Client, now: datetime | None = None, days: int = 7, limit: int = 10
+) -> list[QuietReminder]:
+    """The client's reminders that stayed quiet lately, newest first, with why: nothing is
+    kept quiet without the client being able to see it."""
+    now = now or utcnow()
+    statement = (
+        select(ReminderOccurrence.due_at, ReminderOccurrence.last_error, TemplateVersion.title, RecordTemplate)
+        .join(Reminder, col(Reminder.id) == ReminderOccurrence.reminder_id)
+        .join(Assignment, col(Assignment.id) == Reminder.assignment_id)
+        .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
+        .join(
+            TemplateVersion,
+            (col(TemplateVersion.template_id) == RecordTemplate.id)
+            & (col(TemplateVersion.number) == RecordTemplate.current_version),
+        )
+        .where(
+            ReminderOccurrence.client_id == client.id,
+            ReminderOccurrence.status == OccurrenceStatus.suppressed,
+            ReminderOccurrence.due_at >= now - timedelta(days=days),
+        )
+        .order_by(col(ReminderOccurrence.due_at).desc())
+        .limit(limit)
+    )
+    zone = ZoneInfo(client.timezone)
+    today = local_day(now, timezone=client.timezone, boundary=client.day_boundary)
+    out = []
+    for due, reason, title, template in session.exec(statement):
+        out.append(
+            QuietReminder(
+                title=_(title) if template.is_library and title else title,
+                due_local=due.astimezone(zone),
+                reason=reason,
+                today=local_day(due, timezone=client.timezone, boundary=client.day_boundary) == today,
+            )
+        )
+    return out
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """An aggregate's instant: SQLite hands back naive text or datetimes, in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
