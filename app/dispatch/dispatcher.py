@@ -43,7 +43,6 @@ from sqlalchemy.engine import Engine
 from app.core import i18n
 from app.core.email import Mail, Mailer
 from app.core.settings import Settings
-from app.dispatch.encryption import Encryptor
 from app.dispatch.ledger import Claimed, Delivery, Ledger, Recipient, SendPlan, TickStats
 from app.dispatch.vapid import VapidKeys, VapidSigner
 from app.dispatch.webpush import Outcome, PushResult, PushSender, Target
@@ -151,7 +150,6 @@ class Dispatcher(Ledger):
                 VapidSigner(self.keys),
                 timeout=self.settings.push_timeout_seconds,
                 concurrency=self.settings.dispatch_concurrency,
-                encryptor=Encryptor(self.settings.dispatch_encrypt_processes),
                 rules=EndpointRules.from_settings(self.settings),
             )
         return self._sender
@@ -196,7 +194,6 @@ class Dispatcher(Ledger):
         )
         scheduler.start()
         self._scheduler = scheduler
-        self.sender.encryptor.start()
         log.info("reminder dispatcher %s started (%s)", self.name, self.engine.dialect.name)
 
     async def stop(self) -> None:

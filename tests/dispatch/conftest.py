@@ -43,9 +43,6 @@ def dispatch_settings(settings: Settings) -> Settings:
             "push_retry_base_seconds": 10.0,
             "reminder_grace_seconds": 1800,
             "dispatch_lease_seconds": 60,
-            # In the test process itself; tests/dispatch/test_encryption.py, the push-peer test
-            # and the dispatcher processes of test_processes.py use the worker processes.
-            "dispatch_encrypt_processes": 0,
             # The push services of these tests (the npm peer, the sink below) listen on loopback,
             # which the push endpoint rules refuse unless told otherwise.
             "push_allow_loopback": True,
