@@ -97,6 +97,7 @@ class Sink:
     script: dict[str, list[tuple[int, dict[str, str], float]]] = field(default_factory=dict)
     received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     topics: Counter[str] = field(default_factory=Counter)
+    connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -108,6 +109,8 @@ class Sink:
             return sum(1 for item in self.received if item[0] == path)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self.lock:
+            self.connections += 1
         try:
             while True:
                 request_line, headers, body = await read_request(reader)
