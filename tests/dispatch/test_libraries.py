@@ -16,7 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
 # Where a push message is built, encrypted, signed and sent, and its rules checked.
-PUSH_PATH = [*sorted((APP / "dispatch").glob("*.py")), APP / "core" / "push_rules.py", APP / "services" / "push_endpoints.py"]
+PUSH_PATH = [
+    *sorted((APP / "dispatch").glob("*.py")),
+    APP / "core" / "push_rules.py",
+    APP / "services" / "push_endpoints.py",
+]
 
 # Modules that would mean an HTTP client of our own, anywhere in app/.
 HTTP_OF_OUR_OWN = ("httptools", "h11", "h2", "http.client", "urllib.request", "urllib3", "requests", "httpx")

@@ -174,7 +174,9 @@ def _untrusted_tls() -> ssl.SSLContext:
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         Path(folder, "key.pem").write_bytes(
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
         )
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(Path(folder, "cert.pem"), Path(folder, "key.pem"))
@@ -195,7 +197,9 @@ def test_a_certificate_the_system_does_not_trust_is_not_sent_to() -> None:
         _key, _auth, keys = _browser()
         async with server:
             try:
-                return await sender.send(Target(f"https://localhost:{port}/phone", keys.p256dh, keys.auth), b"{}", ttl=60)
+                return await sender.send(
+                    Target(f"https://localhost:{port}/phone", keys.p256dh, keys.auth), b"{}", ttl=60
+                )
             finally:
                 await sender.aclose()
 
