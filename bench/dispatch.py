@@ -181,7 +181,7 @@ def _sent_by(port: int) -> int:
     import httpx
 
     body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
-    pattern = r'^between_reminder_outcomes_total\{outcome="(?:sent|retried_sent)"\} ([0-9.e+]+)$'
+    pattern = r'^between_reminder_outcomes_total\{status="(?:sent|retried_sent)"\} ([0-9.e+]+)$'
     return int(sum(float(value) for value in re.findall(pattern, body, re.MULTILINE)))
 
 

@@ -3,8 +3,9 @@ RFC 8291, with http_ece), the VAPID header by py-vapid (app/dispatch/vapid.py), 
 
 One `PushSender` holds one aiohttp session for the life of its dispatcher: connections are kept
 alive per push-service origin and reused across messages, every request has a total timeout,
-and proxies come from the environment (`HTTPS_PROXY`, `NO_PROXY`). See docs/benchmarks.md for
-what a message costs.
+and proxies come from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`: aiohttp's own
+`trust_env` rules, looked up once per origin; see `_Poster`). See docs/benchmarks.md for what a
+message costs.
 
 Every endpoint is checked against the push endpoint rules before it is sent to, and its host's
 addresses again whenever a connection is opened (`CheckedResolver`, app/services/push_endpoints.py);
@@ -27,7 +28,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.helpers import get_env_proxy_for_url
 from pywebpush import WebPusher, WebPushException
+from yarl import URL
 
 from app.core.push_rules import InvalidSubscriptionKeys, check_keys
 from app.dispatch.vapid import VapidSigner
@@ -141,16 +144,32 @@ class CheckedResolver(AbstractResolver):
         return None
 
 
-class _NoRedirects:
-    """The part of an aiohttp session WebPusher.send_async uses (`post`), with redirects never
-    followed: pywebpush has no option for it, and a push service's redirect is not an address
-    to trust."""
+class _Poster:
+    """The part of an aiohttp session WebPusher.send_async uses (`post`), wrapped, since
+    pywebpush passes no options of its own:
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    - redirects are never followed: a push service's redirect is not an address to trust;
+    - the proxy is the environment's, by aiohttp's own rules (`get_env_proxy_for_url`, what
+      `trust_env=True` does), looked up once per origin: `trust_env` looks it up, and reads
+      ~/.netrc, in a thread for every request, which cost more CPU than the request itself."""
+
+    def __init__(self, session: aiohttp.ClientSession, proxies: dict[str, tuple[Any, Any]]) -> None:
         self.session = session
+        self.proxies = proxies
 
     def post(self, url: str, **options: Any) -> Any:
-        return self.session.post(url, allow_redirects=False, **options)
+        parsed = URL(url)
+        origin = f"{parsed.scheme}://{parsed.host}:{parsed.port}"
+        proxy = self.proxies.get(origin)
+        if proxy is None:
+            try:
+                proxy = get_env_proxy_for_url(parsed)
+            except LookupError:  # no proxy for this origin
+                proxy = (None, None)
+            if len(self.proxies) >= 1024:  # one entry per push service: a handful in practice
+                self.proxies.clear()
+            self.proxies[origin] = proxy
+        return self.session.post(url, allow_redirects=False, proxy=proxy[0], proxy_auth=proxy[1], **options)
 
 
 class PushSender:
@@ -171,6 +190,8 @@ class PushSender:
         self.semaphore = asyncio.Semaphore(concurrency)
         self.resolver = CheckedResolver(self.rules, proxies=proxy_hosts())
         self._session: aiohttp.ClientSession | None = None
+        self._poster: _Poster | None = None
+        self._proxies: dict[str, tuple[Any, Any]] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -184,10 +205,18 @@ class PushSender:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self.timeout,
-                trust_env=True,
                 cookie_jar=aiohttp.DummyCookieJar(),  # a push service has no business setting cookies
             )
+            self._poster = _Poster(self._session, self._proxies)
         return self._session
+
+    @property
+    def poster(self) -> _Poster:
+        """What WebPusher posts through: the session, without redirects, with the proxy."""
+        session = self.session
+        if self._poster is None or self._poster.session is not session:
+            self._poster = _Poster(session, self._proxies)
+        return self._poster
 
     def check(self, endpoint: str) -> Endpoint | RefusedEndpoint:
         """The endpoint's URL checked against the rules (scheme, host, allow-list), remembered."""
@@ -234,7 +263,7 @@ class PushSender:
             return PushResult(Outcome.failed, error="bad_header")
         subscription = {"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}}
         async with self.semaphore:
-            pusher = WebPusher(subscription, aiohttp_session=cast(aiohttp.ClientSession, _NoRedirects(self.session)))
+            pusher = WebPusher(subscription, aiohttp_session=cast(aiohttp.ClientSession, self.poster))
             try:
                 response = await pusher.send_async(
                     payload,
