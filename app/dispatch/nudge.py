@@ -44,8 +44,8 @@ from app.core.email import Mail
 from app.core.i18n import _
 from app.dispatch.webpush import Outcome, PushResult, Target
 from app.models import Appointment, AuditEvent, Client, PushSubscription
-from app.services import appointments, audit, zone_history
-from app.services.adherence.load import adherence_of, assigned, facts
+from app.services import appointments, audit
+from app.services.adherence import load as adherence
 
 if TYPE_CHECKING:
     from app.dispatch.dispatcher import Dispatcher
@@ -157,27 +157,13 @@ def missing_records(session: Session, *, client: Client, appointment_id: uuid.UU
     appointment = session.get(Appointment, appointment_id)
     previous = appointments.previous_of(session, appointment=appointment) if appointment is not None else None
     since = previous.starts_at if previous is not None and previous.starts_at < now else now - DEFAULT_SPAN
-    records = assigned(session, client_ids=[client.id], ended_after=since)[client.id]
-    if not records:
-        return []
-    entries = facts(session, client_ids=[client.id], since=since, with_logged=False)
-    zones = zone_history.history(session, client=client)
+    loaded = adherence.for_client(session, client=client, ended_after=since, entries_since=since)
     titles = []
-    for item in records:
+    for item in loaded.records:
         if item.schedule.as_it_happens:
             continue  # kept as it happens: nothing is expected, so nothing can be missing
-        adherence = adherence_of(
-            item,
-            client=client,
-            zones=zones,
-            entries=entries.get(item.assignment.id, []),
-            now=now,
-            since=since,
-            window_start=since,
-            with_delays=False,
-            with_days=False,
-        )
-        rate = adherence.since
+        figures = loaded.adherence(item, now=now, since=since, window_start=since, with_days=False)
+        rate = figures.since
         if rate is not None and rate.done < rate.expected:
             titles.append(item.title)
     return titles

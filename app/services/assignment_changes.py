@@ -8,10 +8,9 @@ the record) and shows the therapist what was changed when (`described`).
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,12 +24,8 @@ from app.models import AssignmentChange, ChangeKind, Client, Frequency, Reminder
 from app.models.types import utcnow
 from app.services.adherence.rules import (
     ALL_WEEKDAYS,
-    Adherence,
-    EntryFact,
     Schedule,
     ScheduleChange,
-    ZoneHistory,
-    compute,
 )
 from app.services.frequency import frequency_label as frequency_rules_label
 
@@ -277,43 +272,3 @@ def reminders_by_assignment(session: Session, *, client_id: uuid.UUID) -> dict[u
         reminder.assignment_id: reminder
         for reminder in session.exec(select(Reminder).where(Reminder.client_id == client_id))
     }
-
-
-def glance_with_history(
-    *,
-    times: list[float],
-    nothing: list[float],
-    schedule: Schedule,
-    history: tuple[ScheduleChange, ...],
-    zones: ZoneHistory,
-    boundary: time,
-    start: datetime,
-    now: datetime,
-    end: datetime | None = None,
-    since: datetime | None = None,
-    window_start: datetime | None = None,
-) -> Adherence:
-    """What `adherence_fast.glance` gives for a caseload row, for a record whose rules changed:
-    the full engine over the same entry times (few records are edited)."""
-    left = Counter(nothing)
-    facts = []
-    for epoch in times:
-        instant = datetime.fromtimestamp(epoch, UTC)
-        plain = left[epoch] <= 0
-        if not plain:
-            left[epoch] -= 1
-        facts.append(EntryFact(occurred_at=instant, logged_at=instant, nothing_to_report=not plain))
-    return compute(
-        entries=facts,
-        schedule=schedule,
-        history=history,
-        zones=zones,
-        boundary=boundary,
-        start=start,
-        now=now,
-        end=end,
-        since=since,
-        window_start=window_start,
-        with_delays=False,
-        with_days=False,
-    )

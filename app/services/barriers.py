@@ -30,7 +30,8 @@ from app.models import BarrierCheckin, BarrierCreate, Client, Frequency, Therapi
 from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
 from app.models.types import utcnow
 from app.services import zone_history
-from app.services.adherence.load import Assigned, adherence_of, assigned, facts
+from app.services.adherence import load as adherence
+from app.services.adherence.load import Assigned, assigned
 from app.services.adherence.rules import DayClock, DayState
 from app.services.device_trust import PrivateAccess
 
@@ -136,30 +137,21 @@ def _missed_days(
 ) -> tuple[date, list[tuple[Assigned, list[date], bool]]]:
     """Today, and per assignment (not kept as it happens) its missed days in the last
     `lookback` days, and whether today is still open for it."""
-    zones = zone_history.history(session, client=client)
     window_start = now - timedelta(days=lookback + 8)
-    items = assigned(session, client_ids=[client.id], ended_after=window_start)[client.id]
+    loaded = adherence.for_client(session, client=client, ended_after=window_start, entries_since=window_start)
+    items = loaded.records
     if assignment_id is not None:
         items = [item for item in items if item.assignment.id == assignment_id]
     items = [item for item in items if item.assignment.frequency != Frequency.as_it_happens]
-    today = DayClock(zones, client.day_boundary).day_of(now)
+    today = DayClock(loaded.zones, client.day_boundary).day_of(now)
     if not items:
         return today, []
-    by_assignment = facts(session, client_ids=[client.id], since=window_start, with_logged=False)
     out = []
     oldest = today - timedelta(days=lookback)
     for item in items:
-        adherence = adherence_of(
-            item,
-            client=client,
-            zones=zones,
-            entries=by_assignment.get(item.assignment.id, []),
-            now=now,
-            window_start=window_start,
-            with_delays=False,
-        )
-        missed = [d.day for d in adherence.days if d.state in _MISSED and oldest <= d.day < today]
-        open_today = any(d.day == today and d.state == DayState.expected for d in adherence.days)
+        days = loaded.adherence(item, now=now, window_start=window_start).days
+        missed = [d.day for d in days if d.state in _MISSED and oldest <= d.day < today]
+        open_today = any(d.day == today and d.state == DayState.expected for d in days)
         out.append((item, missed, open_today))
     return today, out
 

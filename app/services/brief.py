@@ -31,7 +31,8 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import appointments, audit, clients, functional_analysis, record_types, scoring, zone_history
-from app.services.adherence.load import Assigned, adherence_of, assigned
+from app.services.adherence import load as adherence
+from app.services.adherence.load import Assigned, assigned
 from app.services.adherence.rules import Adherence, DayClock, EntryFact, ZoneChange
 from app.services.device_trust import PrivateAccess
 
@@ -319,28 +320,17 @@ def build(
     else:
         around = appointments.around_one(session, client_id=client.id, now=now)
         appointment, previous, as_of = around.next, around.last, now
-    zones, clock = _zones_and_clock(session, client)
     since = previous.starts_at if previous is not None else as_of - DEFAULT_SPAN
     records = assigned(session, client_ids=[client.id], ended_after=since)[client.id]
     start = min((item.assignment.created_at for item in records), default=since)
     rows = [row for row in _entries(session, client=client, since=start) if row.occurred_at <= as_of]
     prompts = _prompts(session, client=client, since=since)
-    by_assignment = _facts(rows, prompts)
+    zones, clock = _zones_and_clock(session, client)
+    loaded = adherence.ClientRecords(client=client, zones=zones, records=records, entries=_facts(rows, prompts))
     through = appointment.starts_at if appointment is not None else as_of
     briefs = [
-        RecordBrief(
-            item=item,
-            adherence=adherence_of(
-                item,
-                client=client,
-                zones=zones,
-                entries=by_assignment.get(item.assignment.id, []),
-                now=as_of,
-                since=since,
-                through=max(through, as_of),
-            ),
-        )
-        for item in records
+        RecordBrief(item=item, adherence=figures)
+        for item, figures in loaded.each(now=as_of, since=since, through=max(through, as_of), with_delays=True)
     ]
     # From here on, only what the client shared.
     shared = [row for row in rows if row.visibility != Visibility.private]
@@ -402,25 +392,15 @@ def progress(session: Session, *, client: Client, access: PrivateAccess, now: da
     """The client's own view: all of their entries count as done; the charts show the
     private ones only on a device that may show them (`access`)."""
     now = now or utcnow()
-    zones, clock = _zones_and_clock(session, client)
     records = assigned(session, client_ids=[client.id])[client.id]
     start = min((item.assignment.created_at for item in records), default=now - TREND_SPAN)
     rows = _entries(session, client=client, since=min(start, now - TREND_SPAN))
-    by_assignment = _facts(rows, {})
+    zones, clock = _zones_and_clock(session, client)
+    loaded = adherence.ClientRecords(client=client, zones=zones, records=records, entries=_facts(rows, {}))
     around = appointments.around_one(session, client_id=client.id, now=now)
     briefs = [
-        RecordBrief(
-            item=item,
-            adherence=adherence_of(
-                item,
-                client=client,
-                zones=zones,
-                entries=by_assignment.get(item.assignment.id, []),
-                now=now,
-                since=around.since,
-            ),
-        )
-        for item in records
+        RecordBrief(item=item, adherence=figures)
+        for item, figures in loaded.each(now=now, since=around.since, with_delays=True)
     ]
     shown = rows if access.everything else [row for row in rows if access.allows(row)]
     trends, questionnaires = _series(

@@ -4,7 +4,7 @@ Built with a fixed number of queries whatever the number of clients or entries:
 clients (with their last entry), sessions around now, zone histories, assignments,
 recent entry times (one row per assignment), recent questionnaire risk answers, push
 devices and last deliveries. Adherence is computed in Python over a recent window,
-by `adherence_fast.glance`.
+by the adherence engine (`adherence.figures`).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from app.models.standing import DeliveryState, Standing
 from app.models.types import utcnow
 from app.services import appointments, scoring, zone_history
 from app.services.adherence.caseload_load import NO_ENTRIES, ClientFacts, Listed, clients_of, listed, recent_times
-from app.services.adherence.figures import DayIndex, glance
+from app.services.adherence.figures import DayIndex, figures
 from app.services.adherence.rules import Adherence, Rate
 from app.services.appointments import Slot
-from app.services.assignment_changes import glance_with_history, schedule_histories
+from app.services.assignment_changes import schedule_histories
 
 # Entries older than this are not read for the caseload: streaks longer than it read "at least".
 WINDOW = timedelta(days=28)
@@ -157,11 +157,10 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
         summaries = []
         for item in records[client.id]:
             entries = recent.get(item.assignment.id, NO_ENTRIES).since(from_epoch)
-            history = histories.get(item.assignment.id)
             summaries.append(
                 RecordSummary(
                     item=item,
-                    adherence=glance(
+                    adherence=figures(
                         times=entries.times,
                         nothing=entries.nothing,
                         schedule=item.schedule,
@@ -171,20 +170,7 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
                         now=now,
                         since=around.since,
                         window_start=window_start,
-                    )
-                    if history is None
-                    else glance_with_history(
-                        times=entries.times,
-                        nothing=entries.nothing,
-                        schedule=item.schedule,
-                        history=history,
-                        zones=zones[client.id],
-                        boundary=client.day_boundary,
-                        start=item.assignment.created_at,
-                        end=item.assignment.ended_at,
-                        now=now,
-                        since=around.since,
-                        window_start=window_start,
+                        history=histories.get(item.assignment.id, ()),
                     ),
                 )
             )

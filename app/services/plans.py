@@ -45,9 +45,9 @@ from app.models import (
 )
 from app.models.plan import WORD_LIMITS, WORDS
 from app.models.types import utcnow
-from app.services import assignment_lookup, assignments, audit, clients, record_types, reminders, zone_history
+from app.services import assignment_lookup, assignments, audit, clients, record_types, reminders
 from app.services import frequency as frequency_rules
-from app.services.adherence.load import adherence_of, assigned, facts
+from app.services.adherence import load as adherence
 
 # Today invites the client to join a draft touched this recently ("your therapist is
 # making a plan with you"); an older draft waits for the therapist to open it again.
@@ -646,11 +646,10 @@ def for_brief(session: Session, *, therapist: Therapist, client: Client, now: da
     if not plans:
         return []
     earliest = min(plan.confirmed_at or now for plan in plans)
-    records = {item.assignment.id: item for item in assigned(session, client_ids=[client.id])[client.id]}
     # Weekly records look back up to a week before a day counts: read a little earlier.
     window_start = earliest - timedelta(days=8)
-    entries = facts(session, client_ids=[client.id], since=window_start, with_logged=False)
-    zones = zone_history.history(session, client=client)
+    loaded = adherence.for_client(session, client=client, entries_since=window_start)
+    records = {item.assignment.id: item for item in loaded.records}
     changes: dict[uuid.UUID, list[PlanChange]] = {}
     for change in session.exec(
         select(PlanChange)
@@ -663,18 +662,8 @@ def for_brief(session: Session, *, therapist: Therapist, client: Client, now: da
         item = records.get(plan.assignment_id) if plan.assignment_id is not None else None
         if item is None:  # the record was stopped: the plan ended with it
             continue
-        adherence = adherence_of(
-            item,
-            client=client,
-            zones=zones,
-            entries=entries.get(item.assignment.id, []),
-            now=now,
-            since=plan.confirmed_at,
-            window_start=window_start,
-            with_delays=False,
-            with_days=False,
-        )
-        since, happened = adherence.since, adherence.happened_since
+        figures = loaded.adherence(item, now=now, since=plan.confirmed_at, window_start=window_start, with_days=False)
+        since, happened = figures.since, figures.happened_since
         out.append(
             Held(
                 plan=plan,
@@ -682,7 +671,7 @@ def for_brief(session: Session, *, therapist: Therapist, client: Client, now: da
                 done=since.done if since is not None else 0,
                 expected=since.expected if since is not None else 0,
                 written=happened.entries if happened is not None else 0,
-                as_it_happens=adherence.as_it_happens,
+                as_it_happens=figures.as_it_happens,
                 changes=changes.get(plan.id, []),
             )
         )

@@ -14,8 +14,9 @@ from app.core.errors import Conflict, NotFound
 from app.models import AssignmentChange, AssignmentSettings, ChangeKind, Frequency, Reminder
 from app.models.types import utcnow
 from app.services import assignment_changes, assignment_lookup, assignments, brief, caseload, reminders
+from app.services.adherence.figures import compute
 from app.services.adherence.load import assigned
-from app.services.adherence.rules import DayState, EntryFact, Schedule, ScheduleChange, compute
+from app.services.adherence.rules import DayState, EntryFact, Schedule, ScheduleChange
 from tests.factories import make_assignment, make_client, make_therapist
 from tests.routes.insights_helpers import backdate, daily_entries
 

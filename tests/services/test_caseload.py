@@ -13,9 +13,9 @@ from app.models.types import utcnow
 from app.services import appointments, caseload, zone_history
 from app.services.adherence.caseload_load import listed
 from app.services.adherence.load import assigned, facts
-from app.services.adherence.rules import compute
 from tests.factories import make_client, make_therapist
 from tests.routes.insights_helpers import assign_since, entry_at, past_session
+from tests.services.adherence import reference
 
 
 def _entries(session: Session, client: Client, assignment: Assignment, rng: random.Random, *, days: int) -> None:
@@ -110,7 +110,7 @@ def test_caseload_figures_equal_the_full_engine(session) -> None:  # type: ignor
             window = [
                 fact for fact in every_entry.get(record.item.assignment.id, []) if fact.occurred_at >= window_start
             ]
-            full = compute(
+            full = reference.compute(
                 entries=window,
                 schedule=record.item.schedule,
                 zones=zones[client.id],

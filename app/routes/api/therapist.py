@@ -33,9 +33,9 @@ from app.models.therapist_api import (
     TallyPublic,
 )
 from app.models.types import utcnow
-from app.services import appointments, audit, brief, caseload, clients, functional_analysis, zone_history
+from app.services import appointments, brief, caseload, clients, functional_analysis
+from app.services.adherence import load as adherence
 from app.services.adherence import rules as engine
-from app.services.adherence.load import adherence_of, assigned, facts
 from app.web.deps import CurrentTherapist, SessionDep
 from app.web.problems import ERRORS
 
@@ -143,38 +143,12 @@ def get_caseload(session: SessionDep, therapist: CurrentTherapist) -> Any:
     summary="Adherence of one client per assignment, over its whole history, with per-day states",
 )
 def get_adherence(client_id: uuid.UUID, session: SessionDep, therapist: CurrentTherapist) -> Any:
-    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
-    around = appointments.around_one(session, client_id=client.id)
-    zones = zone_history.history(session, client=client)
-    records = assigned(session, client_ids=[client.id])[client.id]
-    by_assignment = facts(session, client_ids=[client.id])
-    audit.record(
-        session,
-        actor_kind="therapist",
-        actor_id=therapist.id,
-        action="adherence.read",
-        client_id=client.id,
-    )
+    read = adherence.read(session, therapist=therapist, client_id=client_id, now=utcnow())
     session.commit()
-    now = utcnow()
     return ClientAdherencePublic(
-        client_id=client.id,
-        since_last_session=around.since,
-        records=[
-            _adherence(
-                item,
-                adherence_of(
-                    item,
-                    client=client,
-                    zones=zones,
-                    entries=by_assignment.get(item.assignment.id, []),
-                    now=now,
-                    since=around.since,
-                ),
-                with_days=True,
-            )
-            for item in records
-        ],
+        client_id=read.client.id,
+        since_last_session=read.since,
+        records=[_adherence(item, figures, with_days=True) for item, figures in read.records],
     )
 
 

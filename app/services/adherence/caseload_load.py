@@ -2,7 +2,7 @@
 
 A caseload reads hundreds of assignments and tens of thousands of entries. Full ORM
 objects (and a row, a datetime and a tuple per entry) would cost more than the
-figures worked out from them, so these loaders read only what `adherence_fast.glance`
+figures worked out from them, so these loaders read only what the engine (`figures.figures`)
 and the caseload page need.
 """
 

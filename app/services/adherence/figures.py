@@ -1,12 +1,17 @@
-"""A glance: what a caseload row shows of `adherence.compute`, over a bounded window, for hundreds of clients.
+"""The adherence engine: the one place the rules of `rules.py` are worked out.
 
-The same rules as the engine, on day ordinals instead of dates: a `DayIndex` lists
-where each of the client's local days begins (epoch seconds), so that a record's
-entries per day are bisections of its sorted entry times at those instants, done by
-the standard library, with no datetime and no time-zone conversion per entry; and
-the occasions are lists worked through by comprehensions rather than objects.
-tests/services/test_adherence_fast.py holds `glance` equal to `compute` for any
-schedule, zones, boundary and entries.
+`figures` serves every reader: the caseload (hundreds of records, no day list), the brief
+and the client's pages (a day list for the charts), the pre-session nudge and the API
+(through `compute` and `load.ClientRecords`, which loads what it needs in a fixed number of queries).
+
+It works on day ordinals instead of dates: a `DayIndex` lists where each of the client's
+local days begins (epoch seconds), so that a record's entries per day are bisections of its
+sorted entry times at those instants, done by the standard library, with no datetime and
+no time-zone conversion per entry; and the occasions are parallel lists worked through by
+comprehensions rather than objects. tests/services/adherence/reference.py keeps the
+rules written plainly, one object per occasion, and tests/services/adherence/
+test_engine_matches_reference.py holds the engine equal to it for any schedule, edits,
+zones, boundary and entries.
 """
 
 from __future__ import annotations
@@ -17,17 +22,24 @@ import itertools
 import math
 import operator
 from collections import Counter
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.models.assignment import Frequency
+from app.models.standing import DayState
 from app.services.adherence.rules import (
     ALL_WEEKDAYS,
+    BACKFILL_AFTER,
     Adherence,
+    Day,
     DayClock,
+    EntryDelay,
+    EntryFact,
     Rate,
     Schedule,
+    ScheduleChange,
     Tally,
     ZoneHistory,
     week_windows,
@@ -211,7 +223,137 @@ class DayIndex:
         return {day.toordinal() for day in self.clock.lived_days(start, stop)}
 
 
-def glance(
+class _Occasions:
+    """A record's occasions in day order (see `rules.py`), as parallel lists over day ordinals:
+    when each is due, the entries it got, whether that was enough. Week windows also keep the
+    day they open on; `bonus` lists the occasions that count only when done."""
+
+    __slots__ = ("bonus", "counts", "dues", "factors", "nothings", "opens", "satisfied", "targets")
+
+    def __init__(self) -> None:
+        self.dues: list[int] = []
+        self.counts: list[int] = []
+        self.nothings: list[int] = []
+        self.targets: list[int] = []
+        self.satisfied: list[bool] = []
+        self.bonus: list[int] = []
+        self.opens: dict[int, int] = {}  # a week's window: occasion index -> the day it opens
+        # (first occasion, smoothing factor of the rules it was asked under; None: the current rules)
+        self.factors: list[tuple[int, float | None]] = []
+
+    def add(
+        self,
+        schedule: Schedule,
+        *,
+        first: int,
+        last: int,
+        lived: range | set[int],
+        from_day: int,
+        per_day: list[int],
+        nothing_per_day: list[int],
+        cut: bool = False,
+        factor: float | None = None,
+    ) -> None:
+        """The occasions of `schedule` over the days `first`..`last` that start on `from_day` or
+        later. `cut`: the rules changed after `last`, so a week running past it ends there and
+        counts only if done."""
+        span = last - first
+        if schedule.as_it_happens or span < 0:
+            return
+        base = len(self.dues)
+        self.factors.append((base, factor))
+        skip = max(0, from_day - first)
+        target = schedule.target
+        if schedule.frequency is Frequency.weekly:
+            counts, nothings = [], []
+            # Ordinal 1 (1 January of year 1) was a Monday.
+            for opens, closes in week_windows(
+                span=span, skip=skip, first_weekday=(first - 1) % 7 + 1, due_weekday=schedule.due_weekday
+            ):
+                low, high = first + opens, first + closes
+                if not any(day in lived for day in range(low, min(high, last) + 1)):
+                    continue
+                short = closes - opens < 6
+                if cut and high > last:
+                    high, short = last, True
+                if short:
+                    self.bonus.append(len(self.dues))
+                self.opens[len(self.dues)] = low
+                self.dues.append(high)
+                counts.append(sum(per_day[low - from_day : high - from_day + 1]))
+                nothings.append(sum(nothing_per_day[low - from_day : high - from_day + 1]) if nothing_per_day else 0)
+            target = 1
+        else:
+            chosen = frozenset(schedule.weekdays if schedule.frequency is Frequency.weekdays else ALL_WEEKDAYS)
+            every_day = len(chosen) == 7
+            begin = first + skip
+            dues: Sequence[int]
+            if every_day and isinstance(lived, range):
+                # Every day of a stretch: slices of the day counts.
+                low = max(begin, lived.start)
+                high = max(low, min(last + 1, lived.stop))  # none lived (an end before the window): empty
+                dues = range(low, high)
+                counts = per_day[low - from_day : high - from_day]
+                nothings = nothing_per_day[low - from_day : high - from_day] if nothing_per_day else [0] * len(dues)
+            else:
+                dues = [
+                    day for day in range(begin, last + 1) if day in lived and (every_day or (day - 1) % 7 + 1 in chosen)
+                ]
+                counts = [per_day[day - from_day] for day in dues]
+                nothings = [nothing_per_day[day - from_day] for day in dues] if nothing_per_day else [0] * len(dues)
+            if dues and dues[0] == first:
+                self.bonus.append(base)  # a first day not done is not held against anyone
+            self.dues.extend(dues)
+        self.counts.extend(counts)
+        self.nothings.extend(nothings)
+        self.targets.extend([target] * len(counts))
+        if nothing_per_day:
+            pairs = zip(counts, nothings, strict=True)
+            self.satisfied.extend(nothing > 0 or count >= target for count, nothing in pairs)
+        else:
+            self.satisfied.extend(count >= target for count in counts)
+
+    def covered(self) -> dict[int, int]:
+        """Every day some occasion takes entries on -> that occasion's index."""
+        out: dict[int, int] = {}
+        for index, due in enumerate(self.dues):
+            for day in range(self.opens.get(index, due), due + 1):
+                out[day] = index
+        return out
+
+
+def _occasions(
+    schedule: Schedule,
+    history: Sequence[ScheduleChange],
+    days: DayIndex,
+    *,
+    first_day: int,
+    last_day: int,
+    lived: range | set[int],
+    from_day: int,
+    per_day: list[int],
+    nothing_per_day: list[int],
+) -> _Occasions:
+    """The occasions under each set of rules in turn: the earlier ones (`history`) up to the day
+    before their edit, the current `schedule` from the day of the last edit on."""
+    out = _Occasions()
+    add = functools.partial(out.add, lived=lived, from_day=from_day, per_day=per_day, nothing_per_day=nothing_per_day)
+    begin = first_day
+    for change in sorted(history, key=lambda item: item.until):
+        edited = days.ordinal_of(change.until)
+        end = min(edited - 1, last_day)
+        if end < begin:
+            begin = max(begin, edited)  # changed again the same day: those rules never held a whole day
+            continue
+        if change.schedule is not None:
+            add(change.schedule, first=begin, last=end, cut=True, factor=change.schedule.multiplier)
+        begin = end + 1
+    if begin <= last_day:
+        add(schedule, first=begin, last=last_day)
+    return out
+
+
+def figures(
     *,
     times: Sequence[float],
     nothing: Sequence[float] = (),
@@ -222,12 +364,19 @@ def glance(
     end: datetime | None = None,
     since: datetime | None = None,
     window_start: datetime | None = None,
+    history: Sequence[ScheduleChange] = (),
+    through: date | None = None,
+    with_days: bool = False,
 ) -> Adherence:
-    """What `compute(..., with_delays=False, with_days=False)` gives, for a caseload row.
+    """Adherence of one assignment from `start` (its creation) to `now` (or `end`, if it ended).
 
-    `times` are when the entries happened, in epoch seconds, sorted, and `nothing` those of
-    the ones that were "nothing to report" (each also in `times`), sorted; `days` indexes
-    the client's local days over the window. Same rules as `compute`, on day ordinals.
+    `times` are when its entries happened, in epoch seconds, sorted, and `nothing` those of the
+    ones that were "nothing to report" (each also in `times`), sorted; `days` indexes the
+    client's local days over the span. `since` (the last session) gives `Adherence.since`.
+    With `window_start`, only entries from then on were loaded: occasions that began earlier
+    are left out (and `Adherence.window_from` says so), so streaks read "at least".
+    `history`: the rules the assignment had before each edit (past days keep them).
+    `with_days` lists each day's state, up to `through` (future days, for calendars).
     """
     today = days.ordinal_of(now)
     stop = min(now, end) if end is not None else now
@@ -247,10 +396,7 @@ def glance(
     per_day = days.day_counts(times, from_day, last_day)
     nothing_per_day = days.day_counts(nothing, from_day, last_day) if nothing else []
 
-    weekly = schedule.frequency is Frequency.weekly
-    target = schedule.target
-    # Entries and check-ins over [lo, today] (within the days read): differences of running sums
-    # of the day counts.
+    # Entries and check-ins over [lo, today] (within the days read): differences of running sums.
     tally_to = min(today, last_day)
     upto = tally_to - from_day + 1
     running = list(itertools.accumulate(per_day, initial=0))
@@ -265,159 +411,268 @@ def glance(
         nothing_ = running_nothing[upto] - running_nothing[first]
         return Tally(running[upto] - running[first] - nothing_, nothing_, upto - first)
 
-    happened, happened_7, happened_28 = tally(from_day), tally(today - 6), tally(today - 27)
-    happened_since = None if since is None else tally(days.ordinal_of(since))
-    if schedule.as_it_happens:
-        # Nothing is scheduled: no occasions, so nothing expected, missed or pending.
-        nil = Rate(0, 0)
-        return Adherence(
-            today=date.fromordinal(today),
-            first_day=date.fromordinal(first_day),
-            last_day=date.fromordinal(last_day),
-            window_from=None if window_from is None else date.fromordinal(window_from),
-            days=[],
-            expected=0,
-            done=0,
-            nothing_to_report=0,
-            missed=0,
-            pending=False,
-            current_streak=0,
-            longest_streak=0,
-            overall=nil,
-            since=None if since is None else nil,
-            last_7=nil,
-            last_28=nil,
-            score=0.0,
-            last_entry_at=datetime.fromtimestamp(max(times), UTC) if times else None,
-            as_it_happens=True,
-            happened=happened,
-            happened_7=happened_7,
-            happened_28=happened_28,
-            happened_since=happened_since,
-        )
-    # The occasions in day order, as `_occasions` finds them: due day, entries, "nothing to report" entries.
-    # Every occasion day is on or after from_day.
-    span = last_day - first_day
-    skip = max(0, from_day - first_day)
-    dues: list[int]
-    entries: list[int]
-    nothings: list[int]
-    short_first = False  # a weekly record's first week ends on its day sooner than in seven days
-    if weekly:
-        dues, entries, nothings = [], [], []
-        # Ordinal 1 (1 January of year 1) was a Monday.
-        for opens, closes in week_windows(
-            span=span, skip=skip, first_weekday=(first_day - 1) % 7 + 1, due_weekday=schedule.due_weekday
-        ):
-            window = range(first_day + opens, min(first_day + closes + 1, last_day + 1))
-            if any(day in lived for day in window):
-                if not dues:
-                    short_first = closes - opens < 6
-                dues.append(first_day + closes)
-                entries.append(sum(per_day[day - from_day] for day in window))
-                nothings.append(sum(nothing_per_day[day - from_day] for day in window) if nothing_per_day else 0)
+    occasions = _occasions(
+        schedule,
+        history,
+        days,
+        first_day=first_day,
+        last_day=last_day,
+        lived=lived,
+        from_day=from_day,
+        per_day=per_day,
+        nothing_per_day=nothing_per_day,
+    )
+    dues, satisfied = occasions.dues, occasions.satisfied
+    # An occasion not done is left out when it is still open (due on the last day or later:
+    # pending, neither done nor missed) or a bonus not taken.
+    tail = bisect.bisect_left(dues, last_day)
+    open_ = [index for index in range(tail, len(dues)) if not satisfied[index]]
+    pending = bool(open_) and last_day == today
+    dropped = set(open_).union(index for index in occasions.bonus if not satisfied[index])
+    if dropped:
+        keep = [index not in dropped for index in range(len(dues))]
+        kept_dues = list(itertools.compress(dues, keep))
+        kept_counts = list(itertools.compress(occasions.counts, keep))
+        kept_nothings = list(itertools.compress(occasions.nothings, keep))
+        kept_targets = list(itertools.compress(occasions.targets, keep))
+        kept = list(itertools.compress(satisfied, keep))
     else:
-        chosen = frozenset(schedule.weekdays if schedule.frequency is Frequency.weekdays else ALL_WEEKDAYS)
-        every_day = len(chosen) == 7
-        begin = first_day + skip
-        if every_day and isinstance(lived, range):
-            # Every day of a stretch: slices of the day counts.
-            low, high = max(begin, lived.start), min(last_day + 1, lived.stop)
-            dues = list(range(low, high))
-            entries = per_day[low - from_day : high - from_day]
-            nothings = nothing_per_day[low - from_day : high - from_day] if nothing_per_day else [0] * len(dues)
-        else:
-            # Ordinal 1 (1 January of year 1) was a Monday.
-            dues = [
-                day for day in range(begin, last_day + 1) if day in lived and (every_day or (day - 1) % 7 + 1 in chosen)
-            ]
-            entries = [per_day[day - from_day] for day in dues]
-            nothings = [nothing_per_day[day - from_day] for day in dues] if nothing_per_day else [0] * len(dues)
-    # Days with entries (not only "nothing to report") the schedule did not ask for: done extra.
-    extra = 0
-    if not weekly and len(dues) < len(per_day):
-        if (
-            schedule.frequency is Frequency.weekdays
-            and isinstance(lived, range)
-            and lived.start <= from_day
-            and last_day < lived.stop
-            and not nothing_per_day
-        ):
-            # Every day lived: the days not asked for are the other weekdays, every seventh count.
-            first_weekday = (from_day - 1) % 7 + 1
-            others = [(day - first_weekday) % 7 for day in range(1, 8) if day not in chosen]
-            extra = sum(len(per_day[offset::7]) - per_day[offset::7].count(0) for offset in others)
-        else:
-            scheduled_days = set(dues)
-            extra = sum(
-                1
-                for offset, count in enumerate(per_day)
-                if count
-                and count > (nothing_per_day[offset] if nothing_per_day else 0)
-                and from_day + offset not in scheduled_days
-            )
-    if nothing_per_day:
-        satisfied = [nothing > 0 or count >= target for count, nothing in zip(entries, nothings, strict=True)]
-    else:
-        satisfied = [count >= target for count in entries]
+        kept_dues, kept_counts, kept_nothings = list(dues), occasions.counts, occasions.nothings
+        kept_targets, kept = occasions.targets, satisfied
 
-    # Only the last occasion can be due on the last day or later: undone, it is still open (pending),
-    # neither done nor missed; and an undone first day of a daily record is a bonus not taken.
-    pending = False
-    if dues and not satisfied[-1] and dues[-1] >= last_day:
-        pending = last_day == today
-        del dues[-1], entries[-1], nothings[-1], satisfied[-1]
-    if dues and not satisfied[0] and (short_first if weekly else dues[0] == first_day):
-        del dues[0], entries[0], nothings[0], satisfied[0]
-    # What is left counts: lists, comprehensions and bytes do in C what `compute` loops over.
-    done = sum(satisfied)
-    runs = bytes(satisfied).split(b"\x00")  # the streaks of done occasions
-    nothing_only = 0
-    if nothing_per_day:
-        nothing_only = sum(
-            1 for count, nothing in zip(entries, nothings, strict=True) if nothing and count - nothing < target
-        )
-    multiplier = schedule.multiplier
-    weight = 1.0 - multiplier
-    score = 0.0
-    for term in [
-        weight if done_ else (count / target) * weight for done_, count in zip(satisfied, entries, strict=True)
-    ]:
-        score = score * multiplier + term
-    score = min(1.0, max(0.0, score))
+    done = sum(kept)
+    runs = bytes(kept).split(b"\x00")  # the streaks of done occasions
+    nothing_only = sum(
+        1
+        for count, nothing_, target in zip(kept_counts, kept_nothings, kept_targets, strict=True)
+        if nothing_ and count - nothing_ < target
+    )
+    score = _habit_score(occasions, schedule, keep=None if not dropped else keep, satisfied=kept)
 
     # A week done early counts on the last day; rates over [from_day, today] are slices of the occasions.
-    if dues and dues[-1] > last_day:
-        dues[-1] = last_day
-    done_before = [0, *itertools.accumulate(satisfied)]
-    through_today = bisect.bisect_right(dues, today)
+    if kept_dues and kept_dues[-1] > last_day:
+        kept_dues[-1] = last_day
+    done_before = [0, *itertools.accumulate(kept)]
+    through_today = bisect.bisect_right(kept_dues, today)
 
-    def rate(from_day: int) -> Rate:
-        first = min(bisect.bisect_left(dues, from_day), through_today)
+    def rate(lo: int) -> Rate:
+        first = min(bisect.bisect_left(kept_dues, lo), through_today)
         return Rate(done=done_before[through_today] - done_before[first], expected=through_today - first)
 
+    extra_days = not schedule.as_it_happens and schedule.frequency is not Frequency.weekly
     return Adherence(
         today=date.fromordinal(today),
         first_day=date.fromordinal(first_day),
         last_day=date.fromordinal(last_day),
         window_from=None if window_from is None else date.fromordinal(window_from),
-        days=[],
-        expected=len(dues),
+        days=[]
+        if not with_days
+        else _day_list(
+            occasions,
+            dropped=dropped,
+            per_day=per_day,
+            nothing_per_day=nothing_per_day,
+            lived=lived,
+            from_day=from_day,
+            last_day=last_day,
+            today=today,
+            through=max(last_day, through.toordinal() if through is not None else last_day),
+            extra_days=extra_days,
+        ),
+        expected=len(kept),
         done=done,
         nothing_to_report=nothing_only,
-        missed=len(dues) - done,
+        missed=len(kept) - done,
         pending=pending,
         current_streak=len(runs[-1]),
         longest_streak=max(map(len, runs)),
-        overall=Rate(done=done, expected=len(dues)),
+        overall=Rate(done=done, expected=len(kept)),
         since=None if since is None else rate(days.ordinal_of(since)),
         last_7=rate(today - 6),
         last_28=rate(today - 27),
         score=score,
         last_entry_at=datetime.fromtimestamp(max(times), UTC) if times else None,
-        extra=extra,
-        happened=happened,
-        happened_7=happened_7,
-        happened_28=happened_28,
-        happened_since=happened_since,
+        extra=_extra(occasions, schedule, per_day, nothing_per_day, lived, from_day, last_day, edited=bool(history))
+        if extra_days
+        else 0,
+        as_it_happens=schedule.as_it_happens,
+        happened=tally(from_day),
+        happened_7=tally(today - 6),
+        happened_28=tally(today - 27),
+        happened_since=None if since is None else tally(days.ordinal_of(since)),
+    )
+
+
+def _habit_score(occasions: _Occasions, schedule: Schedule, *, keep: list[bool] | None, satisfied: list[bool]) -> float:
+    """Loop Habit Tracker's score over the occasions that count, each under the smoothing of the
+    rules it was asked under."""
+    counts, targets = occasions.counts, occasions.targets
+    if keep is not None:
+        counts, targets = list(itertools.compress(counts, keep)), list(itertools.compress(targets, keep))
+    factors = occasions.factors
+    score = 0.0
+    if all(factor is None for _first, factor in factors):
+        multiplier = schedule.multiplier
+        weight = 1.0 - multiplier
+        for term in [
+            weight if done else (count / target) * weight
+            for done, count, target in zip(satisfied, counts, targets, strict=True)
+        ]:
+            score = score * multiplier + term
+        return min(1.0, max(0.0, score))
+    per_occasion: list[float] = []
+    for position, (first, factor) in enumerate(factors):
+        following = factors[position + 1][0] if position + 1 < len(factors) else len(occasions.dues)
+        per_occasion.extend([schedule.multiplier if factor is None else factor] * (following - first))
+    if keep is not None:
+        per_occasion = list(itertools.compress(per_occasion, keep))
+    for done, count, target, factor in zip(satisfied, counts, targets, per_occasion, strict=True):
+        value = 1.0 if done else min(1.0, count / target)
+        score = score * factor + value * (1.0 - factor)
+    return min(1.0, max(0.0, score))
+
+
+def _extra(
+    occasions: _Occasions,
+    schedule: Schedule,
+    per_day: list[int],
+    nothing_per_day: list[int],
+    lived: range | set[int],
+    from_day: int,
+    last_day: int,
+    *,
+    edited: bool,
+) -> int:
+    """Days with entries (not only "nothing to report") no occasion asked for: done extra."""
+    if len(occasions.dues) >= len(per_day) and not occasions.opens:
+        return 0  # every day read is an occasion's day
+    if (
+        not edited
+        and schedule.frequency is Frequency.weekdays
+        and isinstance(lived, range)
+        and lived.start <= from_day
+        and last_day < lived.stop
+        and not nothing_per_day
+    ):
+        # Every day lived, under one set of rules: the days not asked for are the other weekdays,
+        # every seventh count.
+        first_weekday = (from_day - 1) % 7 + 1
+        others = [(day - first_weekday) % 7 for day in range(1, 8) if day not in schedule.weekdays]
+        return sum(len(per_day[offset::7]) - per_day[offset::7].count(0) for offset in others)
+    covered = occasions.covered() if occasions.opens else set(occasions.dues)
+    return sum(
+        1
+        for offset, count in enumerate(per_day)
+        if count and count > (nothing_per_day[offset] if nothing_per_day else 0) and from_day + offset not in covered
+    )
+
+
+def _day_list(
+    occasions: _Occasions,
+    *,
+    dropped: set[int],
+    per_day: list[int],
+    nothing_per_day: list[int],
+    lived: range | set[int],
+    from_day: int,
+    last_day: int,
+    today: int,
+    through: int,
+    extra_days: bool,
+) -> list[Day]:
+    """Each day's state from `from_day` to `through`, for the charts and calendars."""
+    by_day = occasions.covered()
+    dues, satisfied, windows = occasions.dues, occasions.satisfied, occasions.opens
+    out: list[Day] = []
+    for day in range(from_day, through + 1):
+        when = date.fromordinal(day)
+        if day > last_day:
+            out.append(Day(when, DayState.future if day > today else DayState.not_expected, 0, False))
+            continue
+        count = per_day[day - from_day]
+        index = by_day.get(day)
+        if day not in lived and count == 0:
+            out.append(Day(when, DayState.not_expected, 0, False))
+            continue
+        open_state = DayState.expected if day == today else DayState.not_expected
+        if count:
+            if index is not None and index not in windows and not satisfied[index]:
+                state = DayState.partial if index not in dropped else open_state
+            elif nothing_per_day and nothing_per_day[day - from_day] == count:
+                state = DayState.nothing_to_report
+            else:
+                state = DayState.extra if index is None and extra_days else DayState.done
+            due = index is not None and (index not in windows or day == dues[index])
+            out.append(Day(when, state, count, due))
+        elif index is None:
+            out.append(Day(when, DayState.not_expected, 0, False))
+        elif index in windows:
+            if satisfied[index]:
+                state = DayState.not_expected
+            elif index in dropped:
+                state = open_state
+            else:
+                state = DayState.missed if day == dues[index] else DayState.not_expected
+            out.append(Day(when, state, 0, day == dues[index]))
+        else:
+            out.append(Day(when, DayState.missed if index not in dropped else open_state, 0, True))
+    return out
+
+
+def compute(
+    *,
+    entries: Iterable[EntryFact],
+    schedule: Schedule,
+    zones: ZoneHistory | str,
+    boundary: time = time(0, 0),
+    start: datetime,
+    now: datetime,
+    end: datetime | None = None,
+    since: datetime | None = None,
+    through: date | None = None,
+    window_start: datetime | None = None,
+    backfill_after: timedelta = BACKFILL_AFTER,
+    with_delays: bool = True,
+    with_days: bool = True,
+    history: Sequence[ScheduleChange] = (),
+) -> Adherence:
+    """`figures` from entry facts, with the day list and how long after each entry it was
+    logged (`with_delays`: backfilled entries, the median delay) unless switched off."""
+    facts = list(entries)
+    index = DayIndex(zones, boundary, min(start, window_start or start), max(now, end or now))
+    result = figures(
+        times=sorted(fact.occurred_at.timestamp() for fact in facts),
+        nothing=sorted(fact.occurred_at.timestamp() for fact in facts if fact.nothing_to_report),
+        schedule=schedule,
+        days=index,
+        start=start,
+        now=now,
+        end=end,
+        since=since,
+        window_start=window_start,
+        history=history,
+        through=through,
+        with_days=with_days,
+    )
+    last_entry_at = max((fact.occurred_at for fact in facts), default=None)
+    if not with_delays:
+        return replace(result, last_entry_at=last_entry_at)
+    delays = [
+        EntryDelay(
+            key=fact.key,
+            occurred_at=fact.occurred_at,
+            logged_at=fact.logged_at,
+            delay=fact.logged_at - fact.occurred_at,
+            prompt_delay=None if fact.prompted_at is None else fact.logged_at - fact.prompted_at,
+            backfilled=fact.logged_at - fact.occurred_at >= backfill_after,
+        )
+        for fact in sorted(facts, key=lambda item: item.occurred_at)
+    ]
+    positive = sorted(max(item.delay, timedelta(0)) for item in delays)
+    return replace(
+        result,
+        delays=delays,
+        backfilled=sum(1 for item in delays if item.backfilled),
+        median_delay=positive[len(positive) // 2] if positive else None,
+        last_entry_at=last_entry_at,
     )

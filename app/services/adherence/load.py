@@ -5,14 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from app.core import i18n
-from app.models import Assignment, Client, Entry, RecordTemplate, TemplateVersion
+from app.models import Assignment, Client, Entry, RecordTemplate, TemplateVersion, Therapist
+from app.services import appointments, audit, clients, zone_history
+from app.services.adherence.figures import compute
 from app.services.adherence.rules import (
     Adherence,
     DayClock,
@@ -20,7 +23,6 @@ from app.services.adherence.rules import (
     Schedule,
     ScheduleChange,
     ZoneChange,
-    compute,
 )
 
 
@@ -128,35 +130,85 @@ def facts(
     return out
 
 
-def adherence_of(
-    item: Assigned,
+@dataclass(frozen=True)
+class ClientRecords:
+    """What the engine needs for one client, loaded once: their zones, assignments and entry
+    times. Every reader (brief, client pages, nudge, plans, check-ins, API) measures from one."""
+
+    client: Client
+    zones: list[ZoneChange]
+    records: list[Assigned]
+    entries: dict[uuid.UUID, list[EntryFact]]
+
+    def adherence(
+        self,
+        item: Assigned,
+        *,
+        now: datetime,
+        since: datetime | None = None,
+        window_start: datetime | None = None,
+        through: datetime | None = None,
+        with_delays: bool = False,
+        with_days: bool = True,
+    ) -> Adherence:
+        """One assignment's adherence (see `figures.figures` for the arguments)."""
+        return compute(
+            entries=self.entries.get(item.assignment.id, []),
+            schedule=item.schedule,
+            zones=self.zones,
+            boundary=self.client.day_boundary,
+            start=item.assignment.created_at,
+            end=item.assignment.ended_at,
+            now=now,
+            since=since,
+            window_start=window_start,
+            with_delays=with_delays,
+            with_days=with_days,
+            through=None if through is None else DayClock(self.zones, self.client.day_boundary).day_of(through),
+            history=item.history,
+        )
+
+    def each(self, **arguments: Any) -> list[tuple[Assigned, Adherence]]:
+        """Every assignment with its adherence, measured alike (arguments as `adherence`)."""
+        return [(item, self.adherence(item, **arguments)) for item in self.records]
+
+
+def for_client(
+    session: Session,
     *,
     client: Client,
-    zones: list[ZoneChange],
-    entries: list[EntryFact],
-    now: datetime,
-    since: datetime | None = None,
-    window_start: datetime | None = None,
-    through: datetime | None = None,
-    with_delays: bool = True,
-    with_days: bool = True,
-) -> Adherence:
-    return compute(
-        entries=entries,
-        schedule=item.schedule,
-        zones=zones,
-        boundary=client.day_boundary,
-        start=item.assignment.created_at,
-        end=item.assignment.ended_at,
-        now=now,
-        since=since,
-        window_start=window_start,
-        with_delays=with_delays,
-        with_days=with_days,
-        through=None if through is None else _local_date(through, zones, client),
-        history=item.history,
+    ended_after: datetime | None = None,
+    entries_since: datetime | None = None,
+    with_logged: bool = False,
+    entries: dict[uuid.UUID, list[EntryFact]] | None = None,
+) -> ClientRecords:
+    """Load one client's records for the engine, in three queries: zones, assignments (active,
+    or ended after `ended_after`) and entry times (from `entries_since`; `entries` when the
+    caller has read them already)."""
+    return ClientRecords(
+        client=client,
+        zones=zone_history.history(session, client=client),
+        records=assigned(session, client_ids=[client.id], ended_after=ended_after)[client.id],
+        entries=entries
+        if entries is not None
+        else facts(session, client_ids=[client.id], since=entries_since, with_logged=with_logged),
     )
 
 
-def _local_date(instant: datetime, zones: list[ZoneChange], client: Client) -> date:
-    return DayClock(zones, client.day_boundary).day_of(instant)
+@dataclass(frozen=True)
+class ClientAdherence:
+    client: Client
+    since: datetime | None  # the last session
+    records: list[tuple[Assigned, Adherence]]
+
+
+def read(session: Session, *, therapist: Therapist, client_id: uuid.UUID, now: datetime) -> ClientAdherence:
+    """A client's adherence per assignment over its whole history, with day states, as their
+    therapist reads it (the API): found among the therapist's clients, and the read audited."""
+    client = clients.get_for_therapist(session, therapist=therapist, client_id=client_id)
+    around = appointments.around_one(session, client_id=client.id, now=now)
+    loaded = for_client(session, client=client, with_logged=True)
+    audit.record(session, actor_kind="therapist", actor_id=therapist.id, action="adherence.read", client_id=client.id)
+    return ClientAdherence(
+        client=client, since=around.since, records=loaded.each(now=now, since=around.since, with_delays=True)
+    )

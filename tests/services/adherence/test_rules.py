@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.models import Frequency
+from app.services.adherence.figures import compute
 from app.services.adherence.rules import (
     DayState,
     EntryFact,
     Schedule,
     ZoneChange,
-    compute,
 )
 
 NY = "America/New_York"

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.models import Frequency
-from app.services.adherence.rules import Adherence, DayState, EntryFact, Schedule, ZoneChange, compute
+from app.services.adherence.figures import compute
+from app.services.adherence.rules import Adherence, DayState, EntryFact, Schedule, ZoneChange
 
 ZONES = [
     "UTC",
