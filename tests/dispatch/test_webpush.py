@@ -156,6 +156,25 @@ def test_a_proxy_from_the_environment_carries_the_request(sink: Sink, monkeypatc
     assert path == "http://push.example.org:8088/phone" and headers["host"] == "push.example.org:8088"
 
 
+def test_a_proxy_on_the_private_network_is_used_under_the_strict_rules(
+    sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint rules refuse loopback and private push services, not the operator's proxy:
+    a proxy named in the environment is connected to, and asked to tunnel to the push service.
+    (The sink is no real proxy: it refuses the tunnel, which is a network failure.)"""
+    monkeypatch.setenv("HTTPS_PROXY", f"http://localhost:{sink.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    sink.script["push.example.org:443"] = [(403, {}, 0.0)]
+    sender = PushSender(VapidSigner(VapidKeys.generate("mailto:tests@example.org")), timeout=5, rules=EndpointRules())
+    _key, _auth, keys = _browser()
+
+    [result] = _send_all(sender, (Target("https://push.example.org/phone", keys.p256dh, keys.auth), b"{}", None))
+
+    assert (result.outcome, result.error) == (Outcome.retry, "network")
+    assert sink.received[0][0] == "push.example.org:443"  # CONNECT push.example.org:443 HTTP/1.1
+
+
 def _untrusted_tls() -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
