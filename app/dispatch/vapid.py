@@ -5,7 +5,7 @@ public key, so a new key would silently orphan every device. In development it
 lives in `data_dir`; in production it must come from the environment.
 
 The token itself is signed by py-vapid; one is made per push-service origin and
-reused until near its expiry, since signing costs as much CPU as a send.
+reused until near its expiry: a signature per message would spend CPU on nothing.
 """
 
 from __future__ import annotations
