@@ -70,7 +70,7 @@ def preview_lines(
 ) -> list[str]:
     from app.core.timeutil import parse_hhmm, valid_timezone
     from app.services import reminders
-    from app.services.reminders.schedule import Schedule, instants_for_days
+    from app.services.reminders.schedule import ReminderTimes, instants_for_days
 
     errors: dict[str, str] = {}
     valid_timezone(tz)
@@ -82,7 +82,7 @@ def preview_lines(
     if quiet:
         first, _sep, last = quiet.partition("-")
         quiet_start, quiet_end = parse_hhmm(first), parse_hhmm(last)
-    schedule = Schedule(
+    schedule = ReminderTimes(
         timezone=tz,
         times=tuple(parsed_times),
         weekdays=frozenset(chosen),

@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     # A dispatcher writes its heartbeat this often; older than the stale age, /readyz fails.
     dispatch_heartbeat_seconds: float = Field(default=10.0, gt=0)
     dispatch_heartbeat_stale_seconds: float = Field(default=60.0, gt=0)
+    # A periodic job (app/dispatch/periodic.py) that could not start within this long after its
+    # time (the process was suspended, or the job was still running) skips that run.
+    dispatch_misfire_grace_seconds: float = Field(default=30.0, gt=0)
     # /readyz and /metrics give up on a database that does not answer within this.
     health_timeout_seconds: float = Field(default=3.0, gt=0)
     # Error reports to Sentry (or a compatible service), scrubbed of personal data; off when unset.

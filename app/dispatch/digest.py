@@ -55,7 +55,7 @@ AUDIT_ACTION = "digest.sent"
 
 
 @dataclass(frozen=True)
-class Claimed:
+class ClaimedDigest:
     appointment_id: uuid.UUID
     therapist_id: uuid.UUID
     client_id: uuid.UUID
@@ -64,7 +64,7 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Outgoing:
-    claimed: Claimed
+    claimed: ClaimedDigest
     mail: Mail
 
 
@@ -74,7 +74,7 @@ class DigestStats:
     failed: int = 0
 
 
-def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Claimed]:
+def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[ClaimedDigest]:
     """Mark and return the sessions whose digest is due now (the caller commits).
 
     Due: the therapist opted in, the session is neither cancelled nor started,
@@ -121,10 +121,10 @@ def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Claime
         row.digest_sent_at = now
         session.add(row)
     session.flush()
-    return [Claimed(row.id, row.therapist_id, row.client_id, now) for row in rows]
+    return [ClaimedDigest(row.id, row.therapist_id, row.client_id, now) for row in rows]
 
 
-def release(session: Session, *, claimed: Claimed) -> None:
+def release(session: Session, *, claimed: ClaimedDigest) -> None:
     """Undo a claim whose email did not go out, so that a later pass tries again."""
     table = Appointment.__table__  # type: ignore[attr-defined]
     session.execute(
@@ -156,7 +156,7 @@ class RecordLine:
         return _("nothing due yet")
 
 
-def compose(session: Session, *, claimed: Claimed, base_url: str, default_locale: str, now: datetime) -> Mail:
+def compose(session: Session, *, claimed: ClaimedDigest, base_url: str, default_locale: str, now: datetime) -> Mail:
     """The email for one session, in the therapist's language (plain text and simple HTML)."""
     therapist = session.get(Therapist, claimed.therapist_id)
     if therapist is None:
@@ -263,13 +263,13 @@ def _claim_round(dispatcher: Dispatcher, now: datetime) -> list[Outgoing]:
     return out
 
 
-def _release(dispatcher: Dispatcher, claimed: Claimed) -> None:
+def _release(dispatcher: Dispatcher, claimed: ClaimedDigest) -> None:
     with open_session(dispatcher.engine) as session:
         release(session, claimed=claimed)
         session.commit()
 
 
-def _audit(dispatcher: Dispatcher, sent: list[Claimed]) -> None:
+def _audit(dispatcher: Dispatcher, sent: list[ClaimedDigest]) -> None:
     # The client can see in their access log that their therapist was sent this summary.
     with open_session(dispatcher.engine) as session:
         for item in sent:
@@ -291,7 +291,7 @@ async def run(dispatcher: Dispatcher, *, now: datetime) -> DigestStats:
     if not outgoing:
         return stats
     gate = asyncio.Semaphore(CONCURRENCY)
-    sent: list[Claimed] = []
+    sent: list[ClaimedDigest] = []
 
     async def one(item: Outgoing) -> None:
         async with gate:

@@ -1,6 +1,8 @@
-"""The reminder dispatcher: one periodic tick that claims what is due and delivers it.
+"""The reminder dispatcher: its reminders job claims what is due and delivers it. All of its
+periodic work (reminders, digests, nudges, the subscription sweep, the heartbeat) is
+scheduled in one place, app/dispatch/periodic.py.
 
-Each tick, in order:
+Each tick of the reminders job, in order:
 
 1. Claims due reminders (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number
    of dispatchers share the work; on SQLite a lock file allows only one), records
@@ -24,16 +26,13 @@ import asyncio
 import contextlib
 import fcntl
 import gc
-import json
 import logging
-import math
 import os
 import random
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -43,7 +42,9 @@ from sqlalchemy.engine import Engine
 from app.core import i18n
 from app.core.email import Mail, Mailer
 from app.core.settings import Settings
-from app.dispatch.ledger import Claimed, Delivery, Ledger, Recipient, SendPlan, TickStats
+from app.dispatch import payload, periodic
+from app.dispatch.ledger import ClaimedOccurrence, Delivery, Ledger, Recipient, SendPlan, TickStats
+from app.dispatch.periodic import Periodic
 from app.dispatch.vapid import VapidKeys, VapidSigner
 from app.dispatch.webpush import Outcome, PushResult, PushSender, Target
 from app.models import (
@@ -67,8 +68,6 @@ CLAIM_LANES = 2
 BATCHES_IN_FLIGHT = 3
 # Outcomes are written this often while a batch is being sent.
 RECORD_EVERY = 0.05
-# Digests and nudges are due on whole minutes: one pass a minute per dispatcher is enough.
-SESSION_PASS_SECONDS = 60.0
 
 
 class DispatcherLocked(RuntimeError):
@@ -133,12 +132,9 @@ class Dispatcher(Ledger):
         self.lease = timedelta(seconds=settings.dispatch_lease_seconds)
         self.is_postgres = engine.dialect.name == "postgresql"
         self._lock: SingleDispatcherLock | None = None
-        self._scheduler: Any = None
+        self._scheduler: Periodic | None = None
         self._texts: dict[tuple[str, bool, str, bool], dict[str, Any]] = {}
-        self._ticks = 0
-        self._next_session_pass = 0.0
         self._stopping = False
-        self._current_tick: asyncio.Task[Any] | None = None
         self.totals = TickStats()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -161,52 +157,22 @@ class Dispatcher(Ledger):
             self._lock = lock
 
     def start(self) -> None:
-        """Start ticking on the running event loop (call from async code)."""
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
+        """Start the periodic work (app/dispatch/periodic.py) on the running event loop
+        (call from async code)."""
         self.acquire_lock()
-        # One line per tick (or per push, with the device's endpoint in it) is noise and
-        # leaks addresses into logs; a tick that outlasts the interval is expected in a burst.
-        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+        # One line per push (with the device's endpoint in it) is noise and leaks addresses into logs.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.settings.dispatch_tick_seconds,
-            id="reminder-dispatch",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=_aligned(self.settings.dispatch_tick_seconds),
-        )
-        # The heartbeat has its own job: a long burst does not make a working dispatcher look stale.
         self.beat()
-        scheduler.add_job(
-            self._beat_soon,
-            "interval",
-            seconds=self.settings.dispatch_heartbeat_seconds,
-            id="dispatcher-heartbeat",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
+        scheduler = Periodic(periodic.jobs(self), misfire_grace_seconds=self.settings.dispatch_misfire_grace_seconds)
         scheduler.start()
         self._scheduler = scheduler
         log.info("reminder dispatcher %s started (%s)", self.name, self.engine.dialect.name)
 
     async def stop(self) -> None:
-        """Stop ticking; a tick in progress finishes its current batch and records it."""
+        """Stop the periodic work; a tick in progress finishes its current batch and records it."""
         self._stopping = True
-        # Wait for the tick before shutting the scheduler down: APScheduler's shutdown cancels
-        # a running job, and a batch cancelled mid-send leaves sent messages unrecorded.
-        current = self._current_tick
-        if current is not None and not current.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(current), timeout=60)
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            await self._scheduler.stop()
             self._scheduler = None
             await asyncio.to_thread(self.forget)
         await self.aclose()
@@ -229,7 +195,8 @@ class Dispatcher(Ledger):
             return
         metrics.DISPATCHER_LAST_HEARTBEAT.set(now.timestamp())
 
-    async def _beat_soon(self) -> None:
+    async def heartbeat(self) -> None:
+        """The heartbeat job."""
         if not self._stopping:
             await asyncio.to_thread(self.beat)
 
@@ -246,39 +213,43 @@ class Dispatcher(Ledger):
             self._sender = None
 
     async def tick(self) -> TickStats:
-        """One scheduled tick: work until nothing is due. Errors are logged, never raised."""
+        """The reminders job: work until nothing is due. Errors are logged, never raised."""
         stats = TickStats()
         if self._stopping:
             return stats
-        self._current_tick = asyncio.current_task()
         try:
             stats = await self.burst()
-            await self.before_sessions()
-            self._ticks += 1
-            if self._ticks % 500 == 1:
-                metrics.PUSH_SUBSCRIPTIONS_PRUNED.inc(await asyncio.to_thread(self.prune))
         except Exception:
             metrics.DISPATCH_TICK_ERRORS.inc()
             log.exception("reminder dispatch tick failed; the next tick retries")
         self.totals.add(stats)
         return stats
 
-    async def before_sessions(self, *, now: datetime | None = None, force: bool = False) -> None:
-        """The therapist's digest and the client's day-before nudge (app/dispatch/digest.py,
-        nudge.py). Both are minute-grained, so a dispatcher runs them at most once per
-        SESSION_PASS_SECONDS; a failure in one does not keep the other from running."""
-        from app.dispatch import digest, nudge
+    async def digests(self, *, now: datetime | None = None) -> None:
+        """The digests job: the therapist's email before a session (app/dispatch/digest.py)."""
+        from app.dispatch import digest
 
-        moment = time.monotonic()
-        if not force and moment < self._next_session_pass:
-            return
-        self._next_session_pass = moment + SESSION_PASS_SECONDS
-        passes: list[tuple[str, Any]] = [("digest", digest.run), ("nudge", nudge.run)]
-        for name, run in passes:
-            if self._stopping:
-                return
+        if not self._stopping:
+            await digest.run(self, now=now or utcnow())
+
+    async def nudges(self, *, now: datetime | None = None) -> None:
+        """The nudges job: the client's note the day before a session (app/dispatch/nudge.py)."""
+        from app.dispatch import nudge
+
+        if not self._stopping:
+            await nudge.run(self, now=now or utcnow())
+
+    async def sweep_subscriptions(self) -> None:
+        """The subscription-sweep job: forget devices the push service reported gone long ago."""
+        if not self._stopping:
+            metrics.PUSH_SUBSCRIPTIONS_PRUNED.inc(await asyncio.to_thread(self.prune))
+
+    async def before_sessions(self, *, now: datetime | None = None) -> None:
+        """Both passes before sessions at once (tests, and `between` commands); a failure in
+        one does not keep the other from running."""
+        for name, run in (("digest", self.digests), ("nudge", self.nudges)):
             try:
-                await run(self, now=now or utcnow())
+                await run(now=now)
             except Exception:
                 log.exception("before-session %s pass failed; the next pass retries", name)
 
@@ -340,27 +311,29 @@ class Dispatcher(Ledger):
             metrics.REMINDER_OUTCOMES.labels("missed").inc(stats.missed)
         return stats, self.claim_pending(now, fresh=fresh), now
 
-    def payload(self, occurrence: Claimed, recipient: Recipient) -> bytes:
+    def payload(self, occurrence: ClaimedOccurrence, recipient: Recipient, *, badge: int | None = None) -> bytes:
+        """The reminder's message (app/dispatch/payload.py). `badge`: the records this client is
+        reminded of in the same send, none of them done yet, where known (a floor for the app
+        badge; the client's Today page sets the exact count when opened)."""
         from app.services.reminders import snooze_token
 
-        texts = self._texts_for(recipient)
         expires = occurrence.due_at + timedelta(hours=12)
-        data = {
-            "title": texts["title"],
-            "body": texts["body"],
-            "url": f"/c/record/{recipient.assignment_id}",
-            "tag": f"reminder-{occurrence.reminder_id}",
-            "reminder": str(occurrence.reminder_id),
-            "occurrence": str(occurrence.id),
-            "snooze": snooze_token(
+        return payload.reminder(
+            base_url=self.settings.base_url,
+            texts=self._texts_for(recipient),
+            lang=recipient.locale or self.settings.default_locale,
+            assignment_id=recipient.assignment_id,
+            reminder_id=occurrence.reminder_id,
+            occurrence_id=occurrence.id,
+            snooze=snooze_token(
                 secret=self.settings.secret_key,
                 client_id=occurrence.client_id,
                 reminder_id=occurrence.reminder_id,
                 expires=expires,
             ),
-            "actions": texts["actions"],
-        }
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+            badge=badge,
+            not_today=not recipient.as_it_happens,
+        )
 
     def _texts_for(self, recipient: Recipient) -> dict[str, Any]:
         locale = recipient.locale or self.settings.default_locale
@@ -385,7 +358,7 @@ class Dispatcher(Ledger):
         remaining = len(plan.occurrences)
         all_done = asyncio.Event()
 
-        async def one(occurrence: Claimed) -> None:
+        async def one(occurrence: ClaimedOccurrence) -> None:
             nonlocal remaining
             try:
                 finished.append(await self._deliver_one(occurrence, plan, now))
@@ -425,7 +398,7 @@ class Dispatcher(Ledger):
         return stats
 
     async def _deliver_one(
-        self, occurrence: Claimed, plan: SendPlan, now: datetime
+        self, occurrence: ClaimedOccurrence, plan: SendPlan, now: datetime
     ) -> tuple[Delivery, list[tuple[uuid.UUID, PushResult]]]:
         recipient = plan.recipients.get(occurrence.reminder_id)
         deadline = occurrence.due_at + self.grace
@@ -436,7 +409,7 @@ class Dispatcher(Ledger):
         devices = plan.devices.get(occurrence.client_id, [])
         if not devices:
             return await self._fall_back(occurrence, recipient, "no_device"), []
-        body = self.payload(occurrence, recipient)
+        body = self.payload(occurrence, recipient, badge=plan.reminded_now(occurrence.client_id))
         ttl = max(60, int((deadline - now).total_seconds()))
         topic = occurrence.id.hex  # 32 base64url-safe characters, as RFC 8030 allows
         if len(devices) == 1:  # the common case, without a task per device
@@ -466,7 +439,7 @@ class Dispatcher(Ledger):
         delay = min(base, MAX_BACKOFF_SECONDS) * random.uniform(0.8, 1.2)
         return max(delay, retry_after)
 
-    async def _fall_back(self, occurrence: Claimed, recipient: Recipient, error: str) -> Delivery:
+    async def _fall_back(self, occurrence: ClaimedOccurrence, recipient: Recipient, error: str) -> Delivery:
         if not (recipient.email_fallback and recipient.email):
             return Delivery(occurrence, OccurrenceStatus.missed, error=error)
         texts = self._texts_for(recipient)
@@ -490,12 +463,11 @@ class Dispatcher(Ledger):
                     S.c.client_id == client.id, S.c.expired_at.is_(None)
                 )
             ).all()
-        texts = notification_texts(locale=client.locale or self.settings.default_locale, title=None)
-        body = json.dumps(
-            {"title": texts["title"], "body": texts["test"], "url": "/c/reminders", "tag": "test"},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
+        locale = client.locale or self.settings.default_locale
+        texts = notification_texts(locale=locale, title=None)
+        body = payload.notifications_work(
+            base_url=self.settings.base_url, title=texts["title"], body=texts["test"], lang=locale
+        )
         results = await asyncio.gather(
             *(
                 self.sender.send(Target(row.endpoint, row.p256dh, row.auth), body, ttl=300, urgency="high")
@@ -505,13 +477,6 @@ class Dispatcher(Ledger):
         by_device = {row.id: [result] for row, result in zip(devices, results, strict=True)}
         await asyncio.to_thread(self.record, [], by_device, utcnow())
         return list(results)
-
-
-def _aligned(seconds: float) -> datetime:
-    """The next multiple of `seconds` since the epoch: reminders fall due on whole minutes,
-    and ticks on multiples of the interval catch them within milliseconds, not up to a tick late."""
-    moment = time.time()
-    return datetime.fromtimestamp(math.ceil(moment / seconds) * seconds, UTC)
 
 
 def _count(deliveries: list[Delivery], device_results: dict[uuid.UUID, list[PushResult]]) -> TickStats:
@@ -574,6 +539,7 @@ def notification_texts(*, locale: str, title: str | None, library: bool = False)
             "test": i18n.gettext("Notifications work on this device."),
             "actions": {
                 "log": i18n.gettext("Log now"),
+                "not_today": i18n.gettext("Not today"),
                 "snooze": i18n.gettext("Snooze"),
                 "snooze15": i18n.gettext("Snooze 15 min"),
                 "snooze30": i18n.gettext("Snooze 30 min"),

@@ -33,6 +33,7 @@ from app.models import (
     Assignment,
     Client,
     Entry,
+    Frequency,
     OccurrenceKind,
     OccurrenceStatus,
     PushSubscription,
@@ -103,7 +104,7 @@ class TickStats:
 
 
 @dataclass(frozen=True)
-class Claimed:
+class ClaimedOccurrence:
     id: uuid.UUID
     reminder_id: uuid.UUID
     client_id: uuid.UUID
@@ -121,11 +122,13 @@ class Recipient:
     detail: bool
     email: str | None
     email_fallback: bool
+    # Kept as it happens: no day is ever missed, so a reminder offers no "Not today".
+    as_it_happens: bool = False
 
 
 @dataclass
 class Delivery:
-    occurrence: Claimed
+    occurrence: ClaimedOccurrence
     status: OccurrenceStatus
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
@@ -134,9 +137,22 @@ class Delivery:
 
 @dataclass
 class SendPlan:
-    occurrences: list[Claimed]
+    occurrences: list[ClaimedOccurrence]
     recipients: dict[uuid.UUID, Recipient]
     devices: dict[uuid.UUID, list[tuple[uuid.UUID, Target]]] = field(default_factory=dict)
+    _reminded: dict[uuid.UUID, int] | None = field(default=None, repr=False)
+
+    def reminded_now(self, client_id: uuid.UUID) -> int:
+        """How many of this client's records this batch reminds of (each not done yet, or it
+        would have stayed quiet): counted once per batch, read per message."""
+        if self._reminded is None:
+            records: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+            for occurrence in self.occurrences:
+                recipient = self.recipients.get(occurrence.reminder_id)
+                if recipient is not None:
+                    records[occurrence.client_id].add(recipient.assignment_id)
+            self._reminded = {client: len(assignments) for client, assignments in records.items()}
+        return self._reminded.get(client_id, 1)
 
 
 # What a message needs to know about its reminder's client and record.
@@ -148,6 +164,7 @@ _RECIPIENT_COLUMNS = (
     C.c.lock_screen_detail,
     C.c.email,
     C.c.email_fallback,
+    A.c.frequency.label("recipient_frequency"),
 )
 
 
@@ -170,6 +187,7 @@ def _recipient(row: Any) -> Recipient:
         row.lock_screen_detail,
         row.email,
         row.email_fallback,
+        str(row.recipient_frequency) == Frequency.as_it_happens,
     )
 
 
@@ -275,7 +293,7 @@ class Ledger:
             self._advance(connection, advances)
         stats.recorded = len(occurrences)
         fresh = [
-            Claimed(o["id"], o["reminder_id"], o["client_id"], o["due_at"], o["attempts"], str(o["kind"]))
+            ClaimedOccurrence(o["id"], o["reminder_id"], o["client_id"], o["due_at"], o["attempts"], str(o["kind"]))
             for o in occurrences
             if o["status"] is OccurrenceStatus.pending and o["id"] in inserted
         ]
@@ -388,7 +406,7 @@ class Ledger:
         )
         with self.engine.begin() as connection:
             claimed = [
-                Claimed(row.id, row.reminder_id, row.client_id, row.due_at, row.attempts, str(row.kind))
+                ClaimedOccurrence(row.id, row.reminder_id, row.client_id, row.due_at, row.attempts, str(row.kind))
                 for row in connection.execute(claim)
             ]
         if fresh is not None:
@@ -444,7 +462,12 @@ class Ledger:
                     }
                 )
         delivered, gone, failed = [], [], []
+        # Each device's sent and accepted counts grow by the same amounts in nearly every chunk
+        # (one message, accepted): one statement per distinct pair.
+        tallies: dict[tuple[int, int], list[uuid.UUID]] = defaultdict(list)
         for subscription_id, results in device_results.items():
+            accepted = sum(1 for result in results if result.outcome is Outcome.delivered)
+            tallies[(len(results), accepted)].append(subscription_id)
             if any(result.outcome is Outcome.delivered for result in results):
                 delivered.append(subscription_id)
             elif any(result.outcome is Outcome.gone for result in results):
@@ -457,6 +480,7 @@ class Ledger:
                 with self.engine.begin() as connection:
                     self._lock_devices(connection, devices)
                     self._write_outcomes(connection, plain, rows, delivered, gone, failed, now)
+                    self._count_sends(connection, tallies)
                 return
             except OperationalError:
                 # A deadlock or serialization failure rolled the whole chunk back: write it again,
@@ -525,6 +549,16 @@ class Ledger:
                 failed,
             )
 
+    def _count_sends(self, connection: Any, tallies: dict[tuple[int, int], list[uuid.UUID]]) -> None:
+        """Per device: messages sent to it, and accepted by its push service (delivery health)."""
+        for (sent, accepted), ids in tallies.items():
+            for chunk in self._chunks(ids):
+                connection.execute(
+                    update(S)
+                    .where(self._among(S.c.id, chunk))
+                    .values(sent_count=S.c.sent_count + sent, accepted_count=S.c.accepted_count + accepted)
+                )
+
     def prune(self, *, now: datetime | None = None) -> int:
         """Delete subscriptions the push service reported gone more than 30 days ago."""
         cutoff = (now or utcnow()) - EXPIRED_KEPT
@@ -534,13 +568,13 @@ class Ledger:
 
 
 @lru_cache(maxsize=4096)
-def _step_alike(spec: sched.Schedule, cursor: datetime) -> tuple[sched.Due | None, sched.Due | None]:
+def _step_alike(spec: sched.ReminderTimes, cursor: datetime) -> tuple[sched.Due | None, sched.Due | None]:
     """Reminders set alike (same zone, times, days) and due at the same instant, as most of a
     burst is, step alike: computed once."""
     return sched.step(spec, cursor)
 
 
-def _schedule(row: Any) -> sched.Schedule:
+def _schedule(row: Any) -> sched.ReminderTimes:
     key = (
         row.timezone, tuple(row.times or ()), tuple(row.weekdays or ()), row.day_boundary,
         row.quiet_start, row.quiet_end, row.random_start, row.random_end, row.random_count,
@@ -550,9 +584,9 @@ def _schedule(row: Any) -> sched.Schedule:
 
 
 @lru_cache(maxsize=4096)
-def _schedule_of(key: tuple[Any, ...]) -> sched.Schedule:
+def _schedule_of(key: tuple[Any, ...]) -> sched.ReminderTimes:
     (zone, times, weekdays, boundary, quiet_start, quiet_end, random_start, random_end, random_count, gap, seed) = key
-    spec = sched.Schedule(
+    spec = sched.ReminderTimes(
         timezone=zone,
         times=tuple(sorted({parse_hhmm(value) for value in times})),
         weekdays=frozenset(weekdays),

@@ -1,24 +1,28 @@
-"""The client's nudge the day before a session, when records since the last one are missing.
+"""The day before a session: "Anything you want to bring tomorrow?", once per session.
 
-When: at 18:00 in the client's time zone on the calendar day before the session's
-day there (early evening: late enough to catch up on the day's record, early
-enough not to disturb the night). A nudge not sent by 22:00 that day (the
-dispatcher was down, or the session was booked later than that) is not sent at
-all: it is recorded as missed rather than arriving at night.
+One notification the day before each session, which opens the client's page for it
+(`/c/agenda`: entries to discuss, a note for the session, a due questionnaire). It
+replaced an evening nudge sent only when records were missing: one message the day
+before is enough, and the page still shows what there is time to catch up on.
 
-What: only when at least one assigned record has a missed day (or week) since the
-last session; today's still-open record does not count, nor does a record kept as it
-happens (it follows events: no day of it is ever missed). Otherwise it is recorded
-as suppressed. The words are warm and discreet: no record names and no clinical
-words on a lock screen unless the client opted in (`Client.lock_screen_detail`).
-A client who paused their reminders gets no nudge either.
+When: `services.day_before.send_at`, the session's local time the day before in the
+client's zone, moved to the end of their quiet hours if it falls in them. A
+notification not sent within four hours of that (the dispatcher was down, or the
+session was booked later than that) is not sent at all: it is recorded as missed. A
+session its quiet hours cover until it starts, or a client who paused reminders, gets
+none (recorded as suppressed).
 
-How: claimed with `FOR UPDATE SKIP LOCKED` (one dispatcher on SQLite) and marked
-through `Appointment.nudge_sent_at` in the claiming transaction, so a session is
-nudged at most once. Sent through the dispatcher's Web Push sender to every device
-of the client; by email instead when no device took it and the client opted in to
-email. One attempt only: a nudge is a courtesy, and a second try later in the
-evening would be worse than none. Each outcome (sent, email, suppressed, missed) is
+What: warm and discreet words, no record names and no clinical words on a lock screen
+unless the client opted in (`Client.lock_screen_detail`): then the records with a
+missed day since the last session are named too.
+
+How: the sessions whose time has come are found per time zone in SQL and to the minute
+in Python (quiet hours are the client's), then claimed with `FOR UPDATE SKIP LOCKED`
+(one dispatcher on SQLite) and marked through `Appointment.nudge_sent_at` in the
+claiming transaction, so a session is asked about at most once however many
+dispatchers run. Sent through the dispatcher's Web Push sender to every device of the
+client; by email instead when no device took it and the client opted in to email. One
+attempt only: it is a courtesy. Each outcome (sent, email, suppressed, missed) is
 recorded in the audit log as `nudge.<outcome>`, so delivery health can count them
 (`outcomes`); those rows hold ids only.
 """
@@ -26,12 +30,11 @@ recorded in the audit log as `nudge.<outcome>`, so delivery health can count the
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -42,26 +45,25 @@ from app.core import i18n
 from app.core.db import open_session
 from app.core.email import Mail
 from app.core.i18n import _
+from app.dispatch import payload as push_message
 from app.dispatch.webpush import Outcome, PushResult, Target
 from app.models import Appointment, AuditEvent, Client, PushSubscription
-from app.services import appointments, audit
-from app.services.adherence import load as adherence
+from app.services import audit, day_before
+from app.services.reminders.schedule import resolve_local
 
 if TYPE_CHECKING:
     from app.dispatch.dispatcher import Dispatcher
 
 log = logging.getLogger("between.dispatch.nudge")
 
-NUDGE_AT = time(18, 0)
 WINDOW = timedelta(hours=4)
-# The nudge is due at most this long before the session starts (18:00 two calendar days
-# before midnight, plus a DST hour): sessions further away are not looked at.
-REACH = timedelta(hours=31)
-# Without an earlier session, "since the last session" means this far back (as in the brief).
-DEFAULT_SPAN = timedelta(days=14)
+# Sessions further away than this have not reached their time (a day, a DST hour, and
+# quiet hours only ever move it later).
+REACH = timedelta(hours=25, minutes=1)
 BATCH = 200
 ROUNDS = 50
 ACTION_PREFIX = "nudge."
+PAGE = "/c/agenda"
 
 
 class NudgeOutcome:
@@ -72,12 +74,14 @@ class NudgeOutcome:
 
 
 @dataclass(frozen=True)
-class Claimed:
+class ClaimedNudge:
     appointment_id: uuid.UUID
     client_id: uuid.UUID
     therapist_id: uuid.UUID
     starts_at: datetime
     late: bool
+    # Quiet hours last until the session starts: nothing is sent.
+    quiet: bool = False
 
 
 @dataclass
@@ -91,24 +95,17 @@ class NudgeStats:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
 
-def nudge_time(starts_at: datetime, *, timezone: str) -> datetime:
-    """18:00 local on the calendar day before the session's local day (UTC)."""
-    zone = ZoneInfo(timezone)
-    day = starts_at.astimezone(zone).date() - timedelta(days=1)
-    return datetime.combine(day, NUDGE_AT, tzinfo=zone).astimezone(UTC)
-
-
 def _cutoff(now: datetime, timezone: str) -> datetime:
-    """Sessions starting before this instant have their nudge time at or before `now`."""
+    """Sessions starting after this instant are asked about later than `now` in this zone
+    (their local time the day before is still ahead), whatever the quiet hours."""
     zone = ZoneInfo(timezone)
-    local = now.astimezone(zone)
-    # After 18:00 today, tomorrow's sessions are due; before, only today's (already late).
-    last_day = local.date() + timedelta(days=1 if local.time() >= NUDGE_AT else 0)
-    return datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=zone).astimezone(UTC)
+    tomorrow = now.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+    # A DST hour of slack: the exact time is checked in Python.
+    return resolve_local(tomorrow, zone) + timedelta(hours=1)
 
 
-def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Claimed]:
-    """Mark and return sessions whose nudge time has come (the caller commits)."""
+def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[ClaimedNudge]:
+    """Mark and return sessions whose day-before time has come (the caller commits)."""
     live = (
         col(Appointment.nudge_sent_at).is_(None),
         col(Appointment.cancelled_at).is_(None),
@@ -128,68 +125,81 @@ def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Claime
     )
     if not zones:
         return []
-    # One condition per time zone in use: exact in SQL, so a batch holds only due sessions.
-    due = or_(*(and_(col(Client.timezone) == zone, col(Appointment.starts_at) < _cutoff(now, zone)) for zone in zones))
-    statement = (
-        select(Appointment, Client.timezone)
+    # One condition per time zone in use, so only sessions near their time are read.
+    near = or_(
+        *(and_(col(Client.timezone) == zone, col(Appointment.starts_at) <= _cutoff(now, zone)) for zone in zones)
+    )
+    candidates = session.exec(
+        select(Appointment.id, Appointment.client_id, Appointment.starts_at, Client.timezone)
         .join(Client, col(Client.id) == Appointment.client_id)
-        .where(*live, due)
+        .where(*live, near)
+        .order_by(col(Appointment.starts_at), col(Appointment.id))
+    ).all()
+    if not candidates:
+        return []
+    quiet = day_before.quiet_hours(session, client_ids=sorted({row[1] for row in candidates}))
+    due: dict[uuid.UUID, datetime | None] = {}
+    for appointment_id, client_id, starts_at, zone in candidates:
+        at = day_before.send_at(starts_at, timezone=zone, quiet=quiet.get(client_id, []))
+        if at is None or at <= now:
+            due[appointment_id] = at
+        if len(due) >= 4 * limit:
+            break
+    if not due:
+        return []
+    # ClaimedNudge under a row lock, rechecked: a session another dispatcher took is skipped.
+    statement = (
+        select(Appointment)
+        .where(col(Appointment.id).in_(list(due)), *live[:3])
         .order_by(col(Appointment.starts_at), col(Appointment.id))
         .limit(limit)
-        .with_for_update(of=Appointment, skip_locked=True)  # type: ignore[arg-type]
+        .with_for_update(skip_locked=True)
     )
     out = []
-    for appointment, zone in session.exec(statement).all():
-        at = nudge_time(appointment.starts_at, timezone=zone)
-        late = now >= min(at + WINDOW, appointment.starts_at)
+    for appointment in session.exec(statement).all():
+        at = due[appointment.id]
+        late = at is not None and now >= min(at + WINDOW, appointment.starts_at)
         appointment.nudge_sent_at = now
         session.add(appointment)
         out.append(
-            Claimed(appointment.id, appointment.client_id, appointment.therapist_id, appointment.starts_at, late)
+            ClaimedNudge(
+                appointment.id,
+                appointment.client_id,
+                appointment.therapist_id,
+                appointment.starts_at,
+                late,
+                quiet=at is None,
+            )
         )
     session.flush()
     return out
 
 
-def missing_records(session: Session, *, client: Client, appointment_id: uuid.UUID, now: datetime) -> list[str]:
-    """Titles of the records with a missed occasion since the last session (private entries
-    count as done; only timestamps are read, never answers)."""
-    appointment = session.get(Appointment, appointment_id)
-    previous = appointments.previous_of(session, appointment=appointment) if appointment is not None else None
-    since = previous.starts_at if previous is not None and previous.starts_at < now else now - DEFAULT_SPAN
-    loaded = adherence.for_client(session, client=client, ended_after=since, entries_since=since)
-    titles = []
-    for item in loaded.records:
-        if item.schedule.as_it_happens:
-            continue  # kept as it happens: nothing is expected, so nothing can be missing
-        figures = loaded.adherence(item, now=now, since=since, window_start=since, with_days=False)
-        rate = figures.since
-        if rate is not None and rate.done < rate.expected:
-            titles.append(item.title)
-    return titles
-
-
-def texts(*, locale: str, detail: bool, titles: list[str]) -> dict[str, str]:
-    """The nudge's words. Discreet unless the client asked for detail on the lock screen."""
+def texts(*, locale: str, detail: bool, titles: list[str], tomorrow: bool = True) -> dict[str, str]:
+    """The words. Discreet unless the client asked for detail on the lock screen; "today"
+    when quiet hours or a late booking put the question on the session's own day."""
     with i18n.using_locale(locale):
-        if detail and titles:
-            shown = ", ".join(titles[:3])
-            body = _(
-                "Your therapy session is tomorrow. A moment to catch up on %(records)s?",
-                records=shown,
-            )
+        if detail:
+            if tomorrow:
+                body = _("Your therapy session is tomorrow. Anything you want to bring?")
+            else:
+                body = _("Your therapy session is today. Anything you want to bring?")
+            if titles:
+                body += " " + _("And if you like, a moment for %(records)s.", records=", ".join(titles[:3]))
+        elif tomorrow:
+            body = _("Anything you want to bring tomorrow?")
         else:
-            body = _("Your next session is tomorrow. A moment to catch up on your records?")
+            body = _("Anything you want to bring today?")
         return {
             "title": "Between",
             "body": body,
-            "email": _("Your next session is tomorrow. If you like, take a moment to catch up on your records:"),
+            "email": _("Your next session is coming up. If you like, pick what you want to talk about and add a note:"),
         }
 
 
 @dataclass
 class _Plan:
-    claimed: Claimed
+    claimed: ClaimedNudge
     outcome: str | None = None  # decided before sending (suppressed / missed)
     locale: str = "en"
     texts: dict[str, str] = field(default_factory=dict)
@@ -212,16 +222,22 @@ def _prepare(dispatcher: Dispatcher, now: datetime) -> list[_Plan]:
         try:
             with open_session(dispatcher.engine) as session:
                 client = session.get(Client, item.client_id)
-                if client is None or client.reminders_paused:
+                if client is None or client.reminders_paused or item.quiet:
                     plan.outcome = NudgeOutcome.suppressed
                     continue
                 plan.locale = client.locale or dispatcher.settings.default_locale
-                with i18n.using_locale(plan.locale):
-                    titles = missing_records(session, client=client, appointment_id=item.appointment_id, now=now)
-                if not titles:
-                    plan.outcome = NudgeOutcome.suppressed
-                    continue
-                plan.texts = texts(locale=plan.locale, detail=client.lock_screen_detail, titles=titles)
+                titles = []
+                if client.lock_screen_detail:
+                    # Record names only on a lock screen the client opened to them.
+                    with i18n.using_locale(plan.locale):
+                        titles = day_before.missing_records(
+                            session, client=client, appointment_id=item.appointment_id, now=now
+                        )
+                zone = ZoneInfo(client.timezone)
+                tomorrow = item.starts_at.astimezone(zone).date() > now.astimezone(zone).date()
+                plan.texts = texts(
+                    locale=plan.locale, detail=client.lock_screen_detail, titles=titles, tomorrow=tomorrow
+                )
                 plan.email, plan.email_fallback = client.email, client.email_fallback
                 rows = session.exec(
                     select(PushSubscription).where(
@@ -235,15 +251,10 @@ def _prepare(dispatcher: Dispatcher, now: datetime) -> list[_Plan]:
     return plans
 
 
-def payload(plan: _Plan) -> bytes:
-    data = {
-        "title": plan.texts["title"],
-        "body": plan.texts["body"],
-        "url": "/c",
-        "tag": f"nudge-{plan.claimed.appointment_id}",
-        "kind": "nudge",
-    }
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+def payload(plan: _Plan, *, base_url: str) -> bytes:
+    return push_message.nudge(
+        base_url=base_url, texts=plan.texts, lang=plan.locale, appointment_id=plan.claimed.appointment_id, page=PAGE
+    )
 
 
 async def _deliver(
@@ -251,7 +262,7 @@ async def _deliver(
 ) -> tuple[str, list[tuple[uuid.UUID, PushResult]]]:
     results: list[tuple[uuid.UUID, PushResult]] = []
     if plan.devices:
-        body = payload(plan)
+        body = payload(plan, base_url=dispatcher.settings.base_url)
         ttl = max(60, int(min(plan.claimed.starts_at - now, WINDOW).total_seconds()))
         sent = await asyncio.gather(
             *(
@@ -263,7 +274,7 @@ async def _deliver(
         if any(result.outcome is Outcome.delivered for _id, result in results):
             return NudgeOutcome.sent, results
     if plan.email_fallback and plan.email:
-        link = f"{dispatcher.settings.base_url.rstrip('/')}/c"
+        link = f"{dispatcher.settings.base_url.rstrip('/')}{PAGE}"
         mail = Mail(to=plan.email, subject=plan.texts["title"], text=f"{plan.texts['email']}\n\n{link}\n")
         try:
             await dispatcher.mailer.send_async(mail)
@@ -274,7 +285,7 @@ async def _deliver(
     return NudgeOutcome.missed, results
 
 
-def _record(dispatcher: Dispatcher, outcomes: list[tuple[Claimed, str]]) -> None:
+def _record(dispatcher: Dispatcher, outcomes: list[tuple[ClaimedNudge, str]]) -> None:
     with open_session(dispatcher.engine) as session:
         for item, outcome in outcomes:
             audit.record(
@@ -295,7 +306,7 @@ async def run(dispatcher: Dispatcher, *, now: datetime) -> NudgeStats:
         plans = await asyncio.to_thread(_prepare, dispatcher, now)
         if not plans:
             break
-        outcomes: list[tuple[Claimed, str]] = []
+        outcomes: list[tuple[ClaimedNudge, str]] = []
         device_results: dict[uuid.UUID, list[PushResult]] = defaultdict(list)
         to_send = [plan for plan in plans if plan.outcome is None]
         for plan in plans:

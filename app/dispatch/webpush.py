@@ -38,8 +38,9 @@ from app.services.push_endpoints import Endpoint, EndpointRules, RefusedEndpoint
 
 __all__ = ["MAX_PAYLOAD", "InvalidSubscriptionKeys", "check_keys"]
 
-# Push services refuse records over 4096 bytes; the aes128gcm header and tag take 103 of them.
-MAX_PAYLOAD = 3800
+# Push services refuse bodies over 4096 octets: one aes128gcm record, less its 86-octet header,
+# 16-octet tag and one padding delimiter (the same bound as app/dispatch/payload.py's MAX_BYTES).
+MAX_PAYLOAD = 4096 - 86 - 16 - 1
 URGENCIES = ("very-low", "low", "normal", "high")
 # RFC 8030 §5.4: at most 32 characters of the URL- and filename-safe base64 alphabet.
 _TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")

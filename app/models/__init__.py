@@ -45,11 +45,14 @@ from app.models.reminder import (
     Reminder,
     ReminderOccurrence,
 )
+from app.models.session_agenda import AgendaPublic, AgendaUpdate, SessionAgenda
 from app.models.template import RecordTemplate, TemplateVersion
 from app.models.therapist import EmailVerification, Therapist, TherapistCreate, TherapistPublic
 from app.models.voice_note import VoiceNote, VoiceNotePublic
 
 __all__ = [
+    "AgendaPublic",
+    "AgendaUpdate",
     "Appointment",
     "AppointmentForClient",
     "AppointmentPublic",
@@ -96,6 +99,7 @@ __all__ = [
     "Reminder",
     "ReminderOccurrence",
     "Repeat",
+    "SessionAgenda",
     "SessionKind",
     "TemplateVersion",
     "Therapist",

@@ -27,3 +27,10 @@ class PushSubscription(SQLModel, table=True):
     # Set when the push service answered 404/410: the browser dropped the subscription.
     expired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     failures: int = 0
+    # Delivery as the client's and therapist's delivery health shows it, per device: messages
+    # sent to it, accepted by its push service (2xx), and reminders seen on it (a tap on the
+    # notification or one of its buttons: the worker's beacon, POST /push/seen).
+    sent_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    accepted_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    seen_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -86,4 +86,7 @@ class ReminderOccurrence(SQLModel, table=True):
     # A short machine code ("http_503", "timeout", "no_device"): never clinical content. For a
     # suppressed occurrence, why it stayed quiet (app/services/frequency.py: "done", "not_due", "logged").
     last_error: str | None = Field(default=None, max_length=64)
+    # When the client first showed a sign of having seen it: a tap on the notification or its
+    # buttons (the worker's beacon), or the page the notification opens. Ids only reach us.
+    seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -116,6 +116,8 @@ class AgendaItem(BaseModel):
     title: str
     occurred_at: datetime
     answers: dict[str, Any]
+    # Picked by the client the day before (these come first, in the order picked).
+    picked: bool = False
 
 
 class BackfillItem(BaseModel):
@@ -169,6 +171,8 @@ class BriefPublic(BaseModel):
     questionnaires: list[SeriesPublic]
     risks: list[RiskPublic]
     agenda: list[AgendaItem]
+    # The client's note for this session ("" when none or kept private).
+    client_note: str = ""
     backfilled: list[BackfillItem]
     functional_analysis: FunctionalAnalysisPublic
 

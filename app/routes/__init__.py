@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.routes import auth, health, pages, push, pwa, signup
+from app.routes.api import agenda as api_agenda
 from app.routes.api import appointments as api_appointments
 from app.routes.api import barriers as api_barriers
 from app.routes.api import entries as api_entries
@@ -19,6 +20,7 @@ from app.routes.api import plans as api_plans
 from app.routes.api import push as api_push
 from app.routes.api import therapist as api_therapist
 from app.routes.api import voice_notes as api_voice_notes
+from app.routes.client import agenda as client_agenda
 from app.routes.client import assignments as client_assignments
 from app.routes.client import barriers as client_barriers
 from app.routes.client import entries as client_entries
@@ -71,10 +73,12 @@ ROUTERS: list[APIRouter] = [
     client_privacy.router,
     client_pin.router,
     client_plans.router,
+    client_agenda.router,
     api_therapist.router,
     api_appointments.router,
     api_voice_notes.router,
     api_push.router,
     api_barriers.router,
     api_plans.router,
+    api_agenda.router,
 ]

@@ -1,6 +1,9 @@
-"""What the service worker asks for: the public key, snoozing from a notification, a changed subscription."""
+"""What the service worker asks for: the public key, snoozing from a notification, the "seen"
+beacon, a changed subscription."""
 
 from __future__ import annotations
+
+import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -59,6 +62,31 @@ async def snooze(request: Request, session: SessionDep, settings: SettingsDep, d
         assert reminder.snoozed_until is not None
         return JSONResponse({"snoozed_until": reminder.snoozed_until.isoformat(), "minutes": minutes})
     return redirect(request, f"/c?snoozed={minutes}")
+
+
+@router.post("/seen")
+async def seen(request: Request, session: SessionDep, settings: SettingsDep, device: DeviceDep) -> Response:
+    """The service worker's beacon: the client tapped a reminder or one of its buttons. The
+    reminder's signed token (the snooze token) proves whose it is, as for snoozing; the body
+    holds the occurrence and this browser's push endpoint, never anything the client wrote."""
+    data = await subscription_body(request)
+    if not isinstance(data, dict):
+        raise Invalid(i18n.gettext("This reminder could not be read."))
+    token, occurrence, endpoint = (data.get(key) for key in ("token", "occurrence", "endpoint"))
+    if not isinstance(token, str) or not isinstance(occurrence, str) or not isinstance(endpoint, str | None):
+        raise Invalid(i18n.gettext("This reminder could not be read."))
+    try:
+        occurrence_id = uuid.UUID(occurrence[:64])
+    except ValueError:
+        raise Invalid(i18n.gettext("This reminder could not be read.")) from None
+    client_id, reminder_id = reminders.read_snooze_token(secret=settings.secret_key, token=token[:200])
+    if device is not None and device.kind == SessionKind.client and device.client_id != client_id:
+        raise Forbidden(i18n.gettext("This reminder belongs to someone else."))
+    reminders.mark_seen(
+        session, client_id=client_id, reminder_id=reminder_id, occurrence_id=occurrence_id, endpoint=endpoint or ""
+    )
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.post("/subscription-change")

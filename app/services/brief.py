@@ -30,7 +30,16 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import appointments, audit, clients, functional_analysis, record_types, scoring, zone_history
+from app.services import (
+    appointments,
+    audit,
+    clients,
+    day_before,
+    functional_analysis,
+    record_types,
+    scoring,
+    zone_history,
+)
 from app.services.adherence import load as adherence
 from app.services.adherence.load import Assigned, assigned
 from app.services.adherence.rules import Adherence, DayClock, EntryFact, ZoneChange
@@ -125,7 +134,11 @@ class Brief:
     trends: list[Series]
     questionnaires: list[Series]
     risks: list[RiskFlag]
+    # "Discuss in session" entries since the last session: the ones the client picked the
+    # day before first (in the order picked), then the others, oldest first.
     agenda: list[Entry]
+    # The client's note for this session (empty when none, or kept private) and their picks.
+    client_agenda: day_before.ClientAgenda
     # Every shared entry since the last session (never a private one), oldest first.
     entries: list[Entry]
     backfilled: list[Backfill]
@@ -346,6 +359,10 @@ def build(
         for flag in scoring.risk_flags(version.scoring if version else None, row.answers):
             risks.append(RiskFlag(occurred_at=row.occurred_at, kind=flag, entry_id=row.id))
     agenda = [row for row in shared if row.visibility == Visibility.discuss and row.occurred_at >= since]
+    client_agenda = day_before.for_brief(session, appointment=appointment)
+    on_agenda = {row.id: row for row in agenda}
+    picked = [on_agenda[entry_id] for entry_id in client_agenda.picked if entry_id in on_agenda]
+    agenda = picked + [row for row in agenda if row.id not in set(client_agenda.picked)]
     written = [row for row in shared if row.occurred_at >= since]
     backfilled = []
     threshold = timedelta(hours=12)
@@ -370,6 +387,7 @@ def build(
         questionnaires=questionnaires,
         risks=risks,
         agenda=agenda,
+        client_agenda=client_agenda,
         entries=written,
         backfilled=backfilled,
         upcoming=upcoming,

@@ -19,13 +19,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import (
+    AgendaUpdate,
     Assignment,
     AssignmentCreate,
     BarrierCreate,
     Client,
+    Entry,
     EntryCreate,
     Frequency,
     PlanClientEdit,
@@ -44,6 +46,7 @@ from app.services import (
     assignments,
     barriers,
     clients,
+    day_before,
     entries,
     invites,
     plans,
@@ -391,7 +394,21 @@ class _Seeder:
             obstacle_plan="tap it on the way home",
             why="I want to see the good days too, not only the bad ones.",
         )
+        self._alex_day_before(client, thoughts)
         return count
+
+    def _alex_day_before(self, client: Client, thoughts: _Assigned) -> None:
+        """Alex's next session is tomorrow: the thought records since the last one picked to
+        bring (the first and the latest), and a note for the session."""
+        since = self._at(client, 6, 17 * 60)
+        rows = self.session.exec(
+            select(Entry.id)
+            .where(Entry.assignment_id == thoughts.assignment.id, Entry.occurred_at >= since)
+            .order_by(col(Entry.occurred_at))
+        ).all()
+        picks = list(dict.fromkeys([rows[0], rows[-1]])) if rows else []
+        note = "The presentation on Thursday went better than I feared. I'd like to start there."
+        day_before.save(self.session, client=client, data=AgendaUpdate(picks=picks, note=note), now=self.now)
 
     # Sam: gaps of several days, "nothing to report" on the urge log, evenings
     # filled in the next day, a few entries for the session agenda, one private.

@@ -414,3 +414,19 @@ def _content_hash(
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def set_visibility(session: Session, *, entry: Entry, visibility: Visibility) -> None:
+    """Change who sees an entry the caller already holds as the client's own (the content,
+    and so its hash, stays otherwise the same)."""
+    entry.visibility = visibility
+    entry.updated_at = utcnow()
+    entry.content_hash = _content_hash(
+        assignment_id=entry.assignment_id,
+        version_id=entry.template_version_id,
+        answers=entry.answers,
+        nothing_to_report=entry.nothing_to_report,
+        visibility=entry.visibility,
+        occurred_at=entry.occurred_at,
+    )
+    session.add(entry)

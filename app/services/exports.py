@@ -42,6 +42,7 @@ from app.models import (
     PlanChange,
     RecordTemplate,
     Reminder,
+    SessionAgenda,
     TemplateVersion,
     Therapist,
     Visibility,
@@ -161,6 +162,7 @@ def stream_client_archive(*, engine: Engine, client_id: uuid.UUID, locale: str) 
             ("sessions", lambda: _session_files(session, client)),
             ("barriers", lambda: _barrier_files(session, client)),
             ("plans", lambda: _plan_files(session, client)),
+            ("agendas", lambda: _agenda_files(session, client)),
             ("access", lambda: _access_files(session, client, locale)),
         ]
         for _name, build in parts:
@@ -237,6 +239,7 @@ def _readme(locale: str) -> str:
             _("reminders.json: your reminder times."),
             _("sessions.json: the session dates your therapist entered (not their notes)."),
             _("plans.json: the plans you made with your therapist, with every change and who made it."),
+            _("session_agendas.json: what you picked to bring to each session, and your notes for it."),
             _("access_log.json and access_log.csv: when your therapist read or downloaded your shared records."),
             _("voice_notes/: your voice notes, if you recorded any."),
             "",
@@ -369,6 +372,16 @@ def _plan_files(session: Session, client: Client) -> list[tuple[str, bytes | Pat
         changes.setdefault(change.plan_id, []).append(_dump(change, exclude={"client_id", "plan_id", "id"}))
     plans = [{**_dump(row, exclude={"client_id"}), "history": changes.get(row.id, [])} for row in rows]
     return [("plans.json", _json(plans))]
+
+
+def _agenda_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:
+    """What the client picked to bring to each session and their note, private notes included."""
+    rows = list(
+        session.exec(
+            select(SessionAgenda).where(SessionAgenda.client_id == client.id).order_by(col(SessionAgenda.created_at))
+        )
+    )
+    return [("session_agendas.json", _json([_dump(row, exclude={"client_id", "id"}) for row in rows]))]
 
 
 def _access_files(session: Session, client: Client, locale: str) -> list[tuple[str, bytes | Path]]:

@@ -4,55 +4,73 @@
 importScripts("/sw-offline.js");
 
 // ---- Push notifications ---------------------------------------------------------------
-// The dispatcher's payload (app/dispatch/dispatcher.py, Dispatcher.payload) is JSON:
-//   {title, body, url, tag, reminder, occurrence, snooze, actions: {log, snooze, snooze15, ...}}
-// where `snooze` is a signed token that proves which reminder this is (POST /push/snooze), so
-// snoozing needs neither a cookie nor the CSRF token a worker cannot read.
+// The dispatcher's message (app/dispatch/payload.py) is Declarative Web Push: Safari 18.4+
+// shows its `notification` by itself, even with this worker evicted; `mutable: true` hands
+// it to this worker first where one runs, and every other browser always comes here:
+//   {web_push: 8030, notification: {title, body, navigate, lang, tag, app_badge, mutable,
+//    actions: [{action, title, navigate}]}, kind, reminder, occurrence, snooze}
+// `snooze` is a signed token that proves which reminder this is (POST /push/snooze, and
+// POST /push/seen, the "seen" beacon), so neither needs a cookie nor the CSRF token a worker
+// cannot read.
 //
-// Actions: Chromium and Firefox show at most two buttons (Notification.maxActions), Safari
-// none. So the buttons are "Log now" and "Snooze 30 min" (plus 15 and 60 min where more fit);
-// tapping the notification itself opens the record with all three snooze choices on the page.
+// Buttons, in this order: "Log now", "Not today", "Snooze", as many as the platform shows
+// (Notification.maxActions: two on Chromium and Firefox, none on Safari). Tapping the
+// notification itself opens the record with all three snooze choices on the page.
 (function () {
   "use strict";
 
-  var SNOOZE_CHOICES = [15, 30, 60];
+  var SNOOZE_MINUTES = 30;
 
   function readPayload(event) {
     if (!event.data) { return {}; }
     try { return event.data.json() || {}; } catch (error) {
-      try { return { body: event.data.text() }; } catch (again) { return {}; }
+      try { return { notification: { body: event.data.text() } }; } catch (again) { return {}; }
     }
   }
 
-  function actionsFor(data) {
-    var words = data.actions || {};
+  // A link of this site, whatever host the server wrote into it (the worker's own origin wins).
+  function localPath(url, fallback) {
+    try {
+      var target = new URL(url || fallback, self.location.origin);
+      return target.pathname + target.search;
+    } catch (error) { return fallback; }
+  }
+
+  function actionsFor(note) {
     var most = (self.Notification && self.Notification.maxActions) || 0;
-    var actions = [];
-    if (words.log) { actions.push({ action: "log", title: words.log }); }
-    if (data.snooze && most >= 4) {
-      SNOOZE_CHOICES.forEach(function (minutes) {
-        var title = words["snooze" + minutes];
-        if (title) { actions.push({ action: "snooze-" + minutes, title: title }); }
-      });
-    } else if (data.snooze && words.snooze30) {
-      actions.push({ action: "snooze-30", title: words.snooze30 });
-    }
-    return actions.slice(0, Math.max(most, 2));
+    return (note.actions || []).slice(0, most).map(function (item) {
+      return { action: item.action, title: item.title };
+    });
   }
 
   // Always show something: a push that shows nothing makes iOS revoke the subscription.
   self.addEventListener("push", function (event) {
     var data = readPayload(event);
+    var note = data.notification || {};
+    var links = {};
+    (note.actions || []).forEach(function (item) { links[item.action] = localPath(item.navigate, "/c"); });
     var options = {
-      body: data.body || "",
-      tag: data.tag || "between",
-      renotify: Boolean(data.tag),
+      body: note.body || "",
+      tag: note.tag || "between",
+      renotify: Boolean(note.tag),
+      lang: note.lang || "",
       icon: "/static/icons/icon-192.png",
       badge: "/static/icons/icon-192.png",
-      data: { url: data.url || "/c", snooze: data.snooze || "", reminder: data.reminder || "" },
-      actions: actionsFor(data)
+      data: {
+        url: localPath(note.navigate, "/c"),
+        links: links,
+        snooze: data.snooze || "",
+        reminder: data.reminder || "",
+        occurrence: data.occurrence || ""
+      },
+      actions: actionsFor(note)
     };
-    event.waitUntil(self.registration.showNotification(data.title || "Between", options));
+    var shown = self.registration.showNotification(note.title || "Between", options);
+    var badge = Number(note.app_badge);
+    if (note.app_badge !== undefined && !isNaN(badge) && self.navigator.setAppBadge) {
+      shown = shown.then(function () { return self.navigator.setAppBadge(badge); }).catch(function () { return null; });
+    }
+    event.waitUntil(shown);
   });
 
   function sameOrigin(url) {
@@ -76,16 +94,33 @@ importScripts("/sw-offline.js");
     });
   }
 
-  function snooze(token, minutes) {
-    return fetch("/push/snooze", {
+  function post(path, body) {
+    return fetch(path, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ token: token, minutes: minutes })
+      body: JSON.stringify(body)
     }).then(function (response) {
-      if (!response.ok) { throw new Error("snooze refused: " + response.status); }
+      if (!response.ok) { throw new Error(path + " refused: " + response.status); }
       return response;
     });
+  }
+
+  // The "seen" beacon: which reminder occurrence, proven by its token, and which device
+  // (this browser's push endpoint, which only it and the server know). No content.
+  function seen(data) {
+    if (!data.snooze || !data.occurrence) { return Promise.resolve(null); }
+    var manager = self.registration.pushManager;
+    return (manager ? manager.getSubscription() : Promise.resolve(null))
+      .catch(function () { return null; })
+      .then(function (subscription) {
+        return post("/push/seen", {
+          token: data.snooze,
+          occurrence: data.occurrence,
+          endpoint: subscription ? subscription.endpoint : ""
+        });
+      })
+      .catch(function () { return null; });  // opening the page counts too
   }
 
   function withSnoozeChoices(url, token) {
@@ -97,20 +132,20 @@ importScripts("/sw-offline.js");
   self.addEventListener("notificationclick", function (event) {
     var notification = event.notification;
     var data = notification.data || {};
+    var links = data.links || {};
     notification.close();
-    var match = /^snooze-(\d+)$/.exec(event.action || "");
-    if (match && data.snooze) {
+    var action;
+    if (event.action === "snooze" && data.snooze) {
       // Offline or refused: open the record with the snooze choices, so nothing is lost silently.
-      event.waitUntil(snooze(data.snooze, Number(match[1])).catch(function () {
+      action = post("/push/snooze", { token: data.snooze, minutes: SNOOZE_MINUTES }).catch(function () {
         return openPage(withSnoozeChoices(data.url, data.snooze));
-      }));
-      return;
+      });
+    } else if (event.action === "not-today" || event.action === "log") {
+      action = openPage(links[event.action] || data.url);
+    } else {
+      action = openPage(withSnoozeChoices(data.url, data.snooze));
     }
-    if (event.action === "log") {
-      event.waitUntil(openPage(data.url));
-      return;
-    }
-    event.waitUntil(openPage(withSnoozeChoices(data.url, data.snooze)));
+    event.waitUntil(Promise.all([action, seen(data)]));
   });
 
   // The push service replaced this browser's subscription: subscribe again with the same

@@ -29,7 +29,7 @@ FIELD = "csrf_token"
 # Called by the service worker, which cannot read the HttpOnly CSRF cookie. Each carries its
 # own proof that a forged cross-site request cannot have: a signed snooze token, or the old
 # push endpoint (a secret URL only that browser and this server know).
-CARRY_OWN_PROOF = frozenset({"/push/snooze", "/push/subscription-change"})
+CARRY_OWN_PROOF = frozenset({"/push/snooze", "/push/seen", "/push/subscription-change"})
 
 
 class CsrfFailed(Exception):

@@ -216,12 +216,12 @@ def test_smtp_down_is_retried_by_a_later_pass(
     assert len(inbox.messages) == 1
 
 
-def test_the_tick_runs_the_digest_pass(session: Session, mailing: Dispatcher, inbox: Inbox) -> None:
+def test_the_passes_before_sessions_include_the_digest(session: Session, mailing: Dispatcher, inbox: Inbox) -> None:
     world = _world(session)
 
     async def go() -> None:
         try:
-            await mailing.before_sessions(now=_due(world) + timedelta(minutes=1), force=True)
+            await mailing.before_sessions(now=_due(world) + timedelta(minutes=1))
         finally:
             await mailing.aclose()
 

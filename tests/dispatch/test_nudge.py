@@ -1,9 +1,10 @@
-"""The client's nudge the day before a session, against the real push service peer
+"""The day before a session ("Anything you want to bring tomorrow?"), against the real push service peer
 (npm web-push-testing: it checks VAPID and decrypts, so we read what a phone would show)
 and a real SMTP peer (aiosmtpd) for the email fallback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.core.db import open_session
 from app.core.settings import Settings
 from app.dispatch import nudge
 from app.dispatch.dispatcher import Dispatcher
@@ -46,15 +48,17 @@ class World:
     upcoming: Appointment
     today: date
 
+    hour: int = 10
+
     @property
     def nudge_at(self) -> datetime:
-        """18:00 in the client's zone the day before the session."""
-        return _at(self.today, 18)
+        """The session's time the day before, in the client's zone."""
+        return _at(self.today, self.hour)
 
 
-def _world(session: Session, *, done_days_ago: tuple[int, ...]) -> World:
+def _world(session: Session, *, done_days_ago: tuple[int, ...], hour: int = 10) -> World:
     """A client in Madrid whose last session was 5 days ago and whose next is tomorrow at
-    10:00, with a daily record done on the given days (1 = yesterday)."""
+    `hour`, with a daily record done on the given days (1 = yesterday)."""
     today = utcnow().astimezone(ZoneInfo(ZONE)).date()
     therapist = make_therapist(session)
     client = make_client(session, therapist=therapist, name="Sam", timezone=ZONE)
@@ -74,7 +78,7 @@ def _world(session: Session, *, done_days_ago: tuple[int, ...]) -> World:
         session,
         therapist=therapist,
         client_id=client.id,
-        starts_at=_at(today + timedelta(days=1), 10),
+        starts_at=_at(today + timedelta(days=1), hour),
         timezone=ZONE,
         now=_at(today - timedelta(days=1), 0),
     )
@@ -88,7 +92,7 @@ def _world(session: Session, *, done_days_ago: tuple[int, ...]) -> World:
             visibility=Visibility.private if days_ago % 2 else Visibility.shared,
             occurred_at=_at(today - timedelta(days=days_ago), 12),
         )
-    return World(client, assignment, upcoming, today)
+    return World(client, assignment, upcoming, today, hour)
 
 
 EVERY_DAY = (5, 4, 3, 2, 1)
@@ -121,7 +125,7 @@ def _nudged_at(session: Session, world: World) -> datetime | None:
     return appointment.nudge_sent_at
 
 
-def test_missing_records_get_one_warm_discreet_nudge(
+def test_one_warm_discreet_question_the_day_before(
     session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
     world = _world(session, done_days_ago=SOME_DAYS)
@@ -131,11 +135,12 @@ def test_missing_records_get_one_warm_discreet_nudge(
 
     assert stats.sent == 1
     [message] = push_peer.messages(phone)
-    payload = json.loads(message)
-    assert payload["title"] == "Between"
-    assert payload["body"] == "Your next session is tomorrow. A moment to catch up on your records?"
-    assert payload["url"] == "/c"
-    assert payload["tag"] == f"nudge-{world.upcoming.id}"
+    notification = json.loads(message)["notification"]
+    assert notification["title"] == "Between"
+    assert notification["body"] == "Anything you want to bring tomorrow?"
+    # It opens the page for the session: entries to bring, a note, a due questionnaire.
+    assert notification["navigate"] == f"{dispatcher.settings.base_url}/c/agenda"
+    assert notification["tag"] == f"nudge-{world.upcoming.id}"
     for word in CLINICAL:
         assert word not in message
     assert _nudged_at(session, world) is not None
@@ -158,7 +163,7 @@ def test_nudged_once_per_session(
     assert len(push_peer.messages(phone)) == 1
 
 
-def test_not_before_six_in_the_evening_the_day_before(
+def test_not_before_the_sessions_time_the_day_before(
     session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
     world = _world(session, done_days_ago=SOME_DAYS)
@@ -171,24 +176,61 @@ def test_not_before_six_in_the_evening_the_day_before(
     assert _nudged_at(session, world) is None
 
 
-def test_suppressed_when_nothing_is_missing(
+def test_asked_even_when_every_record_is_done(
     session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
     world = _world(session, done_days_ago=EVERY_DAY)
     phone = _phone(session, world, push_peer, vapid_keys, dispatch_settings)
 
-    # Today's record is still open at 18:00: that alone is not "missing".
     stats = _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
 
-    assert stats.suppressed == 1 and stats.sent == 0
-    assert push_peer.messages(phone) == []
-    assert _nudged_at(session, world) is not None  # recorded, so never reconsidered
-    assert nudge.outcomes(session, client_id=world.client.id, since=world.nudge_at - timedelta(days=1)) == {
-        "suppressed": 1
-    }
+    assert stats.sent == 1
+    assert json.loads(push_peer.messages(phone)[0])["body"] == "Anything you want to bring tomorrow?"
 
 
-def test_opted_in_detail_names_the_records(
+def test_quiet_hours_hold_it_until_they_end(
+    session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    world = _world(session, done_days_ago=SOME_DAYS)
+    reminders.save(
+        session,
+        client=world.client,
+        assignment_id=world.assignment.id,
+        data=reminders.ReminderInput(times=["19:00"], quiet_start="08:00", quiet_end="12:00"),
+    )
+    session.commit()
+    phone = _phone(session, world, push_peer, vapid_keys, dispatch_settings)
+
+    quiet = _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
+    assert quiet == nudge.NudgeStats() and _nudged_at(session, world) is None
+    at_noon = _pass(dispatcher, _at(world.today, 12))
+
+    assert at_noon.sent == 1
+    assert len(push_peer.messages(phone)) == 1
+
+
+def test_quiet_hours_into_the_sessions_day_say_today(
+    session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    # Session tomorrow at 23:00, quiet 22:00-08:00: asked tomorrow at 08:00, the same day.
+    world = _world(session, done_days_ago=SOME_DAYS, hour=23)
+    reminders.save(
+        session,
+        client=world.client,
+        assignment_id=world.assignment.id,
+        data=reminders.ReminderInput(times=["19:00"], quiet_start="22:00", quiet_end="08:00"),
+    )
+    session.commit()
+    phone = _phone(session, world, push_peer, vapid_keys, dispatch_settings)
+
+    assert _pass(dispatcher, world.nudge_at + timedelta(minutes=1)) == nudge.NudgeStats()
+    stats = _pass(dispatcher, _at(world.today + timedelta(days=1), 8))
+
+    assert stats.sent == 1
+    assert json.loads(push_peer.messages(phone)[0])["body"] == "Anything you want to bring today?"
+
+
+def test_opted_in_detail_names_the_session_and_the_records_to_catch_up(
     session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
     world = _world(session, done_days_ago=SOME_DAYS)
@@ -200,7 +242,9 @@ def test_opted_in_detail_names_the_records(
     _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
 
     [message] = push_peer.messages(phone)
-    assert json.loads(message)["body"] == "Your therapy session is tomorrow. A moment to catch up on Mood check?"
+    assert json.loads(message)["notification"]["body"] == (
+        "Your therapy session is tomorrow. Anything you want to bring? And if you like, a moment for Mood check."
+    )
 
 
 def test_in_the_clients_language(
@@ -215,9 +259,7 @@ def test_in_the_clients_language(
     _pass(dispatcher, world.nudge_at + timedelta(minutes=1))
 
     [message] = push_peer.messages(phone)
-    assert (
-        json.loads(message)["body"] == "Tu próxima sesión es mañana. ¿Un momento para ponerte al día con tus registros?"
-    )
+    assert json.loads(message)["notification"]["body"] == "¿Hay algo que quieras llevar mañana?"
 
 
 def test_email_when_no_device_and_the_client_opted_in(
@@ -236,7 +278,7 @@ def test_email_when_no_device_and_the_client_opted_in(
     [mail] = inbox.messages
     assert mail["To"] == "sam@example.org" and mail["Subject"] == "Between"
     text = mail.get_content()  # type: ignore[attr-defined]
-    assert text.startswith("Your next session is tomorrow.") and "http://testserver/c" in text
+    assert text.startswith("Your next session is coming up.") and "http://testserver/c/agenda" in text
     for word in CLINICAL:
         assert word not in text
 
@@ -250,7 +292,7 @@ def test_no_device_and_no_email_is_recorded_missed(session: Session, dispatcher:
     assert _nudged_at(session, world) is not None
 
 
-def test_too_late_in_the_evening_is_not_sent(
+def test_too_late_is_not_sent(
     session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
     world = _world(session, done_days_ago=SOME_DAYS)
@@ -291,16 +333,49 @@ def test_cancelled_session_gets_no_nudge(
     assert push_peer.messages(phone) == []
 
 
-def test_nudge_time_follows_the_clients_zone_across_dst() -> None:
-    # The Sunday clocks go back in Madrid (26 Oct 2025): 18:00 on Saturday is 16:00 UTC,
-    # on Sunday 17:00 UTC.
-    monday = datetime(2025, 10, 27, 9, 0, tzinfo=UTC)
-    sunday = datetime(2025, 10, 26, 9, 0, tzinfo=UTC)
-    assert nudge.nudge_time(monday, timezone=ZONE) == datetime(2025, 10, 26, 17, 0, tzinfo=UTC)
-    assert nudge.nudge_time(sunday, timezone=ZONE) == datetime(2025, 10, 25, 16, 0, tzinfo=UTC)
+def test_two_claims_take_a_session_once(session: Session, engine: Engine) -> None:
+    world = _world(session, done_days_ago=SOME_DAYS)
+    now = world.nudge_at + timedelta(minutes=1)
+    with open_session(engine) as first, open_session(engine) as second:
+        claimed = nudge.claim(first, now=now)
+        if engine.dialect.name == "postgresql":
+            # Still uncommitted: the row is locked, and the second claim skips it.
+            assert nudge.claim(second, now=now) == []
+            second.rollback()
+        first.commit()
+        assert nudge.claim(second, now=now) == []
+        second.commit()
+    assert [item.appointment_id for item in claimed] == [world.upcoming.id]
 
 
-def test_the_tick_runs_the_nudge_pass(
+def test_two_dispatchers_send_it_once(
+    session: Session,
+    engine: Engine,
+    push_peer: PushPeer,
+    vapid_keys: VapidKeys,
+    dispatch_settings: Settings,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite a lock file allows a single dispatcher")
+    world = _world(session, done_days_ago=SOME_DAYS)
+    phone = _phone(session, world, push_peer, vapid_keys, dispatch_settings)
+    pair = [Dispatcher(engine=engine, settings=dispatch_settings, keys=vapid_keys) for _ in range(2)]
+    now = world.nudge_at + timedelta(minutes=1)
+
+    async def go() -> list[nudge.NudgeStats]:
+        try:
+            return list(await asyncio.gather(*(nudge.run(one, now=now) for one in pair)))
+        finally:
+            for one in pair:
+                await one.aclose()
+
+    stats = aio.run(go())
+
+    assert sorted(item.sent for item in stats) == [0, 1]
+    assert len(push_peer.messages(phone)) == 1
+
+
+def test_the_passes_before_sessions_include_the_nudge(
     session: Session, push_peer: PushPeer, vapid_keys: VapidKeys, dispatcher: Dispatcher, dispatch_settings: Settings
 ) -> None:
     world = _world(session, done_days_ago=SOME_DAYS)
@@ -308,7 +383,7 @@ def test_the_tick_runs_the_nudge_pass(
 
     async def go() -> None:
         try:
-            await dispatcher.before_sessions(now=world.nudge_at + timedelta(minutes=1), force=True)
+            await dispatcher.before_sessions(now=world.nudge_at + timedelta(minutes=1))
         finally:
             await dispatcher.aclose()
 

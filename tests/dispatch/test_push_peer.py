@@ -54,12 +54,13 @@ def test_reminder_reaches_the_push_service_decrypted_and_vapid_accepted(
     assert stats.sent == 1
     [message] = push_peer.messages(client_hash)
     payload = json.loads(message)
-    assert payload["title"] == "Between"
-    assert payload["body"] == "A moment to check in?"
-    assert payload["url"] == f"/c/record/{assignment.id}"
+    notification = payload["notification"]
+    assert notification["title"] == "Between"
+    assert notification["body"] == "A moment to check in?"
+    assert notification["navigate"].startswith(f"{dispatch_settings.base_url}/c/record/{assignment.id}?occurrence=")
     assert payload["reminder"] == str(reminder.id)
-    assert payload["tag"] == f"reminder-{reminder.id}"
-    assert payload["actions"]["log"] == "Log now"
+    assert notification["tag"] == f"reminder-{reminder.id}"
+    assert notification["actions"][0] == {"action": "log", "title": "Log now", "navigate": notification["navigate"]}
     # Discreet by default: the record's name is nowhere in what a lock screen could show.
     assert "Mood" not in message
     [occurrence] = _occurrences(session)
@@ -102,7 +103,7 @@ def test_opt_in_names_the_record_in_the_clients_language(
     dispatch(dispatcher, due_now(reminder))
 
     [message] = push_peer.messages(client_hash)
-    assert json.loads(message)["body"] == "Mood check: a moment to check in?"
+    assert json.loads(message)["notification"]["body"] == "Mood check: a moment to check in?"
 
 
 def test_test_notification_reaches_every_device(

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from py_vapid import Vapid
 
 from app.dispatch.vapid import TOKEN_LIFETIME, VapidKeys, VapidSigner
-from app.dispatch.webpush import Outcome, PushResult, PushSender, Target, classify
+from app.dispatch.webpush import MAX_PAYLOAD, Outcome, PushResult, PushSender, Target, classify
 from app.services.push_endpoints import EndpointRules
 from tests import aio
 from tests.dispatch.conftest import Sink
@@ -83,6 +83,26 @@ def test_a_message_decrypts_for_its_device_with_the_headers_a_push_service_needs
     assert sink.received[0][1]["topic"] == "a" * 32 and "topic" not in sink.received[1][1]
     assert sink.connections == 1  # kept alive for the second message
     assert sender.signer.signatures == 1  # one token for the origin, reused
+
+
+def test_the_largest_message_fits_the_4096_octets_a_push_service_takes(sink: Sink) -> None:
+    sender = PushSender(VapidSigner(VapidKeys.generate("mailto:tests@example.org")), timeout=5, rules=LOOPBACK)
+    key, auth, keys = _browser()
+    largest = b"x" * MAX_PAYLOAD
+
+    results = _send_all(
+        sender,
+        (Target(f"{sink.base}/phone", keys.p256dh, keys.auth), largest, None),
+        (Target(f"{sink.base}/phone", keys.p256dh, keys.auth), largest + b"x", None),
+    )
+
+    assert [(result.outcome, result.error) for result in results] == [
+        (Outcome.delivered, None),
+        (Outcome.failed, "too_large"),
+    ]
+    [(_path, _headers, body)] = sink.received
+    assert len(body) <= 4096
+    assert http_ece.decrypt(body, private_key=key, auth_secret=auth, version="aes128gcm") == largest
 
 
 def test_the_vapid_token_is_one_per_origin_and_renewed_an_hour_before_it_expires() -> None:

@@ -26,6 +26,7 @@ from app.models import (
     PlanChange,
     PushSubscription,
     Reminder,
+    SessionAgenda,
     Visibility,
 )
 from tests.factories import browser, make_assignment, make_client, make_entry, make_template, make_therapist, signed_in
@@ -88,6 +89,8 @@ def _world(session: Session) -> World:
     [appointment] = appointments.schedule(
         session, therapist=therapist_a, client_id=client_a.id, starts_at=utcnow() + timedelta(days=2), timezone="UTC"
     )
+    # A's note for that session, kept private: never on the therapist's brief or anyone's page.
+    session.add(SessionAgenda(appointment_id=appointment.id, client_id=client_a.id, note=SECRET, note_private=True))
     from app.services import reminders
     from tests.dispatch.conftest import subscription_json
 
@@ -237,6 +240,8 @@ def test_no_one_reaches_another_persons_data_through_any_route(app, session) -> 
     assert reminder.times == ["08:30"] and reminder.snoozed_until is None and not reminder.paused
     private = session.exec(select(Entry).where(Entry.visibility == Visibility.private)).one()
     assert private.answers["note"] == SECRET
+    [agenda] = session.exec(select(SessionAgenda)).all()
+    assert agenda.note == SECRET and agenda.note_private and agenda.picks == []
     [checkin] = session.exec(select(BarrierCheckin)).all()
     assert checkin.note == SECRET and checkin.client_id == world.client_a.id
     # A's plans: the one confirmed and the draft, as they were, with no change by anyone else.

@@ -78,7 +78,7 @@ def phone(web: TestClient, session: Session) -> tuple[TestClient, Client, Assign
 
 @pytest.mark.parametrize(
     "path",
-    ["/push/snooze", "/push/subscription-change", "/api/v1/push/subscriptions", "/api/v1/entries"],
+    ["/push/snooze", "/push/seen", "/push/subscription-change", "/api/v1/push/subscriptions", "/api/v1/entries"],
 )
 def test_json_nested_too_deeply_is_a_translated_400_on_every_json_route(
     app: Any, session: Session, phone: tuple[TestClient, Client, Assignment], path: str

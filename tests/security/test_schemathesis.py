@@ -132,7 +132,7 @@ def test_api_survives_fuzzing_and_matches_its_schema(fuzz_app, world, actor: str
 
 # --- the push routes: bodies the schema cannot describe --------------------------------------------
 
-PUSH_ROUTES = ["/push/snooze", "/push/subscription-change", "/api/v1/push/subscriptions"]
+PUSH_ROUTES = ["/push/snooze", "/push/seen", "/push/subscription-change", "/api/v1/push/subscriptions"]
 _NUL_TEXT = st.builds(lambda before, after: f"{before}\x00{after}", st.text(max_size=12), st.text(max_size=12))
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
@@ -162,6 +162,7 @@ def _with_nul(draw: st.DrawFn) -> bytes:
         {"endpoint": "https://push.example.org/x", "keys": {"p256dh": nul, "auth": nul}},
         {"old_endpoint": nul, "subscription": {"endpoint": nul, "keys": keys}},
         {"token": nul, "minutes": draw(st.integers())},
+        {"token": nul, "occurrence": nul, "endpoint": nul},
         {nul: draw(_JSON)},
         [nul],
     ]

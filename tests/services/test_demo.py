@@ -244,3 +244,20 @@ def test_the_diligent_clients_plan_held_and_the_stopped_clients_did_not(session:
         client = session.exec(select(Client).where(Client.display_name == name)).one()
         outcomes[name] = [held.outcome for held in plans.for_brief(session, therapist=therapist, client=client)]
     assert outcomes == {"Alex": ["held"], "Jo": ["not_yet"], "Sam": []}
+
+
+def test_alex_has_a_session_tomorrow_and_brought_something_to_it(session: Session) -> None:
+    from app.services import brief, day_before
+
+    now = utcnow()
+    demo.seed(session, base_url="http://demo.test", now=now)
+    session.commit()
+    therapist = session.exec(select(Therapist)).one()
+    alex = session.exec(select(Client).where(Client.display_name == "Alex")).one()
+
+    upcoming = day_before.next_session(session, client=alex, now=now)
+    assert upcoming is not None and timedelta(hours=12) < upcoming.starts_at - now <= timedelta(days=2)
+    seen = brief.build(session, therapist=therapist, client_id=alex.id, now=now)
+    assert seen.client_agenda.note.startswith("The presentation on Thursday")
+    assert len(seen.client_agenda.picked) == 2
+    assert [row.id for row in seen.agenda[:2]] == seen.client_agenda.picked

@@ -176,9 +176,15 @@ def get_brief(
     client_id: uuid.UUID,
     session: SessionDep,
     therapist: CurrentTherapist,
-    session_id: Annotated[uuid.UUID | None, Query(alias="session")] = None,
+    appointment_id: Annotated[
+        uuid.UUID | None, Query(alias="appointment", description="The session to brief for (default: the next)")
+    ] = None,
+    # The parameter's first name, kept for clients written against it: "session" also names the
+    # database session and a sign-in, so the appointment is called so.
+    legacy_session: Annotated[uuid.UUID | None, Query(alias="session", deprecated=True)] = None,
 ) -> Any:
-    data = brief.read(session, therapist=therapist, client_id=client_id, appointment_id=session_id)
+    chosen = appointment_id or legacy_session
+    data = brief.read(session, therapist=therapist, client_id=client_id, appointment_id=chosen)
     session.commit()
     return BriefPublic(
         client_id=data.client.id,
@@ -197,9 +203,11 @@ def get_brief(
                 title=data.titles.get(row.assignment_id, ""),
                 occurred_at=row.occurred_at,
                 answers=row.answers,
+                picked=row.id in data.client_agenda.picked,
             )
             for row in data.agenda
         ],
+        client_note=data.client_agenda.note,
         backfilled=[
             BackfillItem(
                 entry_id=item.entry.id,

@@ -14,7 +14,7 @@ from app.core import i18n
 from app.core.errors import Invalid
 from app.models import BarrierCreate, RecordTemplate, Visibility
 from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
-from app.services import assignment_lookup, barriers, record_types
+from app.services import assignment_lookup, barriers, record_types, reminders
 from app.services.entry_text import is_library_version, tr
 from app.web.deps import ClientAccess, CurrentClient, SessionDep
 from app.web.presenters.barriers import QUIET_COOKIE, day_words
@@ -59,9 +59,13 @@ def checkin_page(
     client: CurrentClient,
     assignment_id: Annotated[uuid.UUID | None, Query(alias="assignment")] = None,
     day: date | None = None,
+    occurrence: str = "",
 ) -> Response:
     """One tap on a reason saves it; a note and who sees it are optional, below. Without a
-    record named, the recently missed ones to choose from."""
+    record named, the recently missed ones to choose from. Opened from a reminder's "Not
+    today" (with its occurrence), the client saw that reminder."""
+    if reminders.seen_from_link(session, client=client, occurrence=occurrence):
+        session.commit()
     if assignment_id is None:
         open_ones, _answered_today = barriers.unanswered(session, client=client)
         choices = [(item, day_words(item.day, item.today)) for item in open_ones]

@@ -21,6 +21,7 @@ from app.services import (
     barriers,
     entries,
     record_types,
+    reminders,
 )
 from app.services.answers import VOICE_COMPANION_SUFFIX
 from app.services.entry_text import entry_views, is_library_version, tr
@@ -49,8 +50,13 @@ def _form_context(session, client, assignment, version, *, values, errors, entry
 
 
 @router.get("/record/{assignment_id}")
-def record_form(request: Request, assignment_id: uuid.UUID, session: SessionDep, client: CurrentClient) -> Response:
+def record_form(
+    request: Request, assignment_id: uuid.UUID, session: SessionDep, client: CurrentClient, occurrence: str = ""
+) -> Response:
     assignment = assignment_lookup.get_for_client(session, client=client, assignment_id=assignment_id)
+    # Opened from a reminder: the client saw it (delivery health counts it).
+    if reminders.seen_from_link(session, client=client, occurrence=occurrence):
+        session.commit()
     template = session.get(RecordTemplate, assignment.template_id)
     assert template is not None
     version = record_types.current_version(session, template=template)

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from app.services import (
     assignment_changes,
     assignments,
+    day_before,
     device_trust,
     entries,
 )
@@ -37,6 +38,8 @@ def today_page(request: Request, session: SessionDep, client: CurrentClient, acc
         "devices_waiting": waiting,
         # At most one "Not today, because…" question a day, about a recently missed record.
         "barrier_prompt": barrier_prompt.today_prompt(request, session, client),
+        # A session coming up: "Anything you want to bring?" is a tap away.
+        "session_soon": day_before.soon(session, client=client),
         # A plan being made in session to join, and each record's plan in force.
         **plan_view.today_context(session, client),
     }

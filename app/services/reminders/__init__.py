@@ -47,8 +47,8 @@ DELIVERED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent)
 # --- the schedule of one reminder -------------------------------------------------------------
 
 
-def schedule_for(reminder: Reminder, client: Client) -> sched.Schedule:
-    return sched.Schedule(
+def schedule_for(reminder: Reminder, client: Client) -> sched.ReminderTimes:
+    return sched.ReminderTimes(
         timezone=client.timezone,
         times=tuple(sorted({parse_hhmm(value) for value in reminder.times})),
         weekdays=frozenset(reminder.weekdays),
@@ -525,6 +525,64 @@ def active_subscriptions(session: Session, *, client_id: uuid.UUID) -> list[Push
     return list(session.exec(statement))
 
 
+# --- seen: the client's sign that a reminder reached them --------------------------------------
+
+
+def mark_seen(
+    session: Session,
+    *,
+    client_id: uuid.UUID,
+    occurrence_id: uuid.UUID,
+    reminder_id: uuid.UUID | None = None,
+    endpoint: str = "",
+    now: datetime | None = None,
+) -> ReminderOccurrence:
+    """Note that the client saw this reminder: a tap on its notification or one of its buttons
+    (the service worker's beacon names the device by its push endpoint, which only that
+    browser and this server know), or the page it opens. The first sign sets `seen_at`; each
+    beacon counts for its device. Only the client's own occurrence, of the reminder named
+    when one is (the beacon's token names it)."""
+    now = now or utcnow()
+    occurrence = session.get(ReminderOccurrence, occurrence_id)
+    if (
+        occurrence is None
+        or occurrence.client_id != client_id
+        or (reminder_id is not None and occurrence.reminder_id != reminder_id)
+    ):
+        raise NotFound(_("No such reminder."))
+    if occurrence.seen_at is None:
+        occurrence.seen_at = now
+        session.add(occurrence)
+    if endpoint:
+        device = session.exec(
+            select(PushSubscription).where(
+                PushSubscription.endpoint == endpoint[:2048], PushSubscription.client_id == client_id
+            )
+        ).first()
+        if device is not None:
+            device.seen_count += 1
+            device.last_seen_at = now
+            session.add(device)
+    session.flush()
+    return occurrence
+
+
+def seen_from_link(session: Session, *, client: Client, occurrence: str | None) -> bool:
+    """The page a reminder opens carries its occurrence (`?occurrence=`): opening it counts as
+    seen. Anything else there (a mangled or someone else's id) is ignored: the page still opens."""
+    if not occurrence:
+        return False
+    try:
+        occurrence_id = uuid.UUID(occurrence[:64])
+    except ValueError:
+        return False
+    try:
+        mark_seen(session, client_id=client.id, occurrence_id=occurrence_id)
+    except NotFound:
+        return False
+    return True
+
+
 # --- delivery health ---------------------------------------------------------------------------
 
 
@@ -547,6 +605,8 @@ class DeliveryHealth:
     days: int = 7
     # Reminders that stayed quiet (not failures), by why: `frequency.QUIET_*`.
     quiet: dict[str, int] = field(default_factory=dict)
+    # Reminders of the last `days` days the client showed they saw (a tap, or the page opened).
+    seen: int = 0
 
     @property
     def quiet_done(self) -> int:
@@ -622,6 +682,15 @@ def delivery_health(session: Session, *, client: Client, now: datetime | None = 
         )
     )
     reminders = session.exec(select(func.count()).select_from(Reminder).where(Reminder.client_id == client.id)).one()
+    seen = session.exec(
+        select(func.count())
+        .select_from(ReminderOccurrence)
+        .where(
+            ReminderOccurrence.client_id == client.id,
+            col(ReminderOccurrence.seen_at).is_not(None),
+            func.coalesce(ReminderOccurrence.sent_at, ReminderOccurrence.due_at) >= since,
+        )
+    ).one()
     return DeliveryHealth(
         devices=[s for s in subscriptions if s.expired_at is None],
         expired=[s for s in subscriptions if s.expired_at is not None],
@@ -635,6 +704,7 @@ def delivery_health(session: Session, *, client: Client, now: datetime | None = 
         timezone=client.timezone,
         days=days,
         quiet=_quiet_counts(session, client=client, since=since),
+        seen=int(seen),
     )
 
 

@@ -29,7 +29,7 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Schedule:
+class ReminderTimes:
     timezone: str
     times: tuple[time, ...] = ()
     weekdays: frozenset[int] = field(default_factory=lambda: frozenset(range(1, 8)))
@@ -122,7 +122,7 @@ def _wall(day: date, offset: int, boundary: time) -> datetime:
     )
 
 
-def random_offsets(schedule: Schedule, day: date) -> list[int]:
+def random_offsets(schedule: ReminderTimes, day: date) -> list[int]:
     """Minutes from the day boundary of the day's random prompts, the same for every dispatcher."""
     if not schedule.has_random:
         return []
@@ -141,7 +141,7 @@ def random_offsets(schedule: Schedule, day: date) -> list[int]:
     return [start + pick + index * gap for index, pick in enumerate(picks)]
 
 
-def instants_for_day(schedule: Schedule, day: date) -> list[Due]:
+def instants_for_day(schedule: ReminderTimes, day: date) -> list[Due]:
     """Every due instant belonging to one client day, in order, without duplicates."""
     if schedule.seed and not schedule.has_random:
         # Without random prompts the seed changes nothing: share one cache entry.
@@ -150,7 +150,7 @@ def instants_for_day(schedule: Schedule, day: date) -> list[Due]:
 
 
 @lru_cache(maxsize=8192)
-def _instants_for_day(schedule: Schedule, day: date) -> tuple[Due, ...]:
+def _instants_for_day(schedule: ReminderTimes, day: date) -> tuple[Due, ...]:
     if schedule.empty or day.isoweekday() not in schedule.weekdays:
         return ()
     zone = schedule.zone
@@ -166,7 +166,7 @@ def _instants_for_day(schedule: Schedule, day: date) -> tuple[Due, ...]:
     return tuple(Due(at, kind) for at, kind in sorted(found.items()))
 
 
-def next_due(schedule: Schedule, after: datetime) -> Due | None:
+def next_due(schedule: ReminderTimes, after: datetime) -> Due | None:
     """The first due instant strictly after `after` (aware), or None when nothing is scheduled."""
     if schedule.empty:
         return None
@@ -178,7 +178,7 @@ def next_due(schedule: Schedule, after: datetime) -> Due | None:
     return None
 
 
-def upcoming(schedule: Schedule, after: datetime, *, limit: int) -> list[Due]:
+def upcoming(schedule: ReminderTimes, after: datetime, *, limit: int) -> list[Due]:
     """The next `limit` due instants after `after`."""
     found: list[Due] = []
     cursor = after
@@ -191,7 +191,7 @@ def upcoming(schedule: Schedule, after: datetime, *, limit: int) -> list[Due]:
     return found
 
 
-def instants_for_days(schedule: Schedule, first_day: date, days: int) -> list[Due]:
+def instants_for_days(schedule: ReminderTimes, first_day: date, days: int) -> list[Due]:
     """Every due instant of `days` client days starting with `first_day`."""
     found: list[Due] = []
     for index in range(days):
@@ -199,7 +199,7 @@ def instants_for_days(schedule: Schedule, first_day: date, days: int) -> list[Du
     return found
 
 
-def step(schedule: Schedule, instant: datetime) -> tuple[Due | None, Due | None]:
+def step(schedule: ReminderTimes, instant: datetime) -> tuple[Due | None, Due | None]:
     """(the due instant at `instant` if the settings still produce it, the next one after it).
 
     One pass for the dispatcher: it checks that what it claimed is still wanted

@@ -371,7 +371,17 @@
     installHints(document);
   });
 
+  // Today knows how many records are still due today: the app's badge shows that number, and
+  // clears when none are (a reminder's badge is only a floor; Badging API where present).
+  function showBadge(root) {
+    var holder = root.querySelector ? root.querySelector("[data-app-badge]") : null;
+    if (!holder || !navigator.setAppBadge) { return; }
+    var count = Number(holder.getAttribute("data-app-badge")) || 0;
+    (count > 0 ? navigator.setAppBadge(count) : navigator.clearAppBadge()).catch(function () { return null; });
+  }
+
   function enhance(root) {
+    showBadge(root);
     root.querySelectorAll("form[data-new-entry]").forEach(function (form) {
       if (!form.dataset.outboxReady) {
         form.dataset.outboxReady = "1";

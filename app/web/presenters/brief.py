@@ -32,7 +32,10 @@ class EntryGroup:
 @dataclass(frozen=True)
 class Reading:
     groups: list[EntryGroup]
-    agenda: list[EntryView]  # "discuss in session" entries, oldest first (each also in its group)
+    # "Discuss in session" entries in the brief's agenda order: the client's day-before picks
+    # first (each also in its group).
+    agenda: list[EntryView]
+    picked: set[uuid.UUID] = field(default_factory=set)
 
 
 def reading(session: Session, brief: Brief, *, cap: int = CARDS_PER_GROUP) -> Reading:
@@ -62,5 +65,7 @@ def reading(session: Session, brief: Brief, *, cap: int = CARDS_PER_GROUP) -> Re
             group.title.lower(),
         ),
     )
-    agenda = [view for view in views if view.entry.visibility == Visibility.discuss]
-    return Reading(groups=ordered, agenda=agenda)
+    by_id = {view.entry.id: view for view in views}
+    agenda = [by_id[row.id] for row in brief.agenda if row.id in by_id]
+    picked = {entry_id for entry_id in brief.client_agenda.picked if entry_id in by_id}
+    return Reading(groups=ordered, agenda=agenda, picked=picked)

@@ -483,9 +483,9 @@ def test_test_notification_reaches_every_device_at_the_push_peer(
     assert "Sent to 2 devices" in answer.text
     for client_hash in hashes:
         [message] = push_peer.messages(client_hash)
-        payload = json.loads(message)
-        assert payload["title"] == "Between"
-        assert payload["body"] == "Notifications work on this device."
+        notification = json.loads(message)["notification"]
+        assert notification["title"] == "Between"
+        assert notification["body"] == "Notifications work on this device."
     health = reminders.delivery_health(session, client=client)
     assert health.last_delivered_at is not None
     # The health card on the page says so too.

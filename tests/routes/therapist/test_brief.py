@@ -155,8 +155,11 @@ def test_brief_without_sessions_and_for_a_past_session(web, session) -> None:
     earlier = past_session(session, therapist, client, days_ago=2.5)
     old = page.get(f"/t/clients/{client.id}/brief?session={earlier.id}")
     assert old.status_code == 200
-    body = page.get(f"/api/v1/therapist/clients/{client.id}/brief?session={earlier.id}").json()
+    body = page.get(f"/api/v1/therapist/clients/{client.id}/brief?appointment={earlier.id}").json()
     assert body["session"]["id"] == str(earlier.id)
+    # The parameter's first name still works for clients written against it.
+    legacy = page.get(f"/api/v1/therapist/clients/{client.id}/brief?session={earlier.id}").json()
+    assert legacy["session"]["id"] == str(earlier.id)
     assert body["as_of"] <= body["session"]["starts_at"]
 
 

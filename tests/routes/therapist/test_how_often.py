@@ -12,11 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from app.core.days import day_bounds, local_day
-from app.dispatch import nudge
 from app.library import THOUGHT_RECORD
 from app.models import Assignment, Frequency, OccurrenceStatus, Reminder, ReminderOccurrence
 from app.models.types import utcnow
-from app.services import reminders
+from app.services import day_before, reminders
 from tests.factories import library_template, make_assignment, make_client, make_therapist, signed_in
 from tests.routes.insights_helpers import assign_since, daily_entries, future_session, past_session
 
@@ -231,7 +230,7 @@ def test_the_nudge_never_counts_a_record_kept_as_it_happens_as_missing(session: 
     upcoming = future_session(session, therapist, client, days=1)
     past_session(session, therapist, client, days_ago=8)
 
-    assert nudge.missing_records(session, client=client, appointment_id=upcoming.id, now=utcnow()) == []
+    assert day_before.missing_records(session, client=client, appointment_id=upcoming.id, now=utcnow()) == []
 
     assign_since(session, client, days=20, slug="mood_log")
-    assert nudge.missing_records(session, client=client, appointment_id=upcoming.id, now=utcnow()) == ["Mood log"]
+    assert day_before.missing_records(session, client=client, appointment_id=upcoming.id, now=utcnow()) == ["Mood log"]
