@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import get_env_proxy_for_url
+from py_vapid import VapidException
 from pywebpush import WebPusher, WebPushException
 from yarl import URL
 
@@ -257,9 +258,11 @@ class PushSender:
         except InvalidSubscriptionKeys:
             return PushResult(Outcome.failed, error="bad_keys")
         try:
-            headers = push_headers(
-                authorization=self.signer.authorization(target.endpoint), urgency=urgency, topic=topic
-            )
+            authorization = self.signer.authorization(target.endpoint)
+        except VapidException:  # py-vapid takes no audience it cannot parse (an IPv6 address)
+            return PushResult(Outcome.failed, error="vapid_audience")
+        try:
+            headers = push_headers(authorization=authorization, urgency=urgency, topic=topic)
         except ValueError:
             return PushResult(Outcome.failed, error="bad_header")
         subscription = {"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}}

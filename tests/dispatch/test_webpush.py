@@ -133,6 +133,7 @@ def test_header_injection_unusable_keys_and_oversized_messages_are_refused_unsen
                 await sender.send(Target(target.endpoint, good.p256dh, _b64(b"short")), b"{}", ttl=60),
                 await sender.send(target, b"x" * 4000, ttl=60),
                 await sender.send(Target(f"{sink.base}/a\r\nX-Evil: 1", good.p256dh, good.auth), b"{}", ttl=60),
+                await sender.send(Target("https://[2606:4700:4700::1111]/x", good.p256dh, good.auth), b"{}", ttl=60),
             ]
         finally:
             await sender.aclose()
@@ -147,6 +148,7 @@ def test_header_injection_unusable_keys_and_oversized_messages_are_refused_unsen
         (Outcome.failed, "bad_keys"),
         (Outcome.failed, "too_large"),
         (Outcome.failed, "refused_malformed"),
+        (Outcome.failed, "vapid_audience"),
     ]
     assert sink.received == [] and sink.connections == 0
 
