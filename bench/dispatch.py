@@ -1,29 +1,30 @@
-"""The reminder dispatcher: 10,000 reminders due in the same minute, on PostgreSQL.
+"""The reminder dispatcher: 10,000 reminders due in the same minute, on PostgreSQL, sent by TWO
+`between dispatcher` processes through pywebpush.
 
-A fresh, migrated PostgreSQL database gets 10,000 clients, each with one reminder
-due at the start of the next minute and one device whose endpoint is a loopback
-push sink (its own process; it counts each message by its Topic and timestamps
-it). The sink answers each message after a realistic network round trip
-(BENCH_SINK_DELAY_MS, default 30 ms; a real push service is never on loopback):
-against a sink that answers instantly, one-by-one sending looks nearly as good as
-concurrent sending and the comparison with the naive loop says nothing. One
-dispatcher, exactly as `between serve`/`between dispatcher` runs it (APScheduler
-tick, default settings), sends them. Measured in the same run:
+A fresh, migrated PostgreSQL database gets 10,000 clients, each with one reminder due at the
+start of a coming minute and one device whose endpoint is a loopback push sink (its own process;
+it counts each message by its Topic and timestamps it). The sink answers each message after a
+realistic network round trip (BENCH_SINK_DELAY_MS, default 30 ms; a real push service is never
+on loopback). Two `between dispatcher` processes, started before the minute with default
+settings (APScheduler tick, one aiohttp session each), share the burst through the database.
 
-- naive: `pywebpush.webpush()` called in a loop, one message at a time, on a
-  sample (BENCH_NAIVE, default 300), as messages per second, against the same
-  sink with the same delay;
-- floor: encrypting (aes128gcm) and VAPID-signing the same messages in this
-  process with no I/O at all, as messages per second.
+Measured in the same run, against the same sink and with the same payload:
 
-Figures: reminders, sink_delay_ms, seconds_to_all_sent (from the due minute to the last receipt),
-per_s (first to last receipt), naive_per_s, floor_per_s, p50/p99 lateness (receipt minus due
-instant, s), duplicates and lost (by Topic at the sink, checked against the database), and the
-CPU spent per message while the burst ran: by the dispatcher's process (its event loop and
-database threads; this benchmark's light polling of the sink included) and by its encryption
-worker processes (`encrypt_processes` of them, the default for this machine), next to the
-floor's CPU per message.
-Targets: per_s >= 10 x naive_per_s and >= 0.4 x floor_per_s; everything within 10 s.
+- webpush_async: pywebpush's own `webpush_async()` called one message at a time with a fresh
+  VAPID token each, as a user of the library would write it (BENCH_NAIVE messages, default 300);
+- floor: what nothing can avoid, in one process with no I/O: a fresh ephemeral key and
+  `http_ece` aes128gcm encryption per message, the VAPID header from the per-origin cache;
+- send_only: `PushSender.send` (app/dispatch/webpush.py) in this process, 200 at a time, against
+  the sink, without the database: with the floor, it splits the dispatchers' CPU into
+  encryption, pywebpush + aiohttp, and the dispatcher's own work (claiming and recording).
+
+Figures: reminders, dispatchers, sink_delay_ms, seconds_to_all_sent (from the due minute to the
+last receipt), per_s (first to last receipt), webpush_async_per_s, floor_per_s, the two ratios,
+p50/p99 lateness (receipt minus due instant, s), duplicates and lost (by Topic at the sink,
+checked against the database), and CPU per message: of each dispatcher process while the burst
+ran (user + system from /proc, divided by the messages that process sent, from its /metrics),
+of the floor, of send_only and of webpush_async.
+Targets: all out with p99 lateness <= 10 s, 0 duplicates, 0 lost, per_s >= 0.4 x floor_per_s.
 
 BENCH_DATABASE_URL (default: TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test)
 names the server; a temporary database is created on it and dropped afterwards.
@@ -35,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -53,9 +55,12 @@ if str(ROOT) not in sys.path:
 COUNT = int(os.environ.get("BENCH_REMINDERS", "10000"))
 NAIVE_SAMPLE = int(os.environ.get("BENCH_NAIVE", "300"))
 FLOOR_SAMPLE = 3000
-# How long the loopback push sink waits before answering each message (both runs).
+SEND_SAMPLE = 3000
+DISPATCHERS = 2
+# How long the loopback push sink waits before answering each message (every run).
 SINK_DELAY_MS = float(os.environ.get("BENCH_SINK_DELAY_MS", "30"))
-TIME_LIMIT = 120.0
+TIME_LIMIT = 180.0
+SUBJECT = "mailto:bench@example.org"
 
 
 def _server_url() -> str:
@@ -103,75 +108,81 @@ def _payload() -> bytes:
     ).encode()
 
 
-def floor_per_s(keys: Any, p256dh: str, auth: str, audience: str) -> float:
-    """Encrypt and sign every message, no I/O: the CPU cost nothing can avoid."""
+def floor(keys: Any, p256dh: str, auth: str, endpoint: str) -> tuple[float, float]:
+    """http_ece encryption with a fresh ephemeral key per message and the cached VAPID header,
+    no I/O: (messages per second, CPU ms per message)."""
+    import http_ece
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from app.core.push_rules import b64url_decode
     from app.dispatch.vapid import VapidSigner
-    from app.dispatch.webpush import encrypt
 
     signer = VapidSigner(keys)
     payload = _payload()
-    started = time.perf_counter()
+    receiver, secret = b64url_decode(p256dh), b64url_decode(auth)
+    started, cpu = time.perf_counter(), time.process_time()
     for _n in range(FLOOR_SAMPLE):
-        encrypt(payload, p256dh=p256dh, auth=auth)
-        signer.sign(audience, int(time.time()) + 43200)
-    return FLOOR_SAMPLE / (time.perf_counter() - started)
+        http_ece.encrypt(
+            payload,
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            dh=receiver,
+            auth_secret=secret,
+            version="aes128gcm",
+        )
+        signer.authorization(endpoint)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return FLOOR_SAMPLE / elapsed, 1000 * cpu / FLOOR_SAMPLE
 
 
-def naive_per_s(keys: Any, p256dh: str, auth: str, base: str) -> float:
-    """pywebpush.webpush() one message at a time, as most examples do."""
-    from pywebpush import webpush
+async def webpush_async_baseline(keys: Any, p256dh: str, auth: str, base: str) -> tuple[float, float]:
+    """pywebpush.webpush_async() one message at a time, a fresh token each: (per s, CPU ms/message)."""
+    from pywebpush import webpush_async
 
-    pem = keys.private_key_b64
     payload = _payload().decode()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for n in range(NAIVE_SAMPLE):
-        webpush(
+        await webpush_async(
             {"endpoint": f"{base}/naive/{n}", "keys": {"p256dh": p256dh, "auth": auth}},
             data=payload,
-            vapid_private_key=pem,
+            vapid_private_key=keys.private_key_b64,
             vapid_claims={"sub": keys.subject},
             ttl=1800,
-            headers={"Content-Type": "application/octet-stream", "Urgency": "high"},
+            headers={"Urgency": "high"},
         )
-    return NAIVE_SAMPLE / (time.perf_counter() - started)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return NAIVE_SAMPLE / elapsed, 1000 * cpu / NAIVE_SAMPLE
 
 
-async def _dispatch(engine: Any, settings: Any, sink: Any, due_at: datetime) -> dict[str, Any]:
-    from app.dispatch.dispatcher import Dispatcher, settle_heap
+async def send_only(keys: Any, p256dh: str, auth: str, base: str) -> tuple[float, float]:
+    """The dispatcher's send path alone, 200 at a time, no database: (per s, CPU ms/message)."""
+    from app.dispatch.vapid import VapidSigner
+    from app.dispatch.webpush import PushSender, Target
+    from app.services.push_endpoints import EndpointRules
 
-    dispatcher = Dispatcher(engine=engine, settings=settings)
-    settle_heap()  # as run_forever does
-    # Start ticking shortly before the minute, as a long-running dispatcher would be.
-    await asyncio.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 1.0))
-    dispatcher.start()
-    await asyncio.sleep(0.5)  # the encryption workers start before the minute, as they would
-    workers = dispatcher.sender.encryptor.worker_pids()
-    cpu_before = time.process_time(), _cpu_seconds(workers)
-    limit = time.monotonic() + TIME_LIMIT
-    try:
-        while time.monotonic() < limit:
-            await asyncio.sleep(0.25)
-            if await asyncio.to_thread(sink.count) >= COUNT:
-                break
-        cpu = time.process_time() - cpu_before[0], _cpu_seconds(workers) - cpu_before[1]
-    finally:
-        await dispatcher.stop()
-    stats = dict(await asyncio.to_thread(sink.stats))
-    stats["cpu"] = cpu
-    stats["encrypt_processes"] = len(workers)
-    return stats
+    sender = PushSender(VapidSigner(keys), timeout=10, concurrency=200, rules=EndpointRules(allow_loopback=True))
+    payload = _payload()
+    targets = [Target(f"{base}/send-only/{n}", p256dh, auth) for n in range(SEND_SAMPLE)]
+    await sender.send(targets[0], payload, ttl=1800)  # the connection pool and token, as in a running dispatcher
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(sender.send(target, payload, ttl=1800) for target in targets))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    await sender.aclose()
+    return SEND_SAMPLE / elapsed, 1000 * cpu / SEND_SAMPLE
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes, from /proc (0 where it cannot be read)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sent_by(port: int) -> int:
+    """Occurrences a dispatcher process recorded as sent, from its own /metrics."""
+    import httpx
+
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    pattern = r'^between_reminder_outcomes_total\{status="(?:sent|retried_sent)"\} ([0-9.e+]+)$'
+    return int(sum(float(value) for value in re.findall(pattern, body, re.MULTILINE)))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -180,80 +191,115 @@ def _percentile(values: list[float], q: float) -> float:
     return percentile(values, q)
 
 
+def burst(url: str, keys: Any, sink: Any, data_dir: Path, engine: Any) -> dict[str, Any]:
+    """Seed COUNT reminders due at a coming minute, let two dispatcher processes send them."""
+    from bench.common import free_port
+    from tests.dispatch.load import dispatcher_env, seed_due_reminders
+    from tests.peers import wait_until
+    from tests.processes import start_dispatcher, stop_processes
+
+    due_at = (datetime.now(UTC) + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    if (due_at - datetime.now(UTC)).total_seconds() < 30:
+        due_at += timedelta(minutes=1)  # leave time to seed and to start the processes
+    seed_due_reminders(engine, count=COUNT, due_at=due_at, sink_base=sink.base)
+    env = dispatcher_env(url, str(data_dir), vapid_private_key=keys.private_key_b64, vapid_subject=keys.subject)
+    env.pop("BETWEEN_DISPATCH_TICK_SECONDS", None)  # the default tick, as deployed
+    ports = [free_port() for _n in range(DISPATCHERS)]
+    processes = [
+        start_dispatcher(env, data_dir / f"dispatcher-{n}.log", "--health-port", str(port))
+        for n, port in enumerate(ports, 1)
+    ]
+    try:
+        for port in ports:
+            wait_until(lambda p=port: _answers(p), what="a dispatcher's health port", limit=60, every=0.2)
+        # CPU from just before the minute: starting up is not sending.
+        time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 0.5))
+        before = [_cpu_seconds(process.pid) for process in processes]
+        limit = time.monotonic() + TIME_LIMIT
+        while time.monotonic() < limit and sink.count() < COUNT:
+            time.sleep(0.25)
+        time.sleep(1.0)  # the last outcomes recorded
+        cpu = [_cpu_seconds(process.pid) - start for process, start in zip(processes, before, strict=True)]
+        sent = [_sent_by(port) for port in ports]
+    finally:
+        stop_processes(processes)
+    return {"due_at": due_at, "cpu": cpu, "sent": sent, **sink.stats()}
+
+
+def _answers(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/livez", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def run() -> dict[str, Any]:
     from app.core import migrate
     from app.core.db import build_engine
-    from app.core.settings import Environment, Settings
     from app.dispatch.dispatcher import run_loop
+    from app.dispatch.vapid import VapidKeys
     from app.models import ReminderOccurrence
-    from tests.dispatch.conftest import device_keys, free_port
-    from tests.dispatch.load import SinkProcess, seed_due_reminders
+    from bench.common import free_port
+    from tests.dispatch.conftest import device_keys
+    from tests.dispatch.load import SinkProcess
 
     url, name = _create_database()
     engine = build_engine(url)
     sink = SinkProcess(free_port(), delay=SINK_DELAY_MS / 1000.0)
+    keys = VapidKeys.generate(SUBJECT)
     try:
         migrate.upgrade(engine)
+        p256dh, auth = device_keys()
+        floor_rate, floor_cpu = floor(keys, p256dh, auth, sink.base)
+        naive_rate, naive_cpu = run_loop(webpush_async_baseline(keys, p256dh, auth, sink.base))
+        send_rate, send_cpu = run_loop(send_only(keys, p256dh, auth, sink.base))
         with tempfile.TemporaryDirectory() as data_dir:
-            settings = Settings(
-                environment=Environment.test,
-                database_url=url,
-                data_dir=Path(data_dir),
-                secret_key="bench-secret-" + "x" * 40,
-                base_url="http://127.0.0.1",
-                vapid_subject="mailto:bench@example.org",
-                push_allow_loopback=True,  # the sink listens on loopback
-            )
-            from app.dispatch.vapid import VapidKeys
-
-            keys = VapidKeys.load(settings)
-            p256dh, auth = device_keys()
-            floor = floor_per_s(keys, p256dh, auth, sink.base)
-            naive = naive_per_s(keys, p256dh, auth, sink.base)
-
-            due_at = (datetime.now(UTC) + timedelta(minutes=1)).replace(second=0, microsecond=0)
-            if (due_at - datetime.now(UTC)).total_seconds() < 15:
-                due_at += timedelta(minutes=1)  # leave time to seed
-            seed_due_reminders(engine, count=COUNT, due_at=due_at, sink_base=sink.base)
-            stats = run_loop(_dispatch(engine, settings, sink, due_at))
+            stats = burst(url, keys, sink, Path(data_dir), engine)
         O = ReminderOccurrence.__table__  # type: ignore[attr-defined]  # noqa: E741
         with engine.connect() as connection:
-            statuses = dict(connection.execute(select(O.c.status, func.count()).group_by(O.c.status)).all())
+            statuses: dict[Any, int] = dict(
+                connection.execute(select(O.c.status, func.count()).group_by(O.c.status)).all()
+            )
             occurrence_ids = {row[0].hex for row in connection.execute(select(O.c.id))}
     finally:
         sink.stop()
         engine.dispose()
         _drop_database(name)
 
+    # The baselines carry no Topic (the sink counts only the dispatchers' messages), send_only's
+    # do not either: every Topic at the sink is one occurrence.
     topics: dict[str, int] = {t: n for t, n in stats["topics"].items() if t}
     received = list(stats["times"])
-    due = due_at.timestamp()
+    due = stats["due_at"].timestamp()
     lateness = [max(0.0, moment - due) for moment in received if moment]
     delivered = set(topics) & occurrence_ids
     sent_statuses = sum(n for s, n in statuses.items() if str(s) in ("sent", "retried_sent"))
-    seconds = (max(received) - due) if received else float("nan")
-    # Throughput while sending: first to last receipt (the tick phase is in the lateness).
     span = (max(received) - min(received)) if received else 0.0
-    figures = {
+    per_s = round(len(delivered) / span, 1) if span > 0 else float("nan")
+    figures: dict[str, Any] = {
         "reminders": COUNT,
+        "dispatchers": DISPATCHERS,
         "sink_delay_ms": SINK_DELAY_MS,
-        "seconds_to_all_sent": round(seconds, 2),
-        "per_s": round(len(delivered) / span, 1) if span > 0 else float("nan"),
-        "naive_per_s": round(naive, 1),
-        "floor_per_s": round(floor, 1),
+        "seconds_to_all_sent": round(max(received) - due, 2) if received else float("nan"),
+        "per_s": per_s,
+        "webpush_async_per_s": round(naive_rate, 1),
+        "floor_per_s": round(floor_rate, 1),
+        "per_s_vs_webpush_async": round(per_s / naive_rate, 1),
+        "per_s_vs_floor": round(per_s / floor_rate, 2),
         "p50_lateness_s": round(_percentile(lateness, 50), 2),
         "p99_lateness_s": round(_percentile(lateness, 99), 2),
         "duplicates": sum(n - 1 for n in topics.values() if n > 1),
-        # CPU per message while the burst ran: the dispatcher process (event loop, database
-        # threads, the benchmark's own polling) and its encryption workers.
-        "dispatcher_cpu_ms_per_message": round(1000 * stats["cpu"][0] / COUNT, 3),
-        "encrypt_cpu_ms_per_message": round(1000 * stats["cpu"][1] / COUNT, 3),
-        "encrypt_processes": stats["encrypt_processes"],
         "lost": COUNT - min(len(delivered), sent_statuses),
     }
-    figures["per_s_vs_naive"] = round(figures["per_s"] / naive, 1) if naive else float("nan")
-    figures["per_s_vs_floor"] = round(figures["per_s"] / floor, 2) if floor else float("nan")
-    figures["floor_cpu_ms_per_message"] = round(1000 / floor, 3) if floor else float("nan")
+    for n, (cpu, sent) in enumerate(zip(stats["cpu"], stats["sent"], strict=True), 1):
+        figures[f"dispatcher{n}_sent"] = sent
+        figures[f"dispatcher{n}_cpu_ms_per_message"] = round(1000 * cpu / sent, 3) if sent else float("nan")
+    figures["floor_cpu_ms_per_message"] = round(floor_cpu, 3)
+    figures["send_only_cpu_ms_per_message"] = round(send_cpu, 3)
+    figures["send_only_per_s"] = round(send_rate, 1)
+    figures["webpush_async_cpu_ms_per_message"] = round(naive_cpu, 3)
     return figures
 
 

@@ -123,8 +123,6 @@ class Settings(BaseSettings):
     dispatch_tick_seconds: float = 2.0
     dispatch_batch: int = 2000
     dispatch_concurrency: int = 200
-    # Worker processes that encrypt push messages; unset: one per core beyond the first (max 4).
-    dispatch_encrypt_processes: int | None = None
     # An occurrence claimed by a dispatcher that then died is taken over after this.
     dispatch_lease_seconds: int = 60
     push_retry_base_seconds: float = 10.0

@@ -43,7 +43,6 @@ from app.core import i18n
 from app.core.email import Mail, Mailer
 from app.core.settings import Settings
 from app.dispatch import payload, periodic
-from app.dispatch.encryption import Encryptor
 from app.dispatch.ledger import ClaimedOccurrence, Delivery, Ledger, Recipient, SendPlan, TickStats
 from app.dispatch.periodic import Periodic
 from app.dispatch.vapid import VapidKeys, VapidSigner
@@ -147,7 +146,6 @@ class Dispatcher(Ledger):
                 VapidSigner(self.keys),
                 timeout=self.settings.push_timeout_seconds,
                 concurrency=self.settings.dispatch_concurrency,
-                encryptor=Encryptor(self.settings.dispatch_encrypt_processes),
                 rules=EndpointRules.from_settings(self.settings),
             )
         return self._sender
@@ -168,7 +166,6 @@ class Dispatcher(Ledger):
         scheduler = Periodic(periodic.jobs(self), misfire_grace_seconds=self.settings.dispatch_misfire_grace_seconds)
         scheduler.start()
         self._scheduler = scheduler
-        self.sender.encryptor.start()
         log.info("reminder dispatcher %s started (%s)", self.name, self.engine.dialect.name)
 
     async def stop(self) -> None:

@@ -1,14 +1,16 @@
-"""VAPID (RFC 8292): the application server's key pair and signed JWTs.
+"""VAPID (RFC 8292): the application server's key pair, and the Authorization header.
 
 The key pair is made once and kept: browsers bind each subscription to the
 public key, so a new key would silently orphan every device. In development it
 lives in `data_dir`; in production it must come from the environment.
+
+The token itself is signed by py-vapid; one is made per push-service origin and
+reused until near its expiry: a signature per message would spend CPU on nothing.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import time
@@ -17,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from py_vapid import Vapid
 
 from app.core.push_rules import b64url_decode, subject_problem
 
@@ -122,11 +124,12 @@ def _development_key(data_dir: Path) -> ec.EllipticCurvePrivateKey:
 
 
 class VapidSigner:
-    """Signs one JWT per push-service origin and reuses it until near its expiry."""
+    """The Authorization header for a push service: signed by py-vapid once per origin, and
+    reused until TOKEN_REFRESH_MARGIN before it expires."""
 
     def __init__(self, keys: VapidKeys) -> None:
         self.keys = keys
-        self._public = keys.public_key
+        self._vapid = Vapid.from_raw(keys.private_key_b64.encode("ascii"))
         self._cache: dict[str, tuple[str, int]] = {}
         self.signatures = 0
 
@@ -138,15 +141,13 @@ class VapidSigner:
         if cached is None or cached[1] - now < TOKEN_REFRESH_MARGIN:
             expires = int(now) + TOKEN_LIFETIME
             cached = (self.sign(origin, expires), expires)
+            if len(self._cache) >= 1024:  # one entry per push service: a handful in practice
+                self._cache.clear()
             self._cache[origin] = cached
-        return f"vapid t={cached[0]}, k={self._public}"
+        return cached[0]
 
     def sign(self, audience: str, expires: int) -> str:
-        header = b64url(json.dumps({"typ": "JWT", "alg": "ES256"}, separators=(",", ":")).encode())
-        claims = {"aud": audience, "exp": expires, "sub": self.keys.subject}
-        body = b64url(json.dumps(claims, separators=(",", ":")).encode())
-        signing_input = f"{header}.{body}".encode()
-        der = self.keys.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
-        r, s = decode_dss_signature(der)
+        """A fresh `vapid t=<JWT>,k=<public key>` header value for one push-service origin."""
         self.signatures += 1
-        return f"{header}.{body}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+        headers: dict[str, str] = self._vapid.sign({"aud": audience, "exp": expires, "sub": self.keys.subject})
+        return headers["Authorization"]

@@ -43,9 +43,6 @@ def dispatch_settings(settings: Settings) -> Settings:
             "push_retry_base_seconds": 10.0,
             "reminder_grace_seconds": 1800,
             "dispatch_lease_seconds": 60,
-            # In the test process itself; tests/dispatch/test_encryption.py, the push-peer test
-            # and the dispatcher processes of test_processes.py use the worker processes.
-            "dispatch_encrypt_processes": 0,
             # The push services of these tests (the npm peer, the sink below) listen on loopback,
             # which the push endpoint rules refuse unless told otherwise.
             "push_allow_loopback": True,
@@ -100,6 +97,7 @@ class Sink:
     script: dict[str, list[tuple[int, dict[str, str], float]]] = field(default_factory=dict)
     received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     topics: Counter[str] = field(default_factory=Counter)
+    connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -111,6 +109,8 @@ class Sink:
             return sum(1 for item in self.received if item[0] == path)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self.lock:
+            self.connections += 1
         try:
             while True:
                 request_line, headers, body = await read_request(reader)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -40,17 +39,14 @@ def _occurrences(session: Session) -> list[ReminderOccurrence]:
     return list(session.exec(select(ReminderOccurrence)))
 
 
-@pytest.mark.parametrize("encrypt_processes", [0, 1], ids=["encrypted-in-process", "encrypted-in-a-worker"])
 def test_reminder_reaches_the_push_service_decrypted_and_vapid_accepted(
     session: Session,
     engine: Engine,
     push_peer: PushPeer,
     vapid_keys: VapidKeys,
     dispatch_settings: Settings,
-    encrypt_processes: int,
 ) -> None:
-    settings = dispatch_settings.model_copy(update={"dispatch_encrypt_processes": encrypt_processes})
-    dispatcher = Dispatcher(engine=engine, settings=settings, keys=vapid_keys)
+    dispatcher = Dispatcher(engine=engine, settings=dispatch_settings, keys=vapid_keys)
     client, assignment, reminder = client_with_reminder(session, times=("08:30", "21:00"), now=START)
     subscription, client_hash = _subscribe(session, push_peer, vapid_keys, client, dispatch_settings)
 
@@ -62,7 +58,7 @@ def test_reminder_reaches_the_push_service_decrypted_and_vapid_accepted(
     notification = payload["notification"]
     assert notification["title"] == "Between"
     assert notification["body"] == "A moment to check in?"
-    assert notification["navigate"].startswith(f"{settings.base_url}/c/record/{assignment.id}?occurrence=")
+    assert notification["navigate"].startswith(f"{dispatch_settings.base_url}/c/record/{assignment.id}?occurrence=")
     assert payload["reminder"] == str(reminder.id)
     assert notification["tag"] == f"reminder-{reminder.id}"
     assert notification["actions"][0] == {"action": "log", "title": "Log now", "navigate": notification["navigate"]}

@@ -113,7 +113,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 url,
                 str(tmp / f"dispatcher-host{number}"),
                 vapid_private_key=vapid.private_key_b64,
-                dispatch_encrypt_processes=0,  # no worker processes: the machine is shared
                 **HEARTBEATS,
             )
             port = free_port()

@@ -386,7 +386,7 @@ def test_a_due_reminder_to_a_rebound_name_is_a_failed_delivery(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dns = Resolver(monkeypatch, "rebinding.push.test", "2606:4700:4700::1111", "::ffff:127.0.0.1")
-    strict = settings.model_copy(update={"vapid_subject": "mailto:tests@example.org", "dispatch_encrypt_processes": 0})
+    strict = settings.model_copy(update={"vapid_subject": "mailto:tests@example.org"})
     client, _assignment, reminder = client_with_reminder(session, now=START)
     subscriptions.add_subscription(
         session,
@@ -411,7 +411,7 @@ def test_an_endpoint_stored_before_the_rules_is_not_sent_to(
     session: Session, engine: Engine, settings: Settings, sink: Sink
 ) -> None:
     """Rows from before (plain http on loopback, as development used to allow) fail, unsent."""
-    strict = settings.model_copy(update={"vapid_subject": "mailto:tests@example.org", "dispatch_encrypt_processes": 0})
+    strict = settings.model_copy(update={"vapid_subject": "mailto:tests@example.org"})
     client, _assignment, reminder = client_with_reminder(session, now=START)
     loopback = strict.model_copy(update={"push_allow_loopback": True})
     subscriptions.add_subscription(
@@ -436,7 +436,6 @@ def test_the_connection_goes_to_the_checked_address_with_the_host_name_kept(
     loopback = settings.model_copy(
         update={
             "vapid_subject": "mailto:tests@example.org",
-            "dispatch_encrypt_processes": 0,
             "push_allow_loopback": True,
         }
     )
@@ -464,7 +463,6 @@ def test_redirects_are_not_followed(
     loopback = settings.model_copy(
         update={
             "vapid_subject": "mailto:tests@example.org",
-            "dispatch_encrypt_processes": 0,
             "push_allow_loopback": True,
         }
     )
