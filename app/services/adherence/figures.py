@@ -37,6 +37,7 @@ from app.services.adherence.rules import (
     DayClock,
     EntryDelay,
     EntryFact,
+    Quality,
     Rate,
     Schedule,
     ScheduleChange,
@@ -367,6 +368,7 @@ def figures(
     history: Sequence[ScheduleChange] = (),
     through: date | None = None,
     with_days: bool = False,
+    quality: Quality | None = None,
 ) -> Adherence:
     """Adherence of one assignment from `start` (its creation) to `now` (or `end`, if it ended).
 
@@ -377,6 +379,7 @@ def figures(
     are left out (and `Adherence.window_from` says so), so streaks read "at least".
     `history`: the rules the assignment had before each edit (past days keep them).
     `with_days` lists each day's state, up to `through` (future days, for calendars).
+    `quality` gives `Adherence.in_the_moment` and `.complete`, over the same days as `happened_since`.
     """
     today = days.ordinal_of(now)
     stop = min(now, end) if end is not None else now
@@ -410,6 +413,15 @@ def figures(
             return Tally(running[upto] - running[first], 0, upto - first)
         nothing_ = running_nothing[upto] - running_nothing[first]
         return Tally(running[upto] - running[first] - nothing_, nothing_, upto - first)
+
+    def share(of: Sequence[float], among: Sequence[float], lo: int) -> Rate:
+        """Of the entries `among` on the days [lo, today] read, how many are also `of`."""
+        first = max(lo, from_day)
+        if tally_to < first or not among:
+            return Rate(0, 0)
+        return Rate(done=sum(days.day_counts(of, first, tally_to)), expected=sum(days.day_counts(among, first, tally_to)))
+
+    quality_from = from_day if since is None else days.ordinal_of(since)
 
     occasions = _occasions(
         schedule,
@@ -500,6 +512,8 @@ def figures(
         happened_7=tally(today - 6),
         happened_28=tally(today - 27),
         happened_since=None if since is None else tally(days.ordinal_of(since)),
+        in_the_moment=None if quality is None else share(quality.in_the_moment, quality.written, quality_from),
+        complete=None if quality is None else share(quality.complete, quality.with_work, quality_from),
     )
 
 
@@ -653,6 +667,7 @@ def compute(
         history=history,
         through=through,
         with_days=with_days,
+        quality=Quality.of(facts),
     )
     last_entry_at = max((fact.occurred_at for fact in facts), default=None)
     if not with_delays:

@@ -23,6 +23,12 @@ N-times-a-day records, a chosen weekday for weekday records, a seven-day window
   occasions at all: nothing is expected, so nothing is missed and there is no streak
   of misses. What counts is what happened: `Tally`s of entries and of "nothing to
   report" check-ins over the same windows as the rates.
+- Quality, not only quantity: of the entries with something in them (not "nothing to
+  report") since the last session, those written *in the moment* (logged within an hour of
+  when it happened, or of the reminder that prompted it: `in_the_moment`) and, for record
+  types whose form has parts that carry the work (`LibraryTemplate.work`: a thought
+  record's balanced thought and re-rating, an ABC record's consequences), those *complete*
+  (every such part answered; decided when the entry is saved, `EntryFact.complete`).
 - Days are the client's local days (their zone at that instant, and their day
   boundary), so DST and moving zones never shift an entry into the wrong day.
   A date the client never lived (flying east over the date line) is not expected.
@@ -32,7 +38,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -57,6 +63,53 @@ class EntryFact:
     nothing_to_report: bool = False
     prompted_at: datetime | None = None
     key: Hashable | None = None
+    # Every part of the form that carries the work is answered; None: the form names no such parts.
+    complete: bool | None = None
+
+
+# An entry logged within this long of when it happened, or of the reminder that prompted it,
+# was written in the moment.
+IN_THE_MOMENT = timedelta(hours=1)
+_IN_THE_MOMENT_SECONDS = IN_THE_MOMENT.total_seconds()
+
+
+def logged_in_the_moment(*, occurred: float, logged: float, prompted: float | None = None) -> bool:
+    """The rule, on epoch seconds (the caseload reads them so): logged within the hour of the
+    event, or within the hour after the reminder that prompted it."""
+    if logged - occurred <= _IN_THE_MOMENT_SECONDS:
+        return True
+    return prompted is not None and 0 <= logged - prompted <= _IN_THE_MOMENT_SECONDS
+
+
+def in_the_moment(fact: EntryFact) -> bool:
+    """Whether an entry was written in the moment (see `logged_in_the_moment`)."""
+    return logged_in_the_moment(
+        occurred=fact.occurred_at.timestamp(),
+        logged=fact.logged_at.timestamp(),
+        prompted=None if fact.prompted_at is None else fact.prompted_at.timestamp(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """What the quality figures count, as sorted epochs of when entries happened: those with
+    something in them (`written`), of which those written in the moment, those of a form with
+    parts that carry the work (`with_work`), and of these the complete ones."""
+
+    written: Sequence[float] = ()
+    in_the_moment: Sequence[float] = ()
+    with_work: Sequence[float] = ()
+    complete: Sequence[float] = ()
+
+    @classmethod
+    def of(cls, facts: Iterable[EntryFact]) -> Quality:
+        written = [fact for fact in facts if not fact.nothing_to_report]
+        return cls(
+            written=sorted(fact.occurred_at.timestamp() for fact in written),
+            in_the_moment=sorted(fact.occurred_at.timestamp() for fact in written if in_the_moment(fact)),
+            with_work=sorted(fact.occurred_at.timestamp() for fact in written if fact.complete is not None),
+            complete=sorted(fact.occurred_at.timestamp() for fact in written if fact.complete),
+        )
 
 
 @dataclass(frozen=True)
@@ -222,6 +275,11 @@ class Adherence:
     happened_7: Tally = NO_TALLY
     happened_28: Tally = NO_TALLY
     happened_since: Tally | None = None
+    # Quality since `since` (or over the days read, without it): of the entries written, those
+    # written in the moment; of those whose form names parts that carry the work, the complete
+    # ones. None when the caller passed no `Quality`.
+    in_the_moment: Rate | None = None
+    complete: Rate | None = None
 
     @property
     def completion(self) -> float | None:

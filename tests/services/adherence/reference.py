@@ -28,6 +28,7 @@ from app.services.adherence.rules import (
     ScheduleChange,
     Tally,
     ZoneHistory,
+    in_the_moment,
     week_windows,
 )
 
@@ -251,6 +252,22 @@ def compute(
                 nothing_ += nothing_days.get(day, 0)
         return Tally(entries=entries_ - nothing_, nothing=nothing_, days=max(0, (tally_to - lo).days + 1))
 
+    def quality(lo: date) -> tuple[Rate, Rate]:
+        """Of the entries written on the days [lo, today] read: in the moment, and complete."""
+        lo = max(lo, from_day)
+        written = [
+            fact
+            for fact in facts
+            if not fact.nothing_to_report and lo <= clock.day_of(fact.occurred_at) <= tally_to
+        ]
+        with_work = [fact for fact in written if fact.complete is not None]
+        return (
+            Rate(done=sum(1 for fact in written if in_the_moment(fact)), expected=len(written)),
+            Rate(done=sum(1 for fact in with_work if fact.complete), expected=len(with_work)),
+        )
+
+    moment, complete = quality(clock.day_of(since) if since is not None else from_day)
+
     days = (
         []
         if not with_days
@@ -312,6 +329,8 @@ def compute(
         happened_7=tally(today - timedelta(days=6)),
         happened_28=tally(today - timedelta(days=27)),
         happened_since=tally(clock.day_of(since)) if since is not None else None,
+        in_the_moment=moment,
+        complete=complete,
     )
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from app.models import Frequency
 from app.services.adherence.figures import DayIndex, compute, figures
-from app.services.adherence.rules import Adherence, EntryFact, Schedule, ScheduleChange, ZoneChange
+from app.services.adherence.rules import Adherence, EntryFact, Quality, Schedule, ScheduleChange, ZoneChange
 from tests.services.adherence import reference
 from tests.services.adherence.test_properties import schedules, sparse_weekdays
 
@@ -97,7 +97,17 @@ def _both(scenario: dict) -> tuple[Adherence, Adherence]:  # type: ignore[type-a
         "history": scenario.get("history", ()),
         "through": scenario.get("through"),
     }
-    facts = [EntryFact(at, at + timedelta(hours=at.minute % 20), nothing) for at, nothing in scenario["occurred"]]
+    facts = [
+        EntryFact(
+            at,
+            at + timedelta(minutes=at.minute * 7 % 150),  # within the hour of the event, or not
+            nothing,
+            # Some prompted by a reminder, within the hour before being logged or not.
+            prompted_at=None if at.minute % 3 else at + timedelta(minutes=at.minute % 90),
+            complete=(None, True, False)[at.minute % 3],
+        )
+        for at, nothing in scenario["occurred"]
+    ]
     expected = reference.compute(entries=facts, zones=scenario["zones"], boundary=scenario["boundary"], **common)
     engine = compute(entries=facts, zones=scenario["zones"], boundary=scenario["boundary"], **common)
     assert engine == expected
@@ -107,6 +117,7 @@ def _both(scenario: dict) -> tuple[Adherence, Adherence]:  # type: ignore[type-a
         nothing=sorted(at.timestamp() for at, nothing in scenario["occurred"] if nothing),
         days=index,
         with_days=True,
+        quality=Quality.of(facts),
         **common,
     )
     return replace(expected, delays=[], backfilled=0, median_delay=None), light
