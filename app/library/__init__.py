@@ -35,6 +35,17 @@ KEY_SCALES: dict[str, str] = {
     EXPOSURE_LOG.slug: "suds_peak",
 }
 
+
+def complete(slug: str | None, answers: dict[str, object], *, nothing_to_report: bool = False) -> bool | None:
+    """Whether an entry has every part that carries the work (`LibraryTemplate.work`) answered:
+    the one place that decides it, when an entry is saved. None for a form that names no
+    such parts (a therapist's own form, a mood log) and for "nothing to report"."""
+    template = BY_SLUG.get(slug) if slug is not None else None
+    if template is None:
+        return None
+    return template.complete(answers, nothing_to_report=nothing_to_report)
+
+
 __all__ = [
     "ABC_RECORD",
     "BY_SLUG",
@@ -50,4 +61,5 @@ __all__ = [
     "THOUGHT_RECORD",
     "URGE_LOG",
     "LibraryTemplate",
+    "complete",
 ]

@@ -25,6 +25,16 @@ class LibraryTemplate:
     # Filled in when something happens (a difficult moment, an urge, an exposure): assigned
     # "when it happens" unless the therapist chooses otherwise. Not part of the stored version.
     follows_events: bool = False
+    # The fields that carry the work (a thought record's balanced thought and re-rating): an
+    # entry with each of them answered is *complete* (`complete`). Not part of the stored version.
+    work: tuple[str, ...] = ()
+
+    def complete(self, answers: Json, *, nothing_to_report: bool = False) -> bool | None:
+        """Whether every part that carries the work is answered; None when the form names no
+        such parts or nothing was written ("nothing to report")."""
+        if not self.work or nothing_to_report:
+            return None
+        return all(answered(answers.get(key)) for key in self.work)
 
     def content(self) -> Json:
         """What a TemplateVersion stores; equal contents mean the same version."""
@@ -37,6 +47,17 @@ class LibraryTemplate:
             "example": self.example,
             "scoring": self.scoring,
         }
+
+
+def answered(value: Any) -> bool:
+    """Something was put in: a number or a yes/no, or text, choices or ratings that are not empty."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | dict | tuple):
+        return bool(value)
+    return True
 
 
 def option(value: str, label: str) -> Json:

@@ -219,6 +219,8 @@ THOUGHT_RECORD = LibraryTemplate(
         "emotions_after": {"anxious": 40, "sad": 20},
     },
     follows_events=True,
+    # The alternative thought, and the feelings rated again after it.
+    work=("balanced_thought", "emotions_after"),
 )
 
 ABC_RECORD = LibraryTemplate(
@@ -277,6 +279,8 @@ ABC_RECORD = LibraryTemplate(
         "long_term": ["worse_later", "strain"],
     },
     follows_events=True,
+    # C: how it felt and what was done.
+    work=("consequence_emotions", "consequence_behaviour"),
 )
 
 SLEEP_DIARY = LibraryTemplate(
@@ -531,6 +535,8 @@ EXPOSURE_LOG = LibraryTemplate(
         "safety_behaviours": N_("Stood near the door and kept my headphones on."),
     },
     follows_events=True,
+    # Where the fear ended: the end of the curve the exposure is for.
+    work=("suds_after",),
 )
 
 FREE_NOTE = LibraryTemplate(

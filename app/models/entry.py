@@ -29,6 +29,9 @@ class Entry(SQLModel, table=True):
     nothing_to_report: bool = False
     visibility: Visibility = Field(default=Visibility.shared, max_length=16)
     score: int | None = None
+    # Every part of the form that carries the work is answered (`app.library.complete`), set
+    # when saved; None for forms that name no such parts. Read by the caseload's quality figures.
+    complete: bool | None = None
     # When it happened, as the client says; logged_at is when the server first saw it.
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     logged_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

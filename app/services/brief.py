@@ -206,6 +206,7 @@ def _facts(rows: list[Entry], prompts: dict[uuid.UUID, list[datetime]]) -> dict[
                 nothing_to_report=row.nothing_to_report,
                 prompted_at=_prompt_for(row, prompts.get(row.assignment_id, [])),
                 key=row.id,
+                complete=row.complete,
             )
         )
     return out

@@ -2,9 +2,9 @@
 
 Built with a fixed number of queries whatever the number of clients or entries:
 clients (with their last entry), sessions around now, zone histories, assignments,
-recent entry times (one row per assignment), recent questionnaire risk answers, push
-devices and last deliveries. Adherence is computed in Python over a recent window,
-by the adherence engine (`adherence.figures`).
+recent entry times (one row per assignment), the reminders that reached them (for "in the
+moment"), recent questionnaire risk answers, push devices and last deliveries. Adherence
+is computed in Python over a recent window, by the adherence engine (`adherence.figures`).
 """
 
 from __future__ import annotations
@@ -33,9 +33,17 @@ from app.models import (
 from app.models.standing import DeliveryState, Standing
 from app.models.types import utcnow
 from app.services import appointments, scoring, zone_history
-from app.services.adherence.caseload_load import NO_ENTRIES, ClientFacts, Listed, clients_of, listed, recent_times
+from app.services.adherence.caseload_load import (
+    NO_ENTRIES,
+    ClientFacts,
+    Listed,
+    clients_of,
+    listed,
+    prompt_times,
+    recent_times,
+)
 from app.services.adherence.figures import DayIndex, figures
-from app.services.adherence.rules import Adherence, Rate
+from app.services.adherence.rules import IN_THE_MOMENT, Adherence, Rate
 from app.services.appointments import Slot
 from app.services.assignment_changes import schedule_histories
 
@@ -142,6 +150,8 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
         window_starts[client.id] = max(start, now - LONGEST_WINDOW)
     earliest = min(window_starts.values())
     recent = recent_times(session, since=window_starts)
+    # Reminders that may have prompted those entries (for "in the moment").
+    prompts = prompt_times(session, since=earliest - IN_THE_MOMENT, client_ids=ids)
     risks: dict[uuid.UUID, list[datetime]] = {}
     for at, client_id in _risk_answers(session, client_ids=ids, since=earliest):
         risks.setdefault(client_id, []).append(at)
@@ -171,6 +181,7 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
                         since=around.since,
                         window_start=window_start,
                         history=histories.get(item.assignment.id, ()),
+                        quality=entries.quality(prompts.get(item.assignment.id, ())),
                     ),
                 )
             )

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
+from app import library
 from app.core.errors import Conflict, Gone, Invalid, NotFound
 from app.core.i18n import _
 from app.models import (
@@ -80,7 +81,7 @@ def store(
     # Rows the entry refers to may still be pending in this session; the reads below go
     # straight to the connection, which does not flush them first.
     session.flush()
-    version_id, rule = _target_of(
+    version_id, rule, slug = _target_of(
         session, client_id=client_id, assignment_id=data.assignment_id, version_id=data.template_version_id
     )
     fields = fields_by_id(session, version_id=version_id)
@@ -113,6 +114,7 @@ def store(
         "nothing_to_report": data.nothing_to_report,
         "visibility": data.visibility,
         "score": scoring.score(rule, answers),
+        "complete": library.complete(slug, answers, nothing_to_report=data.nothing_to_report),
         "occurred_at": occurred_at,
         "logged_at": now,
         "updated_at": now,
@@ -185,6 +187,10 @@ def update(session: Session, *, client: Client, access: PrivateAccess, entry_id:
     if data.occurred_at is not None:
         entry.occurred_at = _checked_occurred_at(data.occurred_at, now=utcnow())
     entry.score = scoring.score(version.scoring, entry.answers)
+    template = session.get(RecordTemplate, version.template_id)
+    entry.complete = library.complete(
+        template.slug if template is not None else None, entry.answers, nothing_to_report=nothing
+    )
     entry.updated_at = utcnow()
     entry.content_hash = _content_hash(
         assignment_id=entry.assignment_id,
@@ -326,7 +332,7 @@ def page_for_therapist(
 # owner: the current version when the entry names none, else the one it names (if it
 # belongs to the assigned form). Built once: constructing them costs more than running them.
 _CURRENT_VERSION = (
-    select(Assignment.client_id, TemplateVersion.id, TemplateVersion.scoring)
+    select(Assignment.client_id, TemplateVersion.id, TemplateVersion.scoring, RecordTemplate.slug)
     .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
     .outerjoin(
         TemplateVersion,
@@ -336,7 +342,8 @@ _CURRENT_VERSION = (
     .where(Assignment.id == bindparam("assignment_id"))
 )
 _NAMED_VERSION = (
-    select(Assignment.client_id, TemplateVersion.id, TemplateVersion.scoring)
+    select(Assignment.client_id, TemplateVersion.id, TemplateVersion.scoring, RecordTemplate.slug)
+    .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
     .outerjoin(
         TemplateVersion,
         (col(TemplateVersion.id) == bindparam("version_id"))
@@ -348,8 +355,8 @@ _NAMED_VERSION = (
 
 def _target_of(
     session: Session, *, client_id: uuid.UUID, assignment_id: uuid.UUID, version_id: uuid.UUID | None
-) -> tuple[uuid.UUID, str | None]:
-    """The version an entry answers and its scoring rule, checked against the client's
+) -> tuple[uuid.UUID, str | None, str | None]:
+    """The version an entry answers, its scoring rule and its library slug, checked against the client's
     assignment, in one query."""
     # On the connection: these select columns only, and the ORM's handling of a
     # statement costs as much as running it.
@@ -368,7 +375,7 @@ def _target_of(
             _("This form has changed since the entry was written. Please fill it in again."),
             errors={"template_version_id": _("Unknown form version.")},
         )
-    return found, rule
+    return found, rule, row[3]
 
 
 def _checked_occurred_at(value: datetime | None, *, now: datetime) -> datetime:

@@ -10,20 +10,33 @@ from __future__ import annotations
 
 import bisect
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, type_coerce
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, not_, or_, type_coerce
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col
 
 from app.core import i18n
 from app.core.querying import among
-from app.models import Assignment, Client, Entry, Frequency, RecordTemplate, TemplateVersion
+from app.models import (
+    Assignment,
+    Client,
+    Entry,
+    Frequency,
+    OccurrenceStatus,
+    RecordTemplate,
+    Reminder,
+    ReminderOccurrence,
+    TemplateVersion,
+)
 from app.models.types import UTCDateTime
-from app.services.adherence.rules import Schedule
+from app.services.adherence.rules import Quality, Schedule, logged_in_the_moment
+
+# Reminders that reached the client: those may have prompted an entry.
+PROMPTED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent, OccurrenceStatus.email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,17 +143,80 @@ def listed(session: Session, *, client_ids: Iterable[uuid.UUID]) -> dict[uuid.UU
 
 @dataclass(frozen=True, slots=True)
 class EntryTimes:
-    """When one record's entries happened, in epoch seconds, sorted; `nothing`: the "nothing to report" ones."""
+    """When one record's entries happened, in epoch seconds, sorted; `nothing`: the "nothing to report" ones.
+    `written`: (happened, logged) of the others, for the quality figures; `with_work` and
+    `complete`: when those of a form with parts that carry the work, and the complete ones, happened."""
 
     times: list[float]
     nothing: list[float]
+    written: list[tuple[float, float]] = field(default_factory=list)
+    with_work: list[float] = field(default_factory=list)
+    complete: list[float] = field(default_factory=list)
 
     def since(self, epoch: float) -> EntryTimes:
         """Only those from `epoch` on."""
-        return EntryTimes(self.times[bisect.bisect_left(self.times, epoch) :], [t for t in self.nothing if t >= epoch])
+        return EntryTimes(
+            self.times[bisect.bisect_left(self.times, epoch) :],
+            [t for t in self.nothing if t >= epoch],
+            [pair for pair in self.written if pair[0] >= epoch],
+            [t for t in self.with_work if t >= epoch],
+            [t for t in self.complete if t >= epoch],
+        )
+
+    def quality(self, prompts: Sequence[float] = ()) -> Quality:
+        """The quality figures' input, with when reminders for this record reached the client
+        (sorted epochs): the latest one before an entry was logged is the one that prompted it."""
+        moment = []
+        for occurred, logged in self.written:
+            at = bisect.bisect_right(prompts, logged)
+            prompted = prompts[at - 1] if at else None
+            if logged_in_the_moment(occurred=occurred, logged=logged, prompted=prompted):
+                moment.append(occurred)
+        return Quality(
+            written=sorted(occurred for occurred, _logged in self.written),
+            in_the_moment=sorted(moment),
+            with_work=self.with_work,
+            complete=self.complete,
+        )
 
 
 NO_ENTRIES = EntryTimes([], [])
+
+
+def _epoch(session: Session, column: Any) -> ColumnElement[Any]:
+    """A stored instant as epoch seconds, written out as text to the microsecond."""
+    if session.get_bind().dialect.name == "sqlite":
+        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: the whole seconds, then the fraction as
+        # written (SQLite's own date functions keep only milliseconds).
+        stored = type_coerce(column, String)
+        return func.strftime("%s", stored).concat(func.substr(stored, 20))
+    # A numeric, written out to the microsecond.
+    return cast(func.extract("epoch", column), String)
+
+
+def _floats(text: str | None) -> list[float]:
+    return sorted(map(float, text.split(","))) if text else []
+
+
+def prompt_times(session: Session, *, since: datetime, client_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[float]]:
+    """When reminders reached each client (sent, or emailed) from `since` on, by assignment,
+    as sorted epochs: one row per assignment, like `recent_times`."""
+    sent = _epoch(session, col(ReminderOccurrence.sent_at))
+    statement = (
+        core_select(type_coerce(Reminder.assignment_id, String), func.aggregate_strings(sent, ","))
+        .join(Reminder, col(Reminder.id) == ReminderOccurrence.reminder_id)
+        .where(
+            among(session, col(ReminderOccurrence.client_id), list(client_ids)),
+            col(ReminderOccurrence.due_at) >= since,
+            col(ReminderOccurrence.sent_at).is_not(None),
+            col(ReminderOccurrence.status).in_(PROMPTED),
+        )
+        .group_by(col(Reminder.assignment_id))
+    )
+    out: dict[uuid.UUID, list[float]] = {}
+    for key, times in session.connection().execute(statement):
+        out[key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))] = _floats(times)
+    return out
 
 
 def recent_times(session: Session, *, since: Mapping[uuid.UUID, datetime]) -> dict[uuid.UUID, EntryTimes]:
@@ -166,29 +242,33 @@ def recent_times(session: Session, *, since: Mapping[uuid.UUID, datetime]) -> di
             reach,
             and_(among(session, col(Entry.client_id), list(further)), col(Entry.occurred_at) >= min(further.values())),
         )
-    epoch: ColumnElement[Any]
-    if session.get_bind().dialect.name == "sqlite":
-        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: the whole seconds, then the fraction as
-        # written (SQLite's own date functions keep only milliseconds).
-        stored = type_coerce(Entry.occurred_at, String)
-        epoch = func.strftime("%s", stored).concat(func.substr(stored, 20))
-    else:
-        # A numeric, written out to the microsecond.
-        epoch = cast(func.extract("epoch", col(Entry.occurred_at)), String)
+    epoch = _epoch(session, col(Entry.occurred_at))
+    written = not_(col(Entry.nothing_to_report))
     statement = (
         core_select(
             type_coerce(Entry.assignment_id, String),
             func.aggregate_strings(epoch, ","),
             func.aggregate_strings(case((col(Entry.nothing_to_report), epoch)), ","),
+            # "happened:logged" of each entry written, for the quality figures.
+            func.aggregate_strings(
+                case((written, epoch.concat(":").concat(_epoch(session, col(Entry.logged_at))))), ","
+            ),
+            func.aggregate_strings(case((and_(written, col(Entry.complete).is_not(None)), epoch)), ","),
+            func.aggregate_strings(case((and_(written, col(Entry.complete).is_(True)), epoch)), ","),
         )
         .where(reach, col(Entry.deleted_at).is_(None))
         .group_by(col(Entry.assignment_id))
     )
-    for key, times, nothing in session.connection().execute(statement):
+    for key, times, nothing, pairs, with_work, complete in session.connection().execute(statement):
         # SQLite hands the assignment back as text, PostgreSQL as a UUID.
         assignment_id = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
         out[assignment_id] = EntryTimes(
-            sorted(map(float, times.split(","))),
-            sorted(map(float, nothing.split(","))) if nothing else [],
+            _floats(times),
+            _floats(nothing),
+            [(float(happened), float(logged)) for happened, _, logged in (p.partition(":") for p in pairs.split(","))]
+            if pairs
+            else [],
+            _floats(with_work),
+            _floats(complete),
         )
     return out

@@ -419,7 +419,8 @@ def figures(
         first = max(lo, from_day)
         if tally_to < first or not among:
             return Rate(0, 0)
-        return Rate(done=sum(days.day_counts(of, first, tally_to)), expected=sum(days.day_counts(among, first, tally_to)))
+        done = sum(days.day_counts(of, first, tally_to))
+        return Rate(done=done, expected=sum(days.day_counts(among, first, tally_to)))
 
     quality_from = from_day if since is None else days.ordinal_of(since)
 

@@ -99,8 +99,8 @@ def facts(
 ) -> dict[uuid.UUID, list[EntryFact]]:
     """Timestamps of every live entry (private ones too: they count as done), by assignment.
 
-    Only times and the nothing-to-report flag are read, never answers: adherence
-    needs no content.
+    Only times, the nothing-to-report flag and whether the entry is complete (set when it was
+    saved) are read, never answers: adherence needs no content.
     """
     ids = list(client_ids)
     out: dict[uuid.UUID, list[EntryFact]] = {}
@@ -111,6 +111,7 @@ def facts(
         col(Entry.assignment_id),
         col(Entry.occurred_at),
         col(Entry.nothing_to_report),
+        col(Entry.complete),
     ]
     if with_logged:
         columns.append(col(Entry.logged_at))
@@ -122,9 +123,10 @@ def facts(
         out.setdefault(row[1], []).append(
             EntryFact(
                 occurred_at=occurred,
-                logged_at=row[4] if with_logged else occurred,
+                logged_at=row[5] if with_logged else occurred,
                 nothing_to_report=bool(row[3]),
                 key=row[0],
+                complete=row[4],
             )
         )
     return out

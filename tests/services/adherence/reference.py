@@ -256,9 +256,7 @@ def compute(
         """Of the entries written on the days [lo, today] read: in the moment, and complete."""
         lo = max(lo, from_day)
         written = [
-            fact
-            for fact in facts
-            if not fact.nothing_to_report and lo <= clock.day_of(fact.occurred_at) <= tally_to
+            fact for fact in facts if not fact.nothing_to_report and lo <= clock.day_of(fact.occurred_at) <= tally_to
         ]
         with_work = [fact for fact in written if fact.complete is not None]
         return (
