@@ -63,6 +63,18 @@ class AdherencePublic(BaseModel):
     entries_last_7_days: TallyPublic | None = None
     entries_last_28_days: TallyPublic | None = None
     entries_since_last_session: TallyPublic | None = None
+    in_the_moment: RatePublic | None = Field(
+        default=None,
+        description="Of the entries written since the last session (or over the window read), those logged "
+        "within an hour of when it happened or of the reminder that prompted them",
+    )
+    complete: RatePublic | None = Field(
+        default=None,
+        description="Of the entries written since the last session (or over the window read) on a form with "
+        "parts that carry the work (a thought record's balanced thought and re-rating, an ABC record's "
+        "consequences, an exposure's distress at the end), those with every such part answered; "
+        "expected 0 for forms without such parts",
+    )
     days: list[DayPublic] | None = None
 
 

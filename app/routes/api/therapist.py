@@ -82,6 +82,8 @@ def _adherence(item: Any, result: engine.Adherence, *, with_days: bool) -> Adher
         entries_last_7_days=_tally(result.happened_7),
         entries_last_28_days=_tally(result.happened_28),
         entries_since_last_session=_tally(result.happened_since) if result.happened_since is not None else None,
+        in_the_moment=None if result.in_the_moment is None else _rate(result.in_the_moment),
+        complete=None if result.complete is None else _rate(result.complete),
         days=[DayPublic(day=d.day, state=d.state, count=d.count, expected=d.expected) for d in result.days]
         if with_days
         else None,

@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 from app.core import i18n
 from app.core.errors import Invalid
-from app.services.caseload import CaseloadRow, TodaySession
+from app.services.caseload import CaseloadRow, RecordSummary, TodaySession
 
 
 class View(StrEnum):
@@ -150,6 +150,9 @@ class RowView:
     data: Markup
     best_streak: int
     window_label: str  # "" when the completion is since the last session
+    # One line per record with entries written since the last session: how many in the moment,
+    # and complete (for forms with parts that carry the work); "" when none.
+    quality: Markup = Markup("")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +218,19 @@ def caseload_rows(rows: list[CaseloadRow], *, zone: str | None = None) -> list[R
         return i18n.ngettext("%(num)s in the last 7 days", "%(num)s in the last 7 days", count)
 
     line_break = Markup("<br>")
+
+    def quality(record: RecordSummary) -> str | None:
+        """"4 of 6 in the moment · 3 of 5 complete", or None without entries written."""
+        moment, complete = record.adherence.in_the_moment, record.adherence.complete
+        if moment is None or not moment.expected:
+            return None
+        text = i18n.gettext("%(done)s of %(expected)s in the moment", done=moment.done, expected=moment.expected)
+        if complete is not None and complete.expected:
+            text += " · " + i18n.gettext(
+                "%(done)s of %(expected)s complete", done=complete.done, expected=complete.expected
+            )
+        return f"{record.item.title}: {text}"
+
     views = []
     for index, row in enumerate(rows):
         client = row.client
@@ -269,6 +285,7 @@ def caseload_rows(rows: list[CaseloadRow], *, zone: str | None = None) -> list[R
                 data=_data(index, search, keys),
                 best_streak=best,
                 window_label="" if row.last_session is not None else four_weeks,
+                quality=line_break.join(line for line in map(quality, row.records) if line is not None),
             )
         )
     return views
