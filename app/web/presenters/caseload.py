@@ -152,7 +152,7 @@ class RowView:
     window_label: str  # "" when the completion is since the last session
     # One line per record with entries written since the last session: how many in the moment,
     # and complete (for forms with parts that carry the work); "" when none.
-    quality: Markup = Markup("")
+    quality: Markup
 
 
 @dataclass(frozen=True, slots=True)
