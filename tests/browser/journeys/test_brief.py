@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
+from app.core import i18n
 from app.models import Visibility
 from app.models.types import utcnow
-from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
+from tests.browser.journeys.journey import ALL_FOUR, BROWSER_LOCALE, SIZES, Journey
 from tests.browser.live import LiveServer
 from tests.factories import library_template, make_assignment, make_client, make_therapist
 from tests.routes.insights_helpers import backdate, entry_at, past_session
+from tests.services.adherence.quality_fixture import thought_records
 
 SECRET = "nadie más debe leer esto"
 THOUGHT = {
@@ -154,3 +156,36 @@ def test_the_therapist_reads_what_the_client_wrote_before_the_session(
     shown = page.locator("#entries article.entry")
     assert shown.count() == 2
     assert all(desk._("Thought record") in _words(shown.nth(n).locator("h3")) for n in range(2))
+
+
+@pytest.mark.parametrize("journey", ALL_FOUR, indirect=True)
+def test_the_brief_says_how_entries_were_written(journey: Journey, live_server: LiveServer) -> None:
+    """Per record: how many entries were written within the hour, and how many have the key
+    parts filled in (the hand count of quality_fixture.py), in words; what both mean on demand."""
+    with live_server.session() as session:
+        therapist, client, _record = thought_records(session, name=f"Quinn {journey.size} {journey.lang}")
+    page = journey.start(f"/t/clients/{client.id}/brief", who=therapist)
+    catalog = i18n.translations(journey.lang)
+    record = page.locator("article.record-brief", has=page.get_by_role("heading", name=journey._("Thought record")))
+    quality = record.locator("dl[data-quality]")
+    moment = catalog.ngettext(
+        "%(done)s of %(num)s written within the hour", "%(done)s of %(num)s written within the hour", 6
+    ) % {"done": 4, "num": 6}
+    complete = catalog.ngettext(
+        "%(done)s of %(num)s with the key parts filled in", "%(done)s of %(num)s with the key parts filled in", 6
+    ) % {"done": 3, "num": 6}
+    assert _words(quality.locator("[data-in-the-moment]")) == f"{journey._('In the moment')} {moment}"
+    assert _words(quality.locator("[data-complete]")) == f"{journey._('Complete')} {complete}"
+    # Never red: the figures read in the text's own colour.
+    colours = quality.evaluate(
+        "el => [getComputedStyle(el.querySelector('dd')).color, getComputedStyle(el.closest('article')).color]"
+    )
+    assert colours[0] == colours[1]
+    help_box = page.locator("details.habit-help").nth(1)
+    help_box.locator("summary").click()
+    assert journey._(
+        "Complete: entries with the key parts filled in, the ones where the work happens. For a thought record, "
+        "the more balanced thought and the feelings rated again; for an ABC record, how it felt and what was done; "
+        "for an exposure, the distress at the end."
+    ) in _words(help_box)
+    journey.arrive("brief-quality")

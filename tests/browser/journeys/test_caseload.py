@@ -39,6 +39,7 @@ from tests.browser.live import LiveServer
 from tests.browser.steps import wait_until
 from tests.factories import make_client, make_therapist
 from tests.routes.insights_helpers import assign_since, daily_entries, past_session
+from tests.services.adherence.quality_fixture import thought_records
 
 # Where the clients live and their sessions were agreed: never the browser's zone here.
 CLIENT_ZONE = "Pacific/Kiritimati"
@@ -324,3 +325,28 @@ def test_sessions_delivery_health_and_exports_from_the_caseload(journey: Journey
         zone="America/New_York",
     )
     assert note in page.locator("main").inner_text()
+
+
+@pytest.mark.parametrize("journey", ALL_FOUR, indirect=True)
+def test_the_caseload_shows_how_entries_were_written(journey: Journey, live_server: LiveServer) -> None:
+    """Compactly, per record, on the card and in the table: the hand count of quality_fixture.py."""
+    with live_server.session() as session:
+        therapist, client, _record = thought_records(session, name=f"Quinn {journey.size} {journey.lang}")
+    _ = journey._
+    line = (
+        f"{_('Thought record')}: {_('%(done)s of %(expected)s in the moment', done=4, expected=6)}"
+        f" · {_('%(done)s of %(expected)s complete', done=3, expected=6)}"
+    )
+    page = journey.start("/t?view=cards", who=therapist)
+    card = page.locator("li.caseload-row", has=page.get_by_role("link", name=client.display_name, exact=True))
+    quality = card.locator("[data-quality]")
+    assert " ".join(quality.locator("dt").inner_text().split()) == _("How entries were written")
+    assert " ".join(quality.locator("dd").inner_text().split()) == line
+    _press(journey, page.get_by_role("link", name=_("Table"), exact=True))
+    page.wait_for_url("**/t?view=table*")
+    journey.arrive("caseload-quality-table")
+    cell = page.locator("[data-caseload-table] tbody tr", has_text=client.display_name).locator("td[data-quality]")
+    assert " ".join(cell.inner_text().split()) == line
+    assert page.locator("[data-caseload-table] thead th.quality-heading").inner_text().strip() == _(
+        "How entries were written"
+    )
