@@ -181,7 +181,7 @@ def test_the_brief_says_how_entries_were_written(journey: Journey, live_server: 
         "el => [getComputedStyle(el.querySelector('dd')).color, getComputedStyle(el.closest('article')).color]"
     )
     assert colours[0] == colours[1]
-    help_box = page.locator("details.habit-help").nth(1)
+    help_box = page.locator("details.quality-help")
     help_box.locator("summary").click()
     assert journey._(
         "Complete: entries with the key parts filled in, the ones where the work happens. For a thought record, "
