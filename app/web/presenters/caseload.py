@@ -220,7 +220,7 @@ def caseload_rows(rows: list[CaseloadRow], *, zone: str | None = None) -> list[R
     line_break = Markup("<br>")
 
     def quality(record: RecordSummary) -> str | None:
-        """"4 of 6 in the moment · 3 of 5 complete", or None without entries written."""
+        """A line such as "4 of 6 in the moment · 3 of 5 complete"; None without entries written."""
         moment, complete = record.adherence.in_the_moment, record.adherence.complete
         if moment is None or not moment.expected:
             return None
