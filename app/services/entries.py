@@ -409,7 +409,6 @@ def _content_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-
 def _hash_of(entry: Entry) -> str:
     """The content hash of an entry as it now stands (what a replayed write is compared with)."""
     return _content_hash(
