@@ -1,4 +1,4 @@
-""""Not today, because…" offline: a reason tapped on Today with no connection is kept on the
+"""Offline "Not today, because…": a reason tapped on Today with no connection is kept on the
 phone, said warmly to be waiting, and stored exactly once when the phone is back online."""
 
 from __future__ import annotations
