@@ -34,3 +34,6 @@ class PushSubscription(SQLModel, table=True):
     accepted_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     seen_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The last time Between was opened on this device (its page checks the subscription on every
+    # open): with `last_seen_at`, the sign of life the silent-device rule looks for.
+    last_open_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
