@@ -452,12 +452,11 @@ class Ledger:
                     if row.client_id in may_email:
                         signs[row.client_id].append(row)
             if signs:
-                plan.silent = self._all_silent(connection, signs)
+                plan.silent = self._all_silent(connection, signs, now)
         return plan
 
-    def _all_silent(self, connection: Any, signs: dict[uuid.UUID, list[Any]]) -> set[uuid.UUID]:
+    def _all_silent(self, connection: Any, signs: dict[uuid.UUID, list[Any]], now: datetime) -> set[uuid.UUID]:
         """The clients among these whose every device is silent (the rule: reminder health)."""
-        now = utcnow()
         count, days = self.settings.silent_after_reminders, self.settings.silent_after_days
         sends = reminder_health.last_sends(connection, client_ids=list(signs), count=count, now=now)
         return {
