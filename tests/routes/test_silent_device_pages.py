@@ -57,7 +57,7 @@ def silent(session: Session, settings: Settings) -> tuple[Client, PushSubscripti
 def test_the_client_sees_the_silent_phone_and_its_fix(
     web: TestClient, session: Session, silent: tuple[Client, PushSubscription]
 ) -> None:
-    client, phone = silent
+    client, _phone = silent
     page = signed_in(web, session, client).get("/c/reminders")
     assert page.status_code == 200
     text = page.text

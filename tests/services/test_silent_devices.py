@@ -67,7 +67,9 @@ def _sent(
 
 def _health(session: Session, client: Client) -> reminder_health.DeliveryHealth:
     session.expire_all()
-    return reminder_health.delivery_health(session, client=client, now=NOW, silent_after_reminders=5, silent_after_days=3)
+    return reminder_health.delivery_health(
+        session, client=client, now=NOW, silent_after_reminders=5, silent_after_days=3
+    )
 
 
 def test_five_reminders_taken_over_four_days_and_no_sign_of_life_is_silent(
@@ -93,9 +95,7 @@ def test_fewer_reminders_than_the_rule_asks_for_is_not_silent(session: Session, 
     assert _health(session, client).silent == []
 
 
-def test_a_seen_reminder_or_an_app_open_within_the_days_is_a_sign_of_life(
-    session: Session, settings: Settings
-) -> None:
+def test_a_seen_reminder_or_an_app_open_within_the_days_is_a_sign_of_life(session: Session, settings: Settings) -> None:
     client, reminder = _client_with_reminder(session)
     phone = _phone(session, client, settings, "phone", added=NOW - 9 * DAY)
     _sent(session, client, reminder, days_ago=[5, 4, 3, 2, 1], devices=[phone])
