@@ -108,7 +108,9 @@ def test_a_dropped_subscription_or_one_made_with_another_key_is_renewed_on_the_n
 
         # The browser drops the subscription (as Chrome and iOS do, unseen): the next opening
         # subscribes again, and the server forgets the dropped one.
-        page.evaluate("navigator.serviceWorker.ready.then(r => r.pushManager.getSubscription()).then(s => s.unsubscribe())")
+        page.evaluate(
+            "navigator.serviceWorker.ready.then(r => r.pushManager.getSubscription()).then(s => s.unsubscribe())"
+        )
         page.reload()
         _wait_for_endpoints(page, live_server, person.client.id, [second])
 
@@ -127,9 +129,7 @@ def test_a_dropped_subscription_or_one_made_with_another_key_is_renewed_on_the_n
         context.close()
 
 
-def test_a_device_the_client_removed_is_not_renewed(
-    browser: Any, live_server: LiveServer, push_peer: PushPeer
-) -> None:
+def test_a_device_the_client_removed_is_not_renewed(browser: Any, live_server: LiveServer, push_peer: PushPeer) -> None:
     person = client_with_records(live_server, "mood_log")
     public_key = httpx.get(f"{live_server.url}/push/public-key").json()["publicKey"]
     peers = [push_peer.subscribe(public_key) for _ in range(2)]

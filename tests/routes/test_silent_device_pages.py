@@ -77,15 +77,24 @@ def test_the_client_sees_the_silent_phone_and_its_fix(
     assert "Mientras tanto, tus recordatorios también llegan por correo." in es
 
 
-def test_opening_between_on_the_phone_clears_it(
+def test_opening_between_from_a_reminder_on_the_phone_clears_it(
     web: TestClient, session: Session, silent: tuple[Client, PushSubscription]
 ) -> None:
     client, phone = silent
     device = signed_in(web, session, client)
+    # Opened on its own (the page checks its subscription on every opening): still silent.
+    answer = device.post(
+        "/api/v1/push/subscriptions", json=subscription_json(ENDPOINT), headers={"Accept": "application/json"}
+    )
+    assert answer.status_code == 201, answer.text
+    session.refresh(phone)
+    assert phone.last_open_at is None
+    assert "Reminders may not be showing here." in device.get("/c/reminders").text
+    # Opened from a reminder: the reminder appeared on this phone.
     answer = device.post(
         "/api/v1/push/subscriptions",
-        json=subscription_json(ENDPOINT),
-        headers={"Accept": "application/json", "X-CSRF-Token": device.headers.get("X-CSRF-Token", "")},
+        json={**subscription_json(ENDPOINT), "from_reminder": True},
+        headers={"Accept": "application/json"},
     )
     assert answer.status_code == 201, answer.text
     session.refresh(phone)

@@ -57,8 +57,9 @@ async def add_subscription(request: Request, session: SessionDep, settings: Sett
         data=data,
         user_agent=request.headers.get("user-agent", ""),
         settings=settings,
-        # The page registers on every open of Between (js/push.js): a sign of life of this device.
-        opened_at=utcnow(),
+        # The page registers on every opening of Between (js/push.js); one opened from a
+        # reminder (its link carries the occurrence) shows reminders appear on this device.
+        opened_at=utcnow() if isinstance(data, dict) and data.get("from_reminder") is True else None,
     )
     session.commit()
     return _device(subscription)

@@ -51,8 +51,8 @@ class DeviceSigns(Protocol):
 
 
 def last_sign_of_life(device: DeviceSigns) -> datetime:
-    """When this device last showed the client was there: a reminder seen on it, Between opened
-    on it, or the moment reminders were turned on there."""
+    """When this device last showed that reminders appear on it: one seen on it (a tap), Between
+    opened on it from one, or the moment reminders were turned on there."""
     signs = [_aware(at) for at in (device.created_at, device.last_seen_at, device.last_open_at)]
     return max(at for at in signs if at is not None)
 

@@ -66,7 +66,7 @@ def add_subscription(
     push endpoint rules refuse (plain http, hosts that are or resolve to addresses that are not
     public, hosts off the allow-list): see app/services/push_endpoints.py. The host is looked up
     here, so call this from a worker thread, not the event loop. `opened_at`: Between was opened
-    on this device then (its page checks the subscription on every open), a sign of life."""
+    on this device then from a reminder, a sign that reminders appear there."""
     invalid = Invalid(_("This push subscription could not be read. Please try again."))
     if not isinstance(data, dict):
         raise invalid

@@ -122,12 +122,20 @@
     }).catch(function () { return null; });  // already gone, or offline: the sweep prunes it
   }
 
+  // Opened from a reminder: its link names the occurrence. Told to the server with the
+  // subscription, it shows reminders appear on this device (the silent-device rule).
+  function fromReminder() {
+    return /[?&]occurrence=/.test(window.location.search);
+  }
+
   function register(subscription) {
+    var body = subscription.toJSON ? subscription.toJSON() : subscription;
+    if (fromReminder()) { body.from_reminder = true; }
     return withTimeout(fetch("/api/v1/push/subscriptions", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken() },
-      body: JSON.stringify(subscription.toJSON ? subscription.toJSON() : subscription)
+      body: JSON.stringify(body)
     }).catch(function () {
       throw new Failure("network");  // fetch rejects only when the server cannot be reached
     }), TIMEOUT_MS).then(function (response) {
@@ -266,8 +274,8 @@
 
   // On every opening of Between (a whole page load; htmx swaps are not new openings): where
   // reminders were allowed, check that the subscription exists, was made with the server's
-  // key and is known to the server, and renew it silently if not. Registering it each time
-  // also tells the server Between was opened on this device (the silent-device rule).
+  // key and is known to the server, and renew it silently if not. Opened from a reminder, the
+  // registration also says so (`fromReminder`).
   function keepAlive() {
     if (!supported() || Notification.permission !== "granted" || recall(STORED_OFF)) { return; }
     renew(false).then(function (changed) {
