@@ -118,3 +118,16 @@ def test_the_therapist_sees_a_delivery_problem_not_a_failing_client(
     es = desk.get(f"/t/clients/{client.id}", headers={"Accept-Language": "es"}).text
     assert "no a algo que haya hecho el paciente" in es
     assert "1 puede no estar mostrando recordatorios" in es
+
+
+def test_the_caseload_mentions_it_without_a_warning(
+    web: TestClient, session: Session, silent: tuple[Client, PushSubscription]
+) -> None:
+    client, _phone = silent
+    therapist = session.get(Therapist, client.therapist_id)
+    assert therapist is not None
+    desk = signed_in(web, session, therapist)
+    text = desk.get("/t").text
+    assert '<dd class="delivery-note">Reminders may not be showing on their phone</dd>' in text
+    es = desk.get("/t", headers={"Accept-Language": "es"}).text
+    assert '<dd class="delivery-note">Puede que los recordatorios no se muestren en su teléfono</dd>' in es

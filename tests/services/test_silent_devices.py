@@ -196,3 +196,28 @@ def test_last_sends_takes_each_clients_own_newest_in_one_query(session: Session,
 
     assert sends[first.id] == [NOW - d * DAY for d in (1, 2, 3, 4, 5)]
     assert sends[second.id] == [NOW - d * DAY for d in (0.5, 1, 2)]
+
+
+def test_the_caseload_tells_a_client_whose_every_device_is_silent(session: Session, settings: Settings) -> None:
+    from app.models import Therapist
+    from app.models.standing import DeliveryState
+    from app.services import caseload
+
+    quiet_one, quiet_reminder = _client_with_reminder(session)
+    phone = _phone(session, quiet_one, settings, "phone", added=NOW - 9 * DAY)
+    _sent(session, quiet_one, quiet_reminder, days_ago=[5, 4, 3, 2, 1], devices=[phone])
+    therapist = session.get(Therapist, quiet_one.therapist_id)
+    assert therapist is not None
+    other, other_reminder = _client_with_reminder(session)
+    other.therapist_id = therapist.id
+    session.add(other)
+    tablet = _phone(session, other, settings, "tablet", added=NOW - 9 * DAY)
+    _sent(session, other, other_reminder, days_ago=[5, 4, 3, 2, 1], devices=[tablet])
+    tablet.last_seen_at = NOW - DAY
+    session.add(tablet)
+    session.commit()
+
+    rows = {row.client.id: row for row in caseload.build(session, therapist=therapist, now=NOW)}
+
+    assert rows[quiet_one.id].delivery.state is DeliveryState.silent
+    assert rows[other.id].delivery.state is DeliveryState.ok
