@@ -110,7 +110,10 @@ class SingleDispatcherLock:
             self._handle = None
 
 
-class Dispatcher(Ledger):
+class Dispatcher:
+    """Sends what its `ledger` claims: Web Push through pywebpush, email where a client has no
+    device, and the periodic work (`periodic.jobs`)."""
+
     def __init__(
         self,
         *,
@@ -129,9 +132,7 @@ class Dispatcher(Ledger):
         self.host, self.pid = os.uname().nodename, os.getpid()
         self.name = name or f"{self.host}:{self.pid}"
         self.started_at = utcnow()
-        self.grace = timedelta(seconds=settings.reminder_grace_seconds)
-        self.lease = timedelta(seconds=settings.dispatch_lease_seconds)
-        self.is_postgres = engine.dialect.name == "postgresql"
+        self.ledger = Ledger(engine=engine, settings=settings)
         self._lock: SingleDispatcherLock | None = None
         self._scheduler: Periodic | None = None
         self._texts: dict[tuple[str, bool, str, bool], dict[str, Any]] = {}
@@ -243,7 +244,7 @@ class Dispatcher(Ledger):
     async def sweep_subscriptions(self) -> None:
         """The subscription-sweep job: forget devices the push service reported gone long ago."""
         if not self._stopping:
-            metrics.PUSH_SUBSCRIPTIONS_PRUNED.inc(await asyncio.to_thread(self.prune))
+            metrics.PUSH_SUBSCRIPTIONS_PRUNED.inc(await asyncio.to_thread(self.ledger.prune))
 
     async def before_sessions(self, *, now: datetime | None = None) -> None:
         """Both passes before sessions at once (tests, and `between` commands); a failure in
@@ -268,7 +269,7 @@ class Dispatcher(Ledger):
         ones still in flight. On PostgreSQL two claims run side by side (SKIP LOCKED gives
         each its own reminders): a claim spends most of its time waiting on the database."""
         total = TickStats()
-        lanes = CLAIM_LANES if self.is_postgres else 1
+        lanes = CLAIM_LANES if self.ledger.is_postgres else 1
         claiming: set[asyncio.Task[tuple[TickStats, SendPlan, datetime]]] = set()
         sending: set[asyncio.Task[TickStats]] = set()
 
@@ -304,13 +305,13 @@ class Dispatcher(Ledger):
         return total
 
     def _claim_round(self, now: datetime) -> tuple[TickStats, SendPlan, datetime]:
-        stats, fresh = self.claim_due(now)
+        stats, fresh = self.ledger.claim_due(now)
         # Decided while claiming, without a send: done for the day, or already past the grace period.
         if stats.suppressed:
             metrics.REMINDER_OUTCOMES.labels("suppressed").inc(stats.suppressed)
         if stats.missed:
             metrics.REMINDER_OUTCOMES.labels("missed").inc(stats.missed)
-        return stats, self.claim_pending(now, fresh=fresh), now
+        return stats, self.ledger.claim_pending(now, fresh=fresh), now
 
     def payload(self, occurrence: ClaimedOccurrence, recipient: Recipient, *, badge: int | None = None) -> bytes:
         """The reminder's message (app/dispatch/payload.py). `badge`: the records this client is
@@ -390,7 +391,9 @@ class Dispatcher(Ledger):
                 for _delivery, results in chunk:
                     for subscription_id, result in results:
                         device_results[subscription_id].append(result)
-                recording = asyncio.create_task(asyncio.to_thread(self.record, deliveries, device_results, utcnow()))
+                recording = asyncio.create_task(
+                    asyncio.to_thread(self.ledger.record, deliveries, device_results, utcnow())
+                )
                 stats.add(_count(deliveries, device_results))
         finally:
             if recording is not None:
@@ -402,7 +405,7 @@ class Dispatcher(Ledger):
         self, occurrence: ClaimedOccurrence, plan: SendPlan, now: datetime
     ) -> tuple[Delivery, list[tuple[uuid.UUID, PushResult]]]:
         recipient = plan.recipients.get(occurrence.reminder_id)
-        deadline = occurrence.due_at + self.grace
+        deadline = occurrence.due_at + self.ledger.grace
         if recipient is None:  # the reminder was deleted meanwhile
             return Delivery(occurrence, OccurrenceStatus.missed, error="gone"), []
         if now > deadline:
@@ -482,7 +485,7 @@ class Dispatcher(Ledger):
             )
         )
         by_device = {row.id: [result] for row, result in zip(devices, results, strict=True)}
-        await asyncio.to_thread(self.record, [], by_device, utcnow())
+        await asyncio.to_thread(self.ledger.record, [], by_device, utcnow())
         return list(results)
 
 

@@ -201,13 +201,15 @@ def _in_chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence
 
 
 class Ledger:
-    """The database side of a dispatcher."""
+    """The database side of a dispatcher: claims, outcomes and pruning, coordinated through
+    the database so that any number of dispatchers share the work. A `Dispatcher` has one."""
 
-    engine: Engine
-    settings: Settings
-    grace: timedelta
-    lease: timedelta
-    is_postgres: bool
+    def __init__(self, *, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.grace = timedelta(seconds=settings.reminder_grace_seconds)
+        self.lease = timedelta(seconds=settings.dispatch_lease_seconds)
+        self.is_postgres = engine.dialect.name == "postgresql"
 
     # --- step 1: record due occurrences -------------------------------------------------------
 

@@ -319,7 +319,7 @@ async def run(dispatcher: Dispatcher, *, now: datetime) -> NudgeStats:
                 device_results[device_id].append(result)
         # Device health (delivered, expired 404/410, failing) is kept as for reminders.
         if device_results:
-            await asyncio.to_thread(dispatcher.record, [], device_results, now)
+            await asyncio.to_thread(dispatcher.ledger.record, [], device_results, now)
         await asyncio.to_thread(_record, dispatcher, outcomes)
         for _claimed, outcome in outcomes:
             stats.count(outcome)

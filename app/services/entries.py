@@ -186,14 +186,7 @@ def update(session: Session, *, client: Client, access: PrivateAccess, entry_id:
         entry.occurred_at = _checked_occurred_at(data.occurred_at, now=utcnow())
     entry.score = scoring.score(version.scoring, entry.answers)
     entry.updated_at = utcnow()
-    entry.content_hash = _content_hash(
-        assignment_id=entry.assignment_id,
-        version_id=entry.template_version_id,
-        answers=entry.answers,
-        nothing_to_report=entry.nothing_to_report,
-        visibility=entry.visibility,
-        occurred_at=entry.occurred_at,
-    )
+    entry.content_hash = _hash_of(entry)
     session.add(entry)
     session.flush()
     return entry
@@ -416,12 +409,9 @@ def _content_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def set_visibility(session: Session, *, entry: Entry, visibility: Visibility) -> None:
-    """Change who sees an entry the caller already holds as the client's own (the content,
-    and so its hash, stays otherwise the same)."""
-    entry.visibility = visibility
-    entry.updated_at = utcnow()
-    entry.content_hash = _content_hash(
+def _hash_of(entry: Entry) -> str:
+    """The content hash of an entry as it now stands (what a replayed write is compared with)."""
+    return _content_hash(
         assignment_id=entry.assignment_id,
         version_id=entry.template_version_id,
         answers=entry.answers,
@@ -429,4 +419,12 @@ def set_visibility(session: Session, *, entry: Entry, visibility: Visibility) ->
         visibility=entry.visibility,
         occurred_at=entry.occurred_at,
     )
+
+
+def set_visibility(session: Session, *, entry: Entry, visibility: Visibility) -> None:
+    """Change who sees an entry the caller already holds as the client's own (the content,
+    and so its hash, stays otherwise the same)."""
+    entry.visibility = visibility
+    entry.updated_at = utcnow()
+    entry.content_hash = _hash_of(entry)
     session.add(entry)

@@ -41,7 +41,7 @@ def test_concurrent_chunks_sharing_devices_are_all_recorded(
         results = {device: [delivered if index % 2 else failed] for index, device in enumerate(order)}
         try:
             for _round in range(ROUNDS):
-                dispatcher.record([], results, utcnow())
+                dispatcher.ledger.record([], results, utcnow())
         except BaseException as error:
             errors.append(error)
 

@@ -13,12 +13,12 @@ from starlette.responses import Response
 from app.core import i18n
 from app.core.errors import Invalid
 from app.models import BarrierCreate, RecordTemplate, Visibility
-from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
+from app.models.barrier import NOTE_MAX, Reason
 from app.services import assignment_lookup, barriers, record_types
 from app.services.entry_text import is_library_version, tr
 from app.services.reminders import seen as reminder_seen
 from app.web.deps import ClientAccess, CurrentClient, SessionDep
-from app.web.presenters.barriers import QUIET_COOKIE, day_words
+from app.web.presenters.barriers import QUIET_COOKIE, checkin_form, day_words
 from app.web.render import redirect, render
 
 router = APIRouter(prefix="/c", include_in_schema=False)
@@ -30,22 +30,18 @@ def _context(session, client, assignment_id: uuid.UUID, day: date, **extra: Any)
     assert template is not None
     version = record_types.current_version(session, template=template)
     today = barriers.today_of(session, client=client)
+    title = tr(version.title, library=is_library_version(session, version))
+    form = checkin_form(title, day, today)
+    if "checkin_id" in extra:  # shown again after a mistake: the same check-in, the same id
+        form["checkin_id"] = extra.pop("checkin_id")
     return {
         "client": client,
         "assignment": assignment,
-        "title": tr(version.title, library=is_library_version(session, version)),
+        "title": title,
         "day": day,
-        "day_words": day_words(day, today),
-        "groups": [
-            (i18n.gettext("About me"), [(reason, i18n.gettext(barriers.LABELS[reason])) for reason in ME_REASONS]),
-            (
-                i18n.gettext("About the task"),
-                [(reason, i18n.gettext(barriers.LABELS[reason])) for reason in TASK_REASONS],
-            ),
-        ],
-        "did_it_label": i18n.gettext(barriers.DID_IT_LABEL),
+        "checkin": form,
+        "day_words": form["day_words"],
         "note_max": NOTE_MAX,
-        "checkin_id": uuid.uuid4(),
         "note": "",
         "visibility": Visibility.shared.value,
         "errors": {},

@@ -1,4 +1,4 @@
-// The client's phone app: service worker, offline-first record forms, the waiting list on
+// The client's phone app: service worker, offline-first record forms and check-ins, the waiting list on
 // Today, install hints. Every word shown comes from data attributes the server rendered
 // in the person's language ([data-client-strings]); the pages work without this script.
 (function () {
@@ -237,6 +237,105 @@
     });
   }
 
+  // ---- "Not today, because…": a check-in goes through the outbox like an entry ----------
+
+  function field(form, name) {
+    var input = form.elements.namedItem(name);
+    return input && typeof input.value === "string" ? input.value : "";
+  }
+
+  function checkinOf(form, submitter) {
+    var didIt = !!(submitter && submitter.name === "did_it");
+    var reason = !didIt && submitter && submitter.name === "reason" ? submitter.value : null;
+    var visibility = form.querySelector('[name="visibility"]:checked');
+    return {
+      id: field(form, "id"),
+      assignment_id: field(form, "assignment"),
+      day: field(form, "day"),
+      reason: reason,
+      did_it_unrecorded: didIt,
+      note: field(form, "note"),
+      visibility: visibility ? visibility.value : "shared"
+    };
+  }
+
+  // Kept on the phone: the reasons make way for a warm word that it will be sent.
+  function showCheckinWaiting(form, id) {
+    form.dataset.waitingFor = id;
+    form.querySelectorAll("fieldset, details").forEach(function (node) { node.hidden = true; });
+    var section = form.closest("[data-barrier-prompt]");
+    var more = section && section.querySelector("[data-barrier-more]");
+    if (more) { more.hidden = true; }
+    setStatus(form, strings().checkinWaiting, "waiting");
+  }
+
+  function showCheckinForm(form) {
+    delete form.dataset.waitingFor;
+    form.querySelectorAll("fieldset, details").forEach(function (node) { node.hidden = false; });
+    var section = form.closest("[data-barrier-prompt]");
+    var more = section && section.querySelector("[data-barrier-more]");
+    if (more) { more.hidden = false; }
+  }
+
+  // Today, opened from the phone while a check-in waits (or once it has gone): the question
+  // it answered is not asked again.
+  function markCheckins(items) {
+    document.querySelectorAll("[data-barrier-prompt]").forEach(function (section) {
+      var form = section.querySelector("form[data-barrier-form]");
+      if (!form) { return; }
+      var waiting = items.filter(function (item) {
+        return item.kind === "barrier" && item.state === "pending" &&
+          item.body.assignment_id === section.dataset.assignment && item.body.day === section.dataset.day;
+      })[0];
+      if (waiting) {
+        showCheckinWaiting(form, waiting.id);
+      } else if (form.dataset.waitingFor && !items.some(function (item) { return item.id === form.dataset.waitingFor; })) {
+        setStatus(form, strings().checkinSent, "sent");
+      }
+    });
+  }
+
+  function submitCheckin(event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-barrier-form") || !Outbox || !Outbox.supported) {
+      return;
+    }
+    event.preventDefault();
+    if (form.dataset.busy) { return; }
+    form.dataset.busy = "1";
+    var s = strings();
+    var body = checkinOf(form, event.submitter);
+    var item = { id: body.id, kind: "barrier", body: body, title: form.dataset.outboxTitle || "" };
+    setBusy(form, true);
+    setStatus(form, "", "");
+    Outbox.setToken(csrfToken()).then(function () {
+      return Outbox.add(item);
+    }).then(function () {
+      requestBackgroundSync();
+      return Outbox.sync({ force: true });
+    }).then(function () {
+      return Outbox.get(item.id);
+    }).then(function (left) {
+      if (!left) {
+        window.location.assign("/c?told=1");
+        return;
+      }
+      if (left.state === "rejected") {
+        // Said on the form, where it can be changed; the phone lets go of it.
+        showCheckinForm(form);
+        setStatus(form, left.detail || s.checkinRejected, "error");
+        return Outbox.remove(item.id);
+      }
+      showCheckinWaiting(form, item.id);
+      scheduleRetry();
+    }).catch(function () {
+      setStatus(form, s.notSaved, "error");
+    }).then(function () {
+      delete form.dataset.busy;
+      setBusy(form, false);
+    });
+  }
+
   // ---- Sending what waits ---------------------------------------------------------------
 
   function scheduleRetry() {
@@ -277,17 +376,20 @@
         var row = document.createElement("li");
         row.className = "outbox-item" + (item.state === "rejected" ? " rejected" : "");
         row.dataset.outboxItem = item.id;
+        var checkin = item.kind === "barrier";
         var title = document.createElement("strong");
-        title.textContent = item.title || s.entry;
+        title.textContent = item.title || (checkin ? s.checkin : s.entry);
         var when = document.createElement("span");
         when.className = "muted";
-        var at = new Date(item.body.occurred_at);
         var locale = window.BetweenDateLocale ? window.BetweenDateLocale() : (document.documentElement.lang || undefined);
-        when.textContent = " " + (isNaN(at) ? "" : at.toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" }));
+        // A check-in is about a day; an entry about a moment.
+        var at = new Date(checkin ? item.body.day + "T12:00:00" : item.body.occurred_at);
+        var style = checkin ? { dateStyle: "medium" } : { dateStyle: "medium", timeStyle: "short" };
+        when.textContent = " " + (isNaN(at) ? "" : at.toLocaleString(locale, style));
         var state = document.createElement("p");
         state.className = "outbox-state";
         if (item.state === "rejected") {
-          state.textContent = (item.detail || s.rejected);
+          state.textContent = (item.detail || (checkin ? s.checkinRejected : s.rejected));
         } else if (item.problem === "auth") {
           state.textContent = s.signInToSend;
         } else {
@@ -308,6 +410,7 @@
       });
       section.hidden = items.length === 0;
       section.dataset.count = String(items.length);
+      markCheckins(items);
     });
   }
 
@@ -388,11 +491,20 @@
         freshForm(form);
       }
     });
+    root.querySelectorAll("form[data-barrier-form]").forEach(function (form) {
+      // A page kept offline repeats the id it was served with: each check-in gets its own.
+      var id = form.elements.namedItem("id");
+      if (!form.dataset.outboxReady && id) {
+        form.dataset.outboxReady = "1";
+        id.value = uuid();
+      }
+    });
     renderOutbox();
     installHints(root);
   }
 
   document.addEventListener("submit", submitRecord);
+  document.addEventListener("submit", submitCheckin);
   document.addEventListener("submit", function (event) {
     // Signing out: the pages kept for offline use show records; they leave with the person.
     var form = event.target;

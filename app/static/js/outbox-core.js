@@ -1,4 +1,5 @@
-// The outbox: entries (and their voice notes) kept on this device until the server has them.
+// The outbox: entries (and their voice notes) and "Not today, because…" check-ins, kept on
+// this device until the server has them.
 // Loaded by the client pages (<script>) and by the service worker (importScripts), so a page,
 // a reconnect and a Background Sync all send the same way. Nothing here shows text: pages
 // turn the states into words from the strings the server rendered.
@@ -19,6 +20,9 @@
   var CHANNEL = "between-outbox";
   var ENTRIES_URL = "/api/v1/entries";
   var VOICE_URL = "/api/v1/voice-notes";
+  var BARRIERS_URL = "/api/v1/barriers";
+  // What an item is decides where it goes; nothing stored names its own address.
+  var URLS = { entry: ENTRIES_URL, barrier: BARRIERS_URL };
   var REQUEST_TIMEOUT_MS = 30000;
   var UPLOAD_TIMEOUT_MS = 120000;
   var MAX_BACKOFF_MS = 5 * 60 * 1000;
@@ -179,7 +183,8 @@
     var voices = (item.voice || []).slice();
     function next() {
       if (!voices.length) {
-        return post(ENTRIES_URL, JSON.stringify(item.body), token, true, REQUEST_TIMEOUT_MS).then(outcomeOf);
+        var url = URLS[item.kind || "entry"] || ENTRIES_URL;
+        return post(url, JSON.stringify(item.body), token, true, REQUEST_TIMEOUT_MS).then(outcomeOf);
       }
       return uploadVoice(voices.shift(), token).then(function (outcome) {
         return outcome.kind === "sent" ? next() : outcome;
@@ -255,6 +260,7 @@
   var api = {
     supported: supported,
     ENTRIES_URL: ENTRIES_URL,
+    BARRIERS_URL: BARRIERS_URL,
 
     onChange: function (listener) { listeners.push(listener); },
 
@@ -262,7 +268,8 @@
       return token ? putOne(META, { key: "csrf", value: token }) : Promise.resolve();
     },
 
-    // Store an entry for sending; resolves once it is safely on the device.
+    // Store an entry (or a check-in: `kind: "barrier"`) for sending; resolves once it is
+    // safely on the device.
     add: function (item) {
       item.state = "pending";
       item.attempts = 0;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlmodel import Session
 
 from app.core import i18n
 from app.models import Client
+from app.models.barrier import ME_REASONS, TASK_REASONS
 from app.services import barriers
 from app.web.presenters import charts
 
@@ -25,6 +27,27 @@ def day_words(day: date, today: date) -> str:
     return charts.long_date(day)
 
 
+def reason_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The reasons as buttons, in Callan's two groups: the client's side and the task's."""
+    return [
+        (i18n.gettext("About me"), [(reason, i18n.gettext(barriers.LABELS[reason])) for reason in ME_REASONS]),
+        (i18n.gettext("About the task"), [(reason, i18n.gettext(barriers.LABELS[reason])) for reason in TASK_REASONS]),
+    ]
+
+
+def checkin_form(title: str, day: date, today: date) -> dict[str, Any]:
+    """What a one-tap check-in form needs: the reasons, a fresh id (a phone replaces it
+    with its own before each use, as a page kept offline repeats the id it was served
+    with), and how the phone's waiting list names it while it waits to be sent."""
+    return {
+        "groups": reason_groups(),
+        "did_it_label": i18n.gettext(barriers.DID_IT_LABEL),
+        "checkin_id": uuid.uuid4(),
+        "outbox_title": i18n.gettext("%(title)s: not today, because…", title=title),
+        "day_words": day_words(day, today),
+    }
+
+
 def today_prompt(request: Request, session: Session, client: Client) -> dict[str, Any] | None:
     """Today's one question about a recently missed record, with its heading; None for none."""
     found = barriers.prompt(session, client=client, quiet_day=request.cookies.get(QUIET_COOKIE))
@@ -36,4 +59,4 @@ def today_prompt(request: Request, session: Session, client: Client) -> dict[str
         heading = i18n.gettext(
             "%(title)s wasn't written on %(day)s", title=found.title, day=charts.long_date(found.day)
         )
-    return {"prompt": found, "heading": heading}
+    return {"prompt": found, "heading": heading, **checkin_form(found.title, found.day, found.today)}

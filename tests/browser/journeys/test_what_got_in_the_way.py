@@ -49,7 +49,8 @@ def test_a_client_says_what_got_in_the_way_and_the_therapist_reads_it_as_questio
     prompt = page.locator("[data-barrier-prompt]")
     assert _("%(title)s wasn't written yesterday", title=_("Mood log")) in _words(prompt)
     assert prompt.evaluate("el => getComputedStyle(el).borderColor") != "rgb(255, 0, 0)"
-    prompt.get_by_role("link", name=_("Say what got in the way")).click()
+    # One tap answers right here (tests/browser/test_offline_checkins.py); a note needs the page.
+    prompt.get_by_role("link", name=_("Add a note, or choose who sees this")).click()
     page.wait_for_url("**/c/barriers/new?**")
     phone.arrive("barriers-checkin")
     reason = page.get_by_role("button", name=_("It was too upsetting to write about"))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlmodel import func, select
 
+from app.core import i18n
 from app.models import BarrierCheckin, Frequency
 from app.models.types import utcnow
 from tests.factories import browser, make_assignment, make_client, make_entry, make_therapist, signed_in
@@ -192,3 +195,59 @@ def test_without_a_record_named_the_page_offers_the_recently_missed_ones(web, se
     calm = signed_in(browser(web.app), session, make_client(session))
     assert "Nothing left undone in the last few days. Thank you." in calm.get("/c/barriers/new").text
     calm.close()
+
+
+def _form_on_today(page: str) -> dict[str, str]:
+    """The hidden fields of Today's one-tap check-in form, as the phone would send them."""
+    import re
+
+    start = page.index("data-barrier-form")
+    form = page[start : page.index("</form>", start)]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    fields.pop("csrf_token", None)
+    return fields
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_todays_one_tap_check_in_is_idempotent_on_its_client_uuid(web, session, language: str) -> None:
+    phone, _therapist, _client, assignment = _setup(web, session)
+    phone.headers["Accept-Language"] = language
+    _ = i18n.translations(language).gettext
+    today = phone.get("/c").text
+    fields = _form_on_today(today)
+    assert fields["assignment"] == str(assignment.id) and fields["day"] == _day(1)
+    uuid.UUID(fields["id"])  # a check-in id, which the phone replaces with its own
+    assert _("It was too upsetting to write about") in today
+
+    # Sent twice (the answer was lost on the way back): one check-in, the same thanks.
+    for _attempt in range(2):
+        saved = phone.post("/c/barriers", data={**fields, "reason": "no_time"}, follow_redirects=False)
+        assert saved.status_code == 303 and saved.headers["location"] == "/c?told=1"
+    # The outbox's replay of the very same check-in through the API is answered, not doubled.
+    body = {"id": fields["id"], "assignment_id": fields["assignment"], "day": fields["day"], "reason": "no_time"}
+    replay = phone.post("/api/v1/barriers", json=body)
+    assert replay.status_code == 200 and replay.json()["reason"] == "no_time"
+    assert _count(session) == 1
+
+    # Other words under the same id: a clear 409 in the client's language, nothing changes.
+    clash = _("A check-in with this id already exists with different content.")
+    page = phone.post("/c/barriers", data={**fields, "reason": "forgot"})
+    assert page.status_code == 409 and html.escape(clash, quote=True) in page.text
+    api = phone.post("/api/v1/barriers", json={**body, "did_it_unrecorded": True, "reason": None})
+    assert api.status_code == 409 and api.json()["detail"] == clash
+    session.expire_all()
+    assert [row.reason for row in session.exec(select(BarrierCheckin))] == ["no_time"]
+
+
+def test_a_private_check_in_sent_again_stays_one_and_private(web, session) -> None:
+    phone, therapist, _client, assignment = _setup(web, session)
+    fields = _form_on_today(phone.get("/c").text)
+    form = {**fields, "did_it": "1", "visibility": "private", "note": "walrus words"}
+    for _attempt in range(2):
+        assert phone.post("/c/barriers", data=form, follow_redirects=False).status_code == 303
+    stored = session.exec(select(BarrierCheckin)).one()
+    assert stored.did_it_unrecorded and stored.visibility == "private" and stored.id == uuid.UUID(fields["id"])
+    desk = signed_in(browser(web.app), session, therapist)
+    brief = desk.get(f"/t/clients/{assignment.client_id}/brief").text
+    desk.close()
+    assert "walrus words" not in brief and "not recorded" not in brief
