@@ -153,3 +153,51 @@ def test_a_device_the_client_removed_is_not_renewed(browser: Any, live_server: L
         assert page.evaluate(f"{STATE}.calls.length") == 1
     finally:
         context.close()
+
+
+# In the worker: its push manager subscribes at the next peer subscription (the stand-in of
+# Chromium's, as above), and the browser says the old subscription was replaced. Chromium does
+# not fire `pushsubscriptionchange` itself, so the event is built here; the worker's handler,
+# its re-subscription and its POST to the server are the real ones.
+SUBSCRIPTION_CHANGED = """([old, replacement, key]) => {
+  const raw = (text) => atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const bytes = (text) => Uint8Array.from(raw(text), (c) => c.charCodeAt(0)).buffer;
+  PushManager.prototype.subscribe = function () {
+    return Promise.resolve({
+      endpoint: replacement.endpoint,
+      toJSON() { return { endpoint: replacement.endpoint, expirationTime: null, keys: replacement.keys }; },
+    });
+  };
+  const event = new ExtendableEvent("pushsubscriptionchange");
+  Object.defineProperty(event, "oldSubscription", {
+    value: { endpoint: old.endpoint, options: { applicationServerKey: bytes(key) } },
+  });
+  try { self.dispatchEvent(event); } catch (error) { /* waitUntil refuses a built event */ }
+  return true;
+}"""
+
+
+def test_the_worker_replaces_a_subscription_the_browser_changed(
+    browser: Any, live_server: LiveServer, push_peer: PushPeer
+) -> None:
+    from tests.browser.test_declarative_push import service_worker
+
+    person = client_with_records(live_server, "mood_log")
+    public_key = httpx.get(f"{live_server.url}/push/public-key").json()["publicKey"]
+    peers = [push_peer.subscribe(public_key) for _ in range(2)]
+
+    context = browser.new_context(**PHONE, base_url=live_server.url, permissions=["notifications"])
+    try:
+        context.add_init_script(script=STUB_PUSH_MANAGER.replace("__PEERS__", json.dumps(peers[:1])))
+        live_server.sign_in(context, person.client)
+        page = context.new_page()
+        page.goto("/c")
+        wait_until(page, "navigator.serviceWorker.controller !== null")
+        _wait_for_endpoints(page, live_server, person.client.id, [peers[0]["endpoint"]])
+        # The worker proves which client it is with the old endpoint alone: no cookie needed.
+        context.clear_cookies()
+        worker = service_worker(context)
+        assert worker.evaluate(SUBSCRIPTION_CHANGED, [peers[0], peers[1], public_key]) is True
+        _wait_for_endpoints(page, live_server, person.client.id, [peers[1]["endpoint"]])
+    finally:
+        context.close()
