@@ -172,15 +172,7 @@
   function subscribe(setup) {
     // Each step may hang (a service worker that never starts, a push service that never
     // answers): the whole of it is given TIMEOUT_MS.
-    return withTimeout(navigator.serviceWorker.ready.then(function (registration) {
-      return registration.pushManager.getSubscription().then(function (existing) {
-        if (existing) { return existing; }
-        return registration.pushManager.subscribe({
-          userVisibleOnly: true,
-          applicationServerKey: keyBytes(setup.dataset.publicKey)
-        });
-      });
-    }), TIMEOUT_MS).catch(function (error) {
+    return withTimeout(currentSubscription(setup.dataset.publicKey, false), TIMEOUT_MS).catch(function (error) {
       if (error instanceof Failure) { throw error; }
       // The browser's own refusals: notifications blocked, or its push service failed.
       if (error && error.name === "NotAllowedError") { throw new Failure("denied"); }
