@@ -61,8 +61,8 @@ def test_the_client_sees_the_silent_phone_and_its_fix(
     page = signed_in(web, session, client).get("/c/reminders")
     assert page.status_code == 200
     text = page.text
-    assert "Reminders may not be showing here." in text
-    assert "its push service took the last 5 reminders, but nothing has shown up as seen there for 3 days" in text
+    assert "Reminders may not be showing on this device." in text
+    assert "Its push service took the last 5 reminders, but nothing has shown up as seen there for 3 days" in text
     assert "Until then, your reminders also come by email." in text
     assert "data-push-renew" in text and "Set up this device again" in text
     assert 'form="send-test-notification"' in text and 'id="send-test-notification"' in text
@@ -71,7 +71,7 @@ def test_the_client_sees_the_silent_phone_and_its_fix(
     assert "alert" not in text.split("data-silent-device", 1)[1].split("</li>", 1)[0]
 
     es = web.get("/c/reminders/health", headers={**HX, "Accept-Language": "es"}).text
-    assert "Puede que los recordatorios no se estén mostrando aquí." in es
+    assert "Puede que los recordatorios no se estén mostrando en este dispositivo." in es
     assert "Volver a activar en este dispositivo" in es
     assert "Enviar una prueba" in es
     assert "Mientras tanto, tus recordatorios también llegan por correo." in es
@@ -89,7 +89,7 @@ def test_opening_between_from_a_reminder_on_the_phone_clears_it(
     assert answer.status_code == 201, answer.text
     session.refresh(phone)
     assert phone.last_open_at is None
-    assert "Reminders may not be showing here." in device.get("/c/reminders").text
+    assert "Reminders may not be showing on this device." in device.get("/c/reminders").text
     # Opened from a reminder: the reminder appeared on this phone.
     answer = device.post(
         "/api/v1/push/subscriptions",
@@ -99,7 +99,7 @@ def test_opening_between_from_a_reminder_on_the_phone_clears_it(
     assert answer.status_code == 201, answer.text
     session.refresh(phone)
     assert phone.last_open_at is not None
-    assert "Reminders may not be showing here." not in device.get("/c/reminders").text
+    assert "Reminders may not be showing on this device." not in device.get("/c/reminders").text
 
 
 def test_the_therapist_sees_a_delivery_problem_not_a_failing_client(
@@ -110,7 +110,7 @@ def test_the_therapist_sees_a_delivery_problem_not_a_failing_client(
     assert therapist is not None
     desk = signed_in(browser(web.app), session, therapist)
     text = desk.get(f"/t/clients/{client.id}").text
-    assert "Reminders may not be showing here." in text
+    assert "Reminders may not be showing on this device." in text
     assert "usually a phone setting that turned notifications off, not something the client did" in text
     assert "Meanwhile their reminders also go out by email, as they chose." in text
     assert "data-push-renew" not in text  # the fix is the client's, on their device

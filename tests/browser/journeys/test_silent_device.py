@@ -93,7 +93,7 @@ def test_a_silent_phone_is_a_delivery_problem_and_the_client_sets_it_up_again(
         session.add_all([client, phone])
         session.commit()
         phone_id = str(phone.id)
-    silent_words = _("Reminders may not be showing here.")
+    silent_words = _("Reminders may not be showing on this device.")
 
     if journey.size == "desktop":
         # The therapist: a delivery problem, in calm words, with no fix of theirs to press.
