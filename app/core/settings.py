@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     # An occurrence claimed by a dispatcher that then died is taken over after this.
     dispatch_lease_seconds: int = 60
     push_retry_base_seconds: float = 10.0
+    # A device is "silent" when its push service accepted this many reminders in a row and it
+    # showed no sign of life (a reminder seen, Between opened on it) for this many days.
+    silent_after_reminders: int = Field(default=5, ge=1, le=100)
+    silent_after_days: int = Field(default=3, ge=1, le=60)
 
     # Email (reminder fallback, digests). Without smtp_host, development logs mail instead.
     smtp_host: str = ""

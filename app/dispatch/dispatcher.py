@@ -55,6 +55,7 @@ from app.models import (
 from app.models.types import utcnow
 from app.services import heartbeat, metrics
 from app.services.push_endpoints import EndpointRules
+from app.services.reminders import health as reminder_health
 
 log = logging.getLogger("between.dispatch")
 Result = TypeVar("Result")
@@ -424,6 +425,12 @@ class Dispatcher:
         per_device = [(subscription_id, result) for (subscription_id, _t), result in zip(devices, results, strict=True)]
         if any(result.outcome is Outcome.delivered for result in results):
             status = OccurrenceStatus.sent if occurrence.attempts <= 1 else OccurrenceStatus.retried_sent
+            if occurrence.client_id in plan.silent:
+                # Every device takes reminders without showing them: the client chose email
+                # for when push does not reach them, so it goes by email as well.
+                emailed = await self._fall_back(occurrence, recipient, reminder_health.SILENT)
+                if emailed.status is OccurrenceStatus.email:
+                    return emailed, per_device
             return Delivery(occurrence, status, sent_at=utcnow()), per_device
         retryable = [result for result in results if result.outcome is Outcome.retry]
         error = (retryable or list(results))[0].error

@@ -44,6 +44,7 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import frequency as frequency_rules
+from app.services.reminders import health as reminder_health
 from app.services.reminders import schedule as sched
 
 R = Reminder.__table__  # type: ignore[attr-defined]
@@ -140,6 +141,9 @@ class SendPlan:
     occurrences: list[ClaimedOccurrence]
     recipients: dict[uuid.UUID, Recipient]
     devices: dict[uuid.UUID, list[tuple[uuid.UUID, Target]]] = field(default_factory=dict)
+    # Clients who opted in to email reminders and whose every device is silent
+    # (services/reminders/health.py:is_silent): their reminders go by email too.
+    silent: set[uuid.UUID] = field(default_factory=set)
     _reminded: dict[uuid.UUID, int] | None = field(default=None, repr=False)
 
     def reminded_now(self, client_id: uuid.UUID) -> int:
@@ -425,17 +429,46 @@ class Ledger:
                 for row in rows:
                     plan.recipients[row.id] = _recipient(row)
             client_ids = list({occurrence.client_id for occurrence in claimed})
+            # Only clients who could get an email are checked for silence: the rule's query
+            # stays off the path of everyone else's reminders.
+            may_email = {
+                occurrence.client_id
+                for occurrence in claimed
+                if (recipient := plan.recipients.get(occurrence.reminder_id)) is not None
+                and recipient.email_fallback
+                and recipient.email
+            }
+            signs: dict[uuid.UUID, list[Any]] = defaultdict(list)
             for chunk in self._chunks(client_ids):
                 rows = connection.execute(
-                    select(S.c.id, S.c.client_id, S.c.endpoint, S.c.p256dh, S.c.auth).where(
-                        self._among(S.c.client_id, chunk), S.c.expired_at.is_(None)
-                    )
-                )
+                    select(
+                        S.c.id, S.c.client_id, S.c.endpoint, S.c.p256dh, S.c.auth, S.c.created_at,
+                        S.c.expired_at, S.c.last_success_at, S.c.last_failure_at, S.c.last_seen_at,
+                        S.c.last_open_at,
+                    ).where(self._among(S.c.client_id, chunk), S.c.expired_at.is_(None))
+                )  # fmt: skip
                 for row in rows:
                     plan.devices.setdefault(row.client_id, []).append(
                         (row.id, Target(row.endpoint, row.p256dh, row.auth))
                     )
+                    if row.client_id in may_email:
+                        signs[row.client_id].append(row)
+            if signs:
+                plan.silent = self._all_silent(connection, signs, now)
         return plan
+
+    def _all_silent(self, connection: Any, signs: dict[uuid.UUID, list[Any]], now: datetime) -> set[uuid.UUID]:
+        """The clients among these whose every device is silent (the rule: reminder health)."""
+        count, days = self.settings.silent_after_reminders, self.settings.silent_after_days
+        sends = reminder_health.last_sends(connection, client_ids=list(signs), count=count, now=now)
+        return {
+            client_id
+            for client_id, devices in signs.items()
+            if all(
+                reminder_health.is_silent(device, sends=sends.get(client_id, []), now=now, reminders=count, days=days)
+                for device in devices
+            )
+        }
 
     def record(
         self,

@@ -34,3 +34,8 @@ class PushSubscription(SQLModel, table=True):
     accepted_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     seen_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The last time Between was opened on this device from a reminder (the page a reminder opens
+    # registers the subscription saying so): with `last_seen_at`, the sign of life the
+    # silent-device rule looks for. An opening of Between on its own does not show that
+    # reminders appear on the device, so it does not count.
+    last_open_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -34,4 +34,6 @@ class DeliveryState(StrEnum):
     no_device = "no_device"
     expired = "expired"
     failing = "failing"
+    # Push services take the reminders, but nothing shows they appear (services/reminders/health.py).
+    silent = "silent"
     paused = "paused"

@@ -46,6 +46,7 @@ from app.services.adherence.figures import DayIndex, figures
 from app.services.adherence.rules import IN_THE_MOMENT, Adherence, Rate
 from app.services.appointments import Slot
 from app.services.assignment_changes import schedule_histories
+from app.services.reminders import health as reminder_health
 
 # Entries older than this are not read for the caseload: streaks longer than it read "at least".
 WINDOW = timedelta(days=28)
@@ -66,6 +67,7 @@ DELIVERY_LABELS = {
     DeliveryState.no_device: N_("No device set up for reminders"),
     DeliveryState.expired: N_("Reminder subscription expired"),
     DeliveryState.failing: N_("Reminders failing lately"),
+    DeliveryState.silent: N_("Reminders may not be showing on their phone"),
     DeliveryState.paused: N_("Reminders paused by the client"),
 }
 
@@ -125,7 +127,15 @@ class CaseloadRow:
         return max((record.adherence.current_streak for record in self.records), default=0)
 
 
-def build(session: Session, *, therapist: Therapist, now: datetime | None = None) -> list[CaseloadRow]:
+def build(
+    session: Session,
+    *,
+    therapist: Therapist,
+    now: datetime | None = None,
+    silent_after_reminders: int = 5,
+    silent_after_days: int = 3,
+) -> list[CaseloadRow]:
+    """`silent_after_*`: the settings of the same names (a silent device)."""
     now = now or utcnow()
     pairs = clients_of(session, therapist_id=therapist.id)
     if not pairs:
@@ -155,7 +165,7 @@ def build(session: Session, *, therapist: Therapist, now: datetime | None = None
     risks: dict[uuid.UUID, list[datetime]] = {}
     for at, client_id in _risk_answers(session, client_ids=ids, since=earliest):
         risks.setdefault(client_id, []).append(at)
-    delivery = _delivery(session, clients=clients, now=now)
+    delivery = _delivery(session, clients=clients, now=now, silent_rule=(silent_after_reminders, silent_after_days))
 
     rows = []
     for client in clients:
@@ -257,8 +267,10 @@ def _risk_answers(
 _DELIVERED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent, OccurrenceStatus.email)
 
 
-def _delivery(session: Session, *, clients: list[ClientFacts], now: datetime) -> dict[uuid.UUID, DeliverySummary]:
-    """A one-word delivery health per client, in two queries for the whole caseload."""
+def _delivery(
+    session: Session, *, clients: list[ClientFacts], now: datetime, silent_rule: tuple[int, int] = (5, 3)
+) -> dict[uuid.UUID, DeliverySummary]:
+    """A one-word delivery health per client, in three queries for the whole caseload."""
     ids = [client.id for client in clients]
     devices: dict[uuid.UUID, list[PushSubscription]] = {client_id: [] for client_id in ids}
     theirs = among(session, col(PushSubscription.client_id), ids)
@@ -276,6 +288,17 @@ def _delivery(session: Session, *, clients: list[ClientFacts], now: datetime) ->
             .group_by(col(ReminderOccurrence.client_id))
         )
     }
+    # The silent rule reads each client's last few pushed reminders: one windowed query, only
+    # for clients whose every device otherwise looks fine.
+    count, days = silent_rule
+    candidates = [
+        client.id
+        for client in clients
+        if not client.reminders_paused
+        and (live := [d for d in devices[client.id] if d.expired_at is None])
+        and not any(d.failures for d in live)
+    ]
+    sends = reminder_health.last_sends(session, client_ids=candidates, count=count, now=now)
     out = {}
     for client in clients:
         mine = devices[client.id]
@@ -292,6 +315,11 @@ def _delivery(session: Session, *, clients: list[ClientFacts], now: datetime) ->
             state = DeliveryState.expired
         elif all(device.failures for device in live):
             state = DeliveryState.failing
+        elif all(
+            reminder_health.is_silent(device, sends=sends.get(client.id, []), now=now, reminders=count, days=days)
+            for device in live
+        ):
+            state = DeliveryState.silent
         else:
             state = DeliveryState.ok
         out[client.id] = DeliverySummary(state=state, last_delivered_at=last)

@@ -89,7 +89,9 @@ def test_a_client_turns_reminders_on_and_the_due_one_arrives_at_the_push_service
     public_key = httpx.get(f"{live_server.url}/push/public-key").json()["publicKey"]
     peer_subscription = push_peer.subscribe(public_key)
 
-    context = browser.new_context(**PHONE, base_url=live_server.url, timezone_id=ZONE, permissions=["notifications"])
+    # Notifications are allowed at the tap, as the person's answer to the prompt would: allowed
+    # from the start, the first opening of Between would already subscribe (js/push.js keepAlive).
+    context = browser.new_context(**PHONE, base_url=live_server.url, timezone_id=ZONE)
     try:
         context.add_init_script(script=STUB_SUBSCRIBE.replace("__PEER__", json.dumps(peer_subscription)))
         live_server.sign_in(context, person.client)
@@ -103,6 +105,7 @@ def test_a_client_turns_reminders_on_and_the_due_one_arrives_at_the_push_service
         page.wait_for_url("**/c/reminders")
 
         # Turn reminders on: the permission request and the subscription come from this tap.
+        context.grant_permissions(["notifications"], origin=live_server.url)
         page.get_by_role("button", name="Turn on reminders on this phone").tap()
         page.get_by_text("Reminders are on for this phone.").wait_for(timeout=WAIT_MS)
         calls = page.evaluate("window.__subscribeCalls")

@@ -1,4 +1,4 @@
-"""Migration 0019 adds `entry.complete` and fills it in for entries already written, as saving
+"""Migration 0020 adds `entry.complete` and fills it in for entries already written, as saving
 them today would."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from app.models import Entry
 from app.services import library
 from tests.factories import library_template, make_assignment, make_client, make_entry
 
-BEFORE = "0018"
+BEFORE = "0019_silent_devices"
 
 
 def test_the_migration_marks_existing_entries_as_saving_them_would(empty_engine: Engine) -> None:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.models import PushSubscription
+from app.models.types import utcnow
 from app.services.reminders import health as reminder_health
 from app.services.reminders import subscriptions
 from app.web.deps import CurrentClient, SessionDep, SettingsDep
@@ -56,6 +57,9 @@ async def add_subscription(request: Request, session: SessionDep, settings: Sett
         data=data,
         user_agent=request.headers.get("user-agent", ""),
         settings=settings,
+        # The page registers on every opening of Between (js/push.js); one opened from a
+        # reminder (its link carries the occurrence) shows reminders appear on this device.
+        opened_at=utcnow() if isinstance(data, dict) and data.get("from_reminder") is True else None,
     )
     session.commit()
     return _device(subscription)
@@ -63,7 +67,7 @@ async def add_subscription(request: Request, session: SessionDep, settings: Sett
 
 @router.get("/subscriptions", response_model=list[DevicePublic], responses=ERRORS, summary="My devices")
 def list_subscriptions(session: SessionDep, client: CurrentClient) -> Any:
-    health = reminder_health.delivery_health(session, client=client)
+    health = reminder_health.delivery_health(session, client=client)  # silent or not: not listed here
     return [_device(subscription) for subscription in health.devices + health.expired]
 
 

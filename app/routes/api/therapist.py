@@ -36,7 +36,7 @@ from app.models.types import utcnow
 from app.services import appointments, brief, caseload, clients, functional_analysis, patterns
 from app.services.adherence import load as adherence
 from app.services.adherence import rules as engine
-from app.web.deps import CurrentTherapist, SessionDep
+from app.web.deps import CurrentTherapist, SessionDep, SettingsDep
 from app.web.presenters import patterns as pattern_view
 from app.web.problems import ERRORS
 
@@ -117,8 +117,13 @@ def _appointment(item: Any) -> AppointmentPublic:
     responses=ERRORS,
     summary="My clients, sorted by next session, with adherence over the recent window",
 )
-def get_caseload(session: SessionDep, therapist: CurrentTherapist) -> Any:
-    rows = caseload.build(session, therapist=therapist)
+def get_caseload(session: SessionDep, settings: SettingsDep, therapist: CurrentTherapist) -> Any:
+    rows = caseload.build(
+        session,
+        therapist=therapist,
+        silent_after_reminders=settings.silent_after_reminders,
+        silent_after_days=settings.silent_after_days,
+    )
     return [
         CaseloadRowPublic(
             client_id=row.client.id,

@@ -19,7 +19,7 @@ from app.services import reminders
 from app.services.reminders import health as reminder_health
 from app.services.reminders import settings as reminder_settings
 from app.services.reminders import subscriptions
-from app.web.deps import CurrentClient, SessionDep, SettingsDep, vapid_keys
+from app.web.deps import CurrentClient, SessionDep, SettingsDep, get_settings_dep, vapid_keys
 from app.web.presenters.delivery import failure_reason
 from app.web.render import is_htmx, jinja, redirect, render
 
@@ -156,7 +156,12 @@ def _page(
         "prefs": prefs,
         "records": _record_rows(session, client, form, errors),
         "errors": errors,
-        "health": reminder_health.delivery_health(session, client=client),
+        "health": reminder_health.delivery_health(
+            session,
+            client=client,
+            silent_after_reminders=get_settings_dep(request).silent_after_reminders,
+            silent_after_days=get_settings_dep(request).silent_after_days,
+        ),
         "quiet": _quiet_lines(session, client),
         "for_client": True,
         "failure_reason": failure_reason,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.core.timeutil import valid_timezone
-from app.web.deps import CurrentTherapist, SessionDep
+from app.web.deps import CurrentTherapist, SessionDep, get_settings_dep
 from app.web.render import render
 
 router = APIRouter(prefix="/t", include_in_schema=False)
@@ -49,7 +49,12 @@ def clients_page(
     shown = chosen or (caseload_view.View.table if remembered == "table" else caseload_view.View.cards)
     order = caseload_view.parse_sort(sort)
     zone = _browser_zone(request)
-    built = caseload.build(session, therapist=therapist)
+    built = caseload.build(
+        session,
+        therapist=therapist,
+        silent_after_reminders=get_settings_dep(request).silent_after_reminders,
+        silent_after_days=get_settings_dep(request).silent_after_days,
+    )
     rows = caseload_view.caseload_rows(built, zone=zone)
     found = caseload_view.search(rows, q)
     if shown is caseload_view.View.table:

@@ -28,7 +28,7 @@ from app.services.assignments import default_weekly_day
 from app.services.entry_text import entry_views
 from app.services.reminders import health as reminder_health
 from app.web import entry_filters
-from app.web.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep
+from app.web.deps import CurrentDevice, CurrentTherapist, SessionDep, SettingsDep, get_settings_dep
 from app.web.presenters import invite_handoff
 from app.web.presenters.delivery import failure_reason
 from app.web.presenters.invite_handoff import qr_svg as invite_qr_svg
@@ -199,7 +199,12 @@ def _client_page(
         "frequencies": list(Frequency),
         "errors": errors or {},
         "values": values or {},
-        "health": reminder_health.delivery_health(session, client=client),
+        "health": reminder_health.delivery_health(
+            session,
+            client=client,
+            silent_after_reminders=get_settings_dep(request).silent_after_reminders,
+            silent_after_days=get_settings_dep(request).silent_after_days,
+        ),
         "for_client": False,
         "failure_reason": failure_reason,
         "pattern_sections": [(section.value, section_title(section)) for section in patterns.Section],

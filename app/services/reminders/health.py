@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import Connection, and_, func, or_
 from sqlmodel import Session, col, select
 
 from app.core.days import local_day
 from app.core.i18n import _
+from app.core.querying import among_ids
 from app.models import (
     Assignment,
     Client,
@@ -28,6 +32,81 @@ from app.services import frequency as frequency_rules
 _SAME_SEND = timedelta(minutes=1)
 
 DELIVERED = (OccurrenceStatus.sent, OccurrenceStatus.retried_sent)
+
+# Why a reminder went out by email although a device took it: every device was silent.
+SILENT = "silent"
+# The reminders the silent rule looks back on are at most this old (keeps its query bounded).
+_SILENT_LOOKBACK = timedelta(days=60)
+
+
+class DeviceSigns(Protocol):
+    """What the silent rule reads of a device: a PushSubscription, or a row of its columns."""
+
+    created_at: datetime
+    expired_at: datetime | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_seen_at: datetime | None
+    last_open_at: datetime | None
+
+
+def last_sign_of_life(device: DeviceSigns) -> datetime:
+    """When this device last showed that reminders appear on it: one seen on it (a tap), Between
+    opened on it from one, or the moment reminders were turned on there."""
+    signs = [_aware(at) for at in (device.created_at, device.last_seen_at, device.last_open_at)]
+    return max(at for at in signs if at is not None)
+
+
+def is_silent(device: DeviceSigns, *, sends: Sequence[datetime], now: datetime, reminders: int, days: int) -> bool:
+    """The silent-device rule, the only place it is written: the push service accepted each of
+    the client's last `reminders` reminders for this device, and the device showed no sign of
+    life for `days` days, so the reminders most likely never appear there (notifications turned
+    off in the phone's settings, a battery saver, an app the system put to sleep). Nothing the
+    client did wrong: the fix is to set the device up again. `sends` are when the client's
+    latest reminders went out through push, newest first (`last_sends`)."""
+    if device.expired_at is not None or len(sends) < reminders:
+        return False
+    latest = [_aware(at) or now for at in sends[:reminders]]
+    alive = last_sign_of_life(device)
+    if alive > now - timedelta(days=days) or latest[-1] <= alive:
+        return False
+    success, failure = _aware(device.last_success_at), _aware(device.last_failure_at)
+    # It took the newest of them, and none since the oldest failed on it.
+    took_latest = success is not None and success >= latest[0] - _SAME_SEND
+    return took_latest and (failure is None or failure < latest[-1])
+
+
+def last_sends(
+    db: Session | Connection, *, client_ids: Collection[uuid.UUID], count: int, now: datetime
+) -> dict[uuid.UUID, list[datetime]]:
+    """When each client's last `count` reminders went out through push, newest first: one query
+    for any number of clients (a window per client), looking back at most 60 days."""
+    if not client_ids:
+        return {}
+    bind = db.get_bind() if isinstance(db, Session) else db
+    occ = ReminderOccurrence.__table__.c  # type: ignore[attr-defined]
+    pushed = or_(col(occ.status).in_(DELIVERED), and_(occ.status == OccurrenceStatus.email, occ.last_error == SILENT))
+    ranked = (
+        select(
+            occ.client_id,
+            occ.sent_at,
+            func.row_number().over(partition_by=occ.client_id, order_by=occ.sent_at.desc()).label("n"),
+        )
+        .where(
+            among_ids(occ.client_id, client_ids, postgresql=bind.dialect.name == "postgresql"),
+            col(occ.sent_at).is_not(None),
+            occ.sent_at >= now - _SILENT_LOOKBACK,
+            pushed,
+        )
+        .subquery()
+    )
+    out: dict[uuid.UUID, list[datetime]] = {client_id: [] for client_id in client_ids}
+    rows = db.execute(select(ranked.c.client_id, ranked.c.sent_at).where(ranked.c.n <= count).order_by(ranked.c.n))
+    for client_id, sent_at in rows:
+        at = _aware(sent_at)
+        if at is not None:
+            out.setdefault(client_id, []).append(at)
+    return out
 
 
 @dataclass(frozen=True)
@@ -47,6 +126,15 @@ class DeliveryHealth:
     quiet: dict[str, int] = field(default_factory=dict)
     # Reminders of the last `days` days the client showed they saw (a tap, or the page opened).
     seen: int = 0
+    # Devices that take reminders but show no sign of them arriving (`is_silent`).
+    silent: list[PushSubscription] = field(default_factory=list)
+    silent_after_reminders: int = 5  # the rule's figures, for the words that explain it
+    silent_after_days: int = 3
+
+    @property
+    def all_silent(self) -> bool:
+        """Every device with reminders on is silent: the email fallback is used, if opted in."""
+        return bool(self.devices) and len(self.silent) == len(self.devices)
 
     @property
     def quiet_done(self) -> int:
@@ -76,7 +164,16 @@ class DeliveryHealth:
         return [device for device in self.devices if device.failures]
 
 
-def delivery_health(session: Session, *, client: Client, now: datetime | None = None, days: int = 7) -> DeliveryHealth:
+def delivery_health(
+    session: Session,
+    *,
+    client: Client,
+    now: datetime | None = None,
+    days: int = 7,
+    silent_after_reminders: int = 5,
+    silent_after_days: int = 3,
+) -> DeliveryHealth:
+    """`silent_after_*`: the settings of the same names."""
     now = now or utcnow()
     since = now - timedelta(days=days)
     subscriptions = list(
@@ -131,8 +228,10 @@ def delivery_health(session: Session, *, client: Client, now: datetime | None = 
             func.coalesce(ReminderOccurrence.sent_at, ReminderOccurrence.due_at) >= since,
         )
     ).one()
+    live = [s for s in subscriptions if s.expired_at is None]
+    sends = last_sends(session, client_ids=[client.id], count=silent_after_reminders, now=now) if live else {}
     return DeliveryHealth(
-        devices=[s for s in subscriptions if s.expired_at is None],
+        devices=live,
         expired=[s for s in subscriptions if s.expired_at is not None],
         last_delivered_at=last_delivered,
         recent={str(status): int(n) for status, n in counts.items()},
@@ -145,6 +244,19 @@ def delivery_health(session: Session, *, client: Client, now: datetime | None = 
         days=days,
         quiet=_quiet_counts(session, client=client, since=since),
         seen=int(seen),
+        silent_after_reminders=silent_after_reminders,
+        silent_after_days=silent_after_days,
+        silent=[
+            device
+            for device in live
+            if is_silent(
+                device,
+                sends=sends.get(client.id, []),
+                now=now,
+                reminders=silent_after_reminders,
+                days=silent_after_days,
+            )
+        ],
     )
 
 

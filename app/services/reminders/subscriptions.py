@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -53,12 +54,19 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
 def add_subscription(
-    session: Session, *, client: Client, data: Any, user_agent: str = "", settings: Settings
+    session: Session,
+    *,
+    client: Client,
+    data: Any,
+    user_agent: str = "",
+    settings: Settings,
+    opened_at: datetime | None = None,
 ) -> PushSubscription:
     """Store (or refresh) this device's subscription. Rejects malformed ones, and endpoints the
     push endpoint rules refuse (plain http, hosts that are or resolve to addresses that are not
     public, hosts off the allow-list): see app/services/push_endpoints.py. The host is looked up
-    here, so call this from a worker thread, not the event loop."""
+    here, so call this from a worker thread, not the event loop. `opened_at`: Between was opened
+    on this device then from a reminder, a sign that reminders appear there."""
     invalid = Invalid(_("This push subscription could not be read. Please try again."))
     if not isinstance(data, dict):
         raise invalid
@@ -90,6 +98,8 @@ def add_subscription(
     subscription.expired_at = None
     subscription.failures = 0
     subscription.last_error = None
+    if opened_at is not None:
+        subscription.last_open_at = opened_at
     session.add(subscription)
     session.flush()
     return subscription

@@ -7,6 +7,8 @@
 
   var STORED_ID = "between-push-id";
   var STORED_ENDPOINT = "between-push-endpoint";
+  // Set when the person removed this device from their reminders: then nothing renews it.
+  var STORED_OFF = "between-push-off";
   // A browser's push service may never answer (no connection to it, a blocked network):
   // after this long the person is told, and can try again.
   var TIMEOUT_MS = 20000;
@@ -70,12 +72,70 @@
     return bytes;
   }
 
+  function base64url(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var raw = "";
+    for (var i = 0; i < bytes.length; i += 1) { raw += String.fromCharCode(bytes[i]); }
+    return window.btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  // Subscribed with the server's VAPID key? A subscription made with an older key (the server's
+  // keys were replaced) is accepted by its push service but every message to it is refused.
+  function sameKey(subscription, publicKey) {
+    var key = subscription.options && subscription.options.applicationServerKey;
+    if (!key) { return true; }  // the browser does not say: nothing to compare
+    return base64url(key) === publicKey.replace(/=+$/, "");
+  }
+
+  function serverKey() {
+    var setup = document.querySelector("[data-push-setup]");
+    if (setup && setup.dataset.publicKey) { return Promise.resolve(setup.dataset.publicKey); }
+    return fetch("/push/public-key", { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Failure("server"); }
+        return response.json();
+      }).then(function (body) { return body.publicKey; });
+  }
+
+  // This browser's subscription, made afresh when there is none, when it was made with another
+  // key, or when `fresh` asks for a new one (a device that takes reminders without showing them).
+  function currentSubscription(publicKey, fresh) {
+    return navigator.serviceWorker.ready.then(function (registration) {
+      var manager = registration.pushManager;
+      return manager.getSubscription().then(function (existing) {
+        if (existing && !fresh && sameKey(existing, publicKey)) { return existing; }
+        var gone = existing ? existing.unsubscribe().catch(function () { return false; }) : Promise.resolve(true);
+        return gone.then(function () {
+          return manager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) });
+        });
+      });
+    });
+  }
+
+  // After a new subscription is registered, the server forgets the one it replaced.
+  function forget(oldId, newId) {
+    if (!oldId || oldId === newId) { return Promise.resolve(null); }
+    return fetch("/api/v1/push/subscriptions/" + encodeURIComponent(oldId), {
+      method: "DELETE",
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrfToken() }
+    }).catch(function () { return null; });  // already gone, or offline: the sweep prunes it
+  }
+
+  // Opened from a reminder: its link names the occurrence. Told to the server with the
+  // subscription, it shows reminders appear on this device (the silent-device rule).
+  function fromReminder() {
+    return /[?&]occurrence=/.test(window.location.search);
+  }
+
   function register(subscription) {
+    var body = subscription.toJSON ? subscription.toJSON() : subscription;
+    if (fromReminder()) { body.from_reminder = true; }
     return withTimeout(fetch("/api/v1/push/subscriptions", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken() },
-      body: JSON.stringify(subscription.toJSON ? subscription.toJSON() : subscription)
+      body: JSON.stringify(body)
     }).catch(function () {
       throw new Failure("network");  // fetch rejects only when the server cannot be reached
     }), TIMEOUT_MS).then(function (response) {
@@ -84,6 +144,7 @@
     }).then(function (device) {
       remember(STORED_ID, device.id);
       remember(STORED_ENDPOINT, subscription.endpoint);
+      remember(STORED_OFF, "");
       return device;
     });
   }
@@ -99,23 +160,19 @@
   function markThisDevice(root) {
     var id = recall(STORED_ID);
     (root || document).querySelectorAll("[data-subscription-id]").forEach(function (row) {
+      var mine = row.getAttribute("data-subscription-id") === id;
       var mark = row.querySelector("[data-this-device]");
-      if (mark) { mark.hidden = row.getAttribute("data-subscription-id") !== id; }
+      if (mark) { mark.hidden = !mine; }
+      // Setting a device up again can only be done on that device.
+      var renewButton = row.querySelector("[data-push-renew]");
+      if (renewButton) { renewButton.hidden = !(mine && supported()); }
     });
   }
 
   function subscribe(setup) {
     // Each step may hang (a service worker that never starts, a push service that never
     // answers): the whole of it is given TIMEOUT_MS.
-    return withTimeout(navigator.serviceWorker.ready.then(function (registration) {
-      return registration.pushManager.getSubscription().then(function (existing) {
-        if (existing) { return existing; }
-        return registration.pushManager.subscribe({
-          userVisibleOnly: true,
-          applicationServerKey: keyBytes(setup.dataset.publicKey)
-        });
-      });
-    }), TIMEOUT_MS).catch(function (error) {
+    return withTimeout(currentSubscription(setup.dataset.publicKey, false), TIMEOUT_MS).catch(function (error) {
       if (error instanceof Failure) { throw error; }
       // The browser's own refusals: notifications blocked, or its push service failed.
       if (error && error.name === "NotAllowedError") { throw new Failure("denied"); }
@@ -182,21 +239,66 @@
       });
     });
 
-    // Already on: keep the server's copy current (a browser may replace a subscription
-    // while no page is open; then this phone registers the new one on its next visit).
+    // Already on (keepAlive below keeps the server's copy current).
     if (Notification.permission === "granted") {
       navigator.serviceWorker.ready.then(function (registration) {
         return registration.pushManager.getSubscription();
       }).then(function (subscription) {
-        if (!subscription) { return null; }
-        say(words.msgOn);
-        if (subscription.endpoint !== recall(STORED_ENDPOINT)) {
-          return register(subscription).then(refreshDevices);
-        }
-        return null;
+        if (subscription) { say(words.msgOn); }
       }).catch(function () { /* the button still works */ });
     }
   }
+
+  // Replace this browser's subscription and tell the server: the fresh one is registered, the
+  // one it replaces forgotten. Resolves to whether anything changed.
+  function renew(fresh) {
+    var oldId = recall(STORED_ID);
+    var oldEndpoint = recall(STORED_ENDPOINT);
+    return withTimeout(serverKey().then(function (publicKey) {
+      return currentSubscription(publicKey, fresh);
+    }), TIMEOUT_MS).then(function (subscription) {
+      return register(subscription).then(function (device) {
+        var changed = subscription.endpoint !== oldEndpoint;
+        return (changed ? forget(oldId, device.id) : Promise.resolve(null)).then(function () { return changed; });
+      });
+    });
+  }
+
+  // On every opening of Between (a whole page load; htmx swaps are not new openings): where
+  // reminders were allowed, check that the subscription exists, was made with the server's
+  // key and is known to the server, and renew it silently if not. Opened from a reminder, the
+  // registration also says so (`fromReminder`).
+  function keepAlive() {
+    if (!supported() || Notification.permission !== "granted" || recall(STORED_OFF)) { return; }
+    renew(false).then(function (changed) {
+      return changed ? refreshDevices() : null;
+    }).catch(function () { /* silently: the next opening tries again */ });
+  }
+
+  // "Set up this device again", on a device that takes reminders without showing them.
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("[data-push-renew]") : null;
+    if (!button || !supported()) { return; }
+    var card = button.closest("[data-silent-device]");
+    var status = card ? card.querySelector("[data-push-renew-status]") : null;
+    var words = button.dataset;
+    var setupStatus = document.querySelector("[data-push-setup] [data-push-status]");
+    function say(text) { if (status) { status.textContent = text; } }
+    button.disabled = true;
+    say(words.msgWorking);
+    Promise.resolve(Notification.requestPermission()).then(function (permission) {
+      if (permission !== "granted") { throw new Failure("denied"); }
+      return renew(true);
+    }).then(function () {
+      // The card is replaced by a fresh one: the outcome stays said beside the setup button.
+      if (setupStatus) { setupStatus.textContent = words.msgDone; }
+      say(words.msgDone);
+      return refreshDevices();
+    }).catch(function () {
+      say(words.msgFailed);
+      button.disabled = false;
+    });
+  });
 
   // Removing this phone from the list also ends its subscription in the browser.
   document.addEventListener("htmx:beforeRequest", function (event) {
@@ -205,6 +307,7 @@
     if (!row || row.getAttribute("data-subscription-id") !== recall(STORED_ID) || !supported()) { return; }
     remember(STORED_ID, "");
     remember(STORED_ENDPOINT, "");
+    remember(STORED_OFF, "1");
     navigator.serviceWorker.ready.then(function (registration) {
       return registration.pushManager.getSubscription();
     }).then(function (subscription) {
@@ -247,7 +350,10 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document);
+    keepAlive();
+  });
   document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
   document.addEventListener("htmx:afterSettle", function () { markThisDevice(document); });
 })();

@@ -143,6 +143,8 @@ class RowView:
     last_entry: str
     delivery_ok: bool
     delivery: str
+    # A silent device: a delivery problem, never the client's doing, so not shown as a warning.
+    delivery_note: bool
     # For the table: what search compares, the values each column sorts by (None: nothing
     # to sort by, always last), and the same as data attributes for the browser's sorting.
     search: str
@@ -279,6 +281,7 @@ def caseload_rows(rows: list[CaseloadRow], *, zone: str | None = None) -> list[R
                 if row.last_entry_at is None
                 else days.day(row.last_entry_at.astimezone(days.zone(zone or client.timezone))),
                 delivery_ok=row.delivery.state == "ok",
+                delivery_note=row.delivery.state == "silent",
                 delivery=label(row.delivery.label),
                 search=search,
                 keys=keys,

@@ -16,6 +16,8 @@ def failure_reason(code: str | None) -> str:
         return i18n.gettext("the device no longer accepts notifications")
     if code in ("timeout", "network", "http_429") or code.startswith("http_5"):
         return i18n.gettext("the push service did not answer in time")
+    if code == "silent":
+        return i18n.gettext("notifications seemed not to be showing on any device")
     if code == "email_failed":
         return i18n.gettext("the email could not be sent")
     return i18n.gettext("it could not be delivered")

@@ -1,7 +1,7 @@
 """whether an entry has the parts of its form that carry the work (the quality figures)
 
-Revision ID: 0019_entry_complete
-Revises: 0018_pattern_switches
+Revision ID: 0020_entry_complete
+Revises: 0019_silent_devices
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_entry_complete"
-down_revision: str | None = "0018_pattern_switches"
+revision: str = "0020_entry_complete"
+down_revision: str | None = "0019_silent_devices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
