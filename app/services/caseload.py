@@ -159,7 +159,10 @@ def build(
         start = default_start if since is None else min(default_start, since)
         window_starts[client.id] = max(start, now - LONGEST_WINDOW)
     earliest = min(window_starts.values())
-    recent = recent_times(session, since=window_starts)
+    # The quality figures count from each client's last session (or window), from its local day's
+    # start: a day's margin covers any zone.
+    written_since = min((sessions[client.id].since or window_starts[client.id]) for client in clients)
+    recent = recent_times(session, since=window_starts, written_since=written_since - timedelta(days=1))
     # Reminders that may have prompted those entries (for "in the moment").
     prompts = prompt_times(session, since=earliest - IN_THE_MOMENT, client_ids=ids)
     risks: dict[uuid.UUID, list[datetime]] = {}

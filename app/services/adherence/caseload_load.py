@@ -198,6 +198,14 @@ def _floats(text: str | None) -> list[float]:
     return sorted(map(float, text.split(","))) if text else []
 
 
+def _pairs(text: str | None) -> list[tuple[float, float]]:
+    """"a:b,c:d" as [(a, b), (c, d)]: split and converted in C, not a step per entry here."""
+    if not text:
+        return []
+    values = list(map(float, text.replace(":", ",").split(",")))
+    return list(zip(values[0::2], values[1::2], strict=True))
+
+
 def prompt_times(session: Session, *, since: datetime, client_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[float]]:
     """When reminders reached each client (sent, or emailed) from `since` on, by assignment,
     as sorted epochs: one row per assignment, like `recent_times`."""
@@ -219,7 +227,9 @@ def prompt_times(session: Session, *, since: datetime, client_ids: Iterable[uuid
     return out
 
 
-def recent_times(session: Session, *, since: Mapping[uuid.UUID, datetime]) -> dict[uuid.UUID, EntryTimes]:
+def recent_times(
+    session: Session, *, since: Mapping[uuid.UUID, datetime], written_since: datetime | None = None
+) -> dict[uuid.UUID, EntryTimes]:
     """When each live entry happened (private ones too: they count as done), by assignment, from
     each client's `since` on; some clients' may start earlier (`EntryTimes.since` trims them).
 
@@ -227,6 +237,7 @@ def recent_times(session: Session, *, since: Mapping[uuid.UUID, datetime]) -> di
     into one text (group_concat / string_agg), so that tens of thousands of entries
     cost neither a row nor a datetime each here. Most clients share the usual start;
     the few who go back further are read from the earliest of theirs, not everyone.
+    `written_since`: how far back the quality figures' columns go (all of it without).
     """
     out: dict[uuid.UUID, EntryTimes] = {}
     if not since:
@@ -243,7 +254,10 @@ def recent_times(session: Session, *, since: Mapping[uuid.UUID, datetime]) -> di
             and_(among(session, col(Entry.client_id), list(further)), col(Entry.occurred_at) >= min(further.values())),
         )
     epoch = _epoch(session, col(Entry.occurred_at))
-    written = not_(col(Entry.nothing_to_report))
+    written: ColumnElement[bool] = not_(col(Entry.nothing_to_report))
+    if written_since is not None:
+        # The quality figures look back only this far (the last sessions): their columns stay short.
+        written = and_(written, col(Entry.occurred_at) >= written_since)
     statement = (
         core_select(
             type_coerce(Entry.assignment_id, String),
@@ -265,9 +279,7 @@ def recent_times(session: Session, *, since: Mapping[uuid.UUID, datetime]) -> di
         out[assignment_id] = EntryTimes(
             _floats(times),
             _floats(nothing),
-            [(float(happened), float(logged)) for happened, _, logged in (p.partition(":") for p in pairs.split(","))]
-            if pairs
-            else [],
+            _pairs(pairs),
             _floats(with_work),
             _floats(complete),
         )
