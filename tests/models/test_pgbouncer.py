@@ -134,17 +134,20 @@ def test_the_app_works_through_pgbouncer_in_transaction_mode(through_pgbouncer, 
 def test_the_migration_lock_is_held_for_one_transaction_only(through_pgbouncer, engine) -> None:  # type: ignore[no-untyped-def]
     bounced = engine_for(through_pgbouncer, "command")
 
-    def held() -> int:
+    # Only this server connection's locks: the other test worker may be migrating its own
+    # database at the same moment, under the same key.
+    def held(pid: int) -> int:
         with engine.connect() as direct:
-            query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            return int(direct.execute(text(query)).scalar_one())
+            query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = :pid"
+            return int(direct.execute(text(query), {"pid": pid}).scalar_one())
 
     try:
         migrate.upgrade(bounced)  # already at head: takes the lock, finds nothing to do
         with bounced.begin() as connection:
+            pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
             migrate.serialized(connection)
-            assert held() == 1
+            assert held(pid) == 1
         # Released with the transaction: the server connection goes back to PgBouncer clean.
-        assert held() == 0
+        assert held(pid) == 0
     finally:
         bounced.dispose()
