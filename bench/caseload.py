@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import random
 import secrets
-import statistics
 import tempfile
 import time
 import uuid
@@ -33,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from app.core.db import counting_statements as _counting
+from bench.common import in_process_app, library_versions, measure_page, record, scratch_databases, signed_in_therapist
 
 REPEAT = int(os.environ.get("BENCH_CASELOAD_REPEAT", "11"))
 SIZES = (20, 200)
@@ -44,12 +43,21 @@ DAYS = 365
 ZONES = ["Europe/Madrid", "America/New_York", "America/Mexico_City", "Europe/London", "Asia/Kolkata"]
 
 
-def _rows(therapist_id: uuid.UUID, count: int, versions: dict[str, Any], now: datetime, rng: random.Random):  # type: ignore[no-untyped-def]
-    """Clients, assignments, entries and sessions for one therapist, as plain dicts."""
+def client_rows(  # type: ignore[no-untyped-def]
+    therapist_id: uuid.UUID,
+    count: int,
+    versions: dict[str, Any],
+    now: datetime,
+    rng: random.Random,
+    *,
+    days: int = DAYS,
+):
+    """Clients, assignments, entries and sessions for one therapist, as plain dicts: `days`
+    of history for each client (a mood log twice a day and a daily sleep diary)."""
     from app.models.types import utcnow
 
     clients, assignments, entries, sessions = [], [], [], []
-    created = now - timedelta(days=DAYS)
+    created = now - timedelta(days=days)
     for n in range(count):
         client_id = uuid.uuid4()
         zone = ZONES[n % len(ZONES)]
@@ -69,7 +77,7 @@ def _rows(therapist_id: uuid.UUID, count: int, versions: dict[str, Any], now: da
         # A third keep it up, a third are patchy, a third stopped three weeks ago.
         kind = n % 3
         diligence = (0.95, 0.6, 0.9)[kind]
-        stopped_after = DAYS - 21 if kind == 2 else DAYS + 1
+        stopped_after = days - 21 if kind == 2 else days + 1
         plan = (("mood_log", 2, "times_per_day"), ("sleep_diary", 1, "daily"))
         for slug, per_day, frequency in plan:
             version = versions[slug]
@@ -88,7 +96,7 @@ def _rows(therapist_id: uuid.UUID, count: int, versions: dict[str, Any], now: da
                     "created_at": created,
                 }
             )
-            for day in range(DAYS):
+            for day in range(days):
                 if day > stopped_after or rng.random() > diligence:
                     continue
                 for k in range(per_day):
@@ -113,7 +121,7 @@ def _rows(therapist_id: uuid.UUID, count: int, versions: dict[str, Any], now: da
                             "content_hash": secrets.token_hex(32),
                         }
                     )
-        first = now - timedelta(days=DAYS - 3, hours=n % 9, minutes=50 * (n // 9 % 10))
+        first = now - timedelta(days=days - 3, hours=n % 9, minutes=50 * (n // 9 % 10))
         week = 0
         while True:
             start = first + timedelta(weeks=week)
@@ -140,44 +148,18 @@ def _rows(therapist_id: uuid.UUID, count: int, versions: dict[str, Any], now: da
 
 
 def _load(engine: Engine, rng: random.Random) -> dict[int, dict[str, Any]]:
-    from app.models import (
-        Appointment,
-        Assignment,
-        Client,
-        Entry,
-        RecordTemplate,
-        SessionKind,
-        TemplateVersion,
-        TherapistCreate,
-    )
-    from app.services import accounts, device_sessions, library
+    from app.models import Appointment, Assignment, Client, Entry
+    from app.services import library
 
     now = datetime.now(UTC)
     setups: dict[int, dict[str, Any]] = {}
     with Session(engine) as session:
         library.sync(session)
         session.commit()
-        versions = {}
-        for slug in ("mood_log", "sleep_diary"):
-            template = session.exec(select(RecordTemplate).where(RecordTemplate.slug == slug)).one()
-            versions[slug] = session.exec(
-                select(TemplateVersion).where(
-                    TemplateVersion.template_id == template.id,
-                    TemplateVersion.number == template.current_version,
-                )
-            ).one()
+        versions = library_versions(session, ("mood_log", "sleep_diary"))
         for size in SIZES:
-            therapist = accounts.create_therapist(
-                session,
-                data=TherapistCreate(
-                    email=f"bench{size}@example.org", display_name=f"Bench {size}", password="correct horse battery"
-                ),
-            )
-            _device, token = device_sessions.start(
-                session, kind=SessionKind.therapist, therapist_id=therapist.id, days=1
-            )
-            session.commit()
-            clients, assignments, entries, sessions = _rows(therapist.id, size, versions, now, rng)
+            therapist, token = signed_in_therapist(session, email=f"bench{size}@example.org", name=f"Bench {size}")
+            clients, assignments, entries, sessions = client_rows(therapist.id, size, versions, now, rng)
             with engine.begin() as connection:
                 connection.execute(insert(Client.__table__), clients)  # type: ignore[attr-defined]
                 connection.execute(insert(Assignment.__table__), assignments)  # type: ignore[attr-defined]
@@ -189,63 +171,41 @@ def _load(engine: Engine, rng: random.Random) -> dict[int, dict[str, Any]]:
                 "clients": [row["id"] for row in clients],
                 "entries": len(entries),
             }
+    analyze(engine)
+    return setups
+
+
+def analyze(engine: Engine) -> None:
+    """Fresh planner statistics on PostgreSQL after a bulk load (SQLite plans without them)."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execute(text("ANALYZE"))
             connection.commit()
-    return setups
-
-
-def _measure(client: Any, engine: Engine, path: str) -> tuple[float, int, float]:
-    """Median wall time (ms), query count, and median CPU time of the process (ms)."""
-    response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code, response.text[:300])
-    with _counting(engine) as statements:
-        client.get(path)
-    timings, cpu = [], []
-    for _ in range(REPEAT):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        response = client.get(path)
-        timings.append((time.perf_counter() - started) * 1000)
-        # The app and the test client share this process: its CPU time per request is
-        # steadier than wall time on a machine busy with other work.
-        cpu.append((time.process_time() - cpu_started) * 1000)
-        assert response.status_code == 200
-    return statistics.median(timings), len(statements), statistics.median(cpu)
 
 
 def _run(backend: str, url: str, tmp: Path) -> list[dict[str, Any]]:
     from fastapi.testclient import TestClient
 
-    from app.core import migrate
-    from app.core.db import build_engine
-    from app.core.settings import Environment, Settings
-    from app.main import create_app
     from app.web.render import SESSION_COOKIE
 
-    engine = build_engine(url)
-    migrate.upgrade(engine)
+    engine, app = in_process_app(url, tmp)
     started = time.perf_counter()
     setups = _load(engine, random.Random(7))
     load_seconds = time.perf_counter() - started
-    settings = Settings(
-        environment=Environment.test,
-        database_url=url,
-        data_dir=tmp / "data",
-        secret_key="bench-secret-key-" + "x" * 32,
-        base_url="http://testserver",
-    )
-    app = create_app(settings, engine=engine)
     results = []
     for size in SIZES:
         setup = setups[size]
         with TestClient(app, base_url="http://testserver") as client:
             client.cookies.set(SESSION_COOKIE, setup["token"])
-            caseload_ms, caseload_queries, caseload_cpu = _measure(client, engine, "/t")
+            caseload_ms, caseload_queries, caseload_cpu = measure_page(client, engine, "/t", repeat=REPEAT)
             # The table view, sorted by a column, with today's sessions (the zone a browser sends).
             client.cookies.set("between_tz", "Europe/Madrid")
-            table_ms, table_queries, _table_cpu = _measure(client, engine, "/t?view=table&sort=-completion")
-            brief_ms, brief_queries, brief_cpu = _measure(client, engine, f"/t/clients/{setup['clients'][1]}/brief")
+            table_ms, table_queries, _table_cpu = measure_page(
+                client, engine, "/t?view=table&sort=-completion", repeat=REPEAT
+            )
+            brief_ms, brief_queries, brief_cpu = measure_page(
+                client, engine, f"/t/clients/{setup['clients'][1]}/brief", repeat=REPEAT
+            )
         results.append(
             {
                 "backend": backend,
@@ -267,36 +227,12 @@ def _run(backend: str, url: str, tmp: Path) -> list[dict[str, Any]]:
 
 
 def main() -> dict[str, Any]:
-    from bench.common import record
-
     figures: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = [("sqlite", f"sqlite:///{Path(tmp) / 'caseload.db'}")]
-        pg = os.environ.get("TEST_DATABASE_URL", "")
-        pg_name = None
-        if pg:
-            from sqlalchemy import create_engine
-
-            base = make_url(pg).set(drivername="postgresql+psycopg")
-            pg_name = f"between_bench_{os.getpid()}_{secrets.token_hex(4)}"
-            admin = create_engine(base, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{pg_name}"'))
-            admin.dispose()
-            runs.append(("postgresql", base.set(database=pg_name).render_as_string(hide_password=False)))
-        try:
-            for backend, url in runs:
-                for result in _run(backend, url, Path(tmp)):
-                    record("caseload", result)
-                    figures[f"{backend}_{result['clients']}"] = result
-        finally:
-            if pg_name:
-                from sqlalchemy import create_engine
-
-                admin = create_engine(make_url(pg).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-                admin.dispose()
+    with tempfile.TemporaryDirectory() as tmp, scratch_databases(Path(tmp), "caseload") as runs:
+        for backend, url in runs:
+            for result in _run(backend, url, Path(tmp)):
+                record("caseload", result)
+                figures[f"{backend}_{result['clients']}"] = result
     return figures
 
 

@@ -1,5 +1,6 @@
 """What every benchmark shares: recording figures, the machine they ran on,
-starting a server process and reading its memory."""
+starting a server process and reading its memory, and (for pages rendered
+in-process) scratch databases, the app on them and timing a page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import math
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
@@ -205,3 +207,112 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, *, timeout: float, l
                 return
         time.sleep(0.1)
     raise RuntimeError(f"server did not answer {url} within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
+
+
+# --- helpers for benchmarks that render pages in-process ----------------------------------
+
+
+@contextlib.contextmanager
+def scratch_databases(tmp: Path, name: str) -> Iterator[list[tuple[str, str]]]:
+    """A fresh SQLite database file, and a fresh PostgreSQL database too when
+    TEST_DATABASE_URL is set: [(backend, url), ...]. The PostgreSQL one is dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    runs = [("sqlite", f"sqlite:///{tmp / f'{name}.db'}")]
+    pg = os.environ.get("TEST_DATABASE_URL", "")
+    pg_name = None
+    base = make_url(pg).set(drivername="postgresql+psycopg") if pg else None
+    try:
+        if base is not None:
+            pg_name = f"between_bench_{os.getpid()}_{secrets.token_hex(4)}"
+            admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{pg_name}"'))
+            admin.dispose()
+            runs.append(("postgresql", base.set(database=pg_name).render_as_string(hide_password=False)))
+        yield runs
+    finally:
+        if base is not None and pg_name:
+            admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def in_process_app(url: str, tmp: Path) -> tuple[Any, Any]:
+    """A migrated engine on `url` and the app on it, as the test suite builds them: (engine, app)."""
+    from app.core import migrate
+    from app.core.db import build_engine
+    from app.core.settings import Environment, Settings
+    from app.main import create_app
+
+    engine = build_engine(url)
+    migrate.upgrade(engine)
+    settings = Settings(
+        environment=Environment.test,
+        database_url=url,
+        data_dir=tmp / "data",
+        secret_key="bench-secret-key-" + "x" * 32,
+        base_url="http://testserver",
+    )
+    return engine, create_app(settings, engine=engine)
+
+
+def signed_in_therapist(session: Any, *, email: str, name: str) -> tuple[Any, str]:
+    """A therapist account and the token of a signed-in browser session: (therapist, token)."""
+    from app.models import SessionKind, TherapistCreate
+    from app.services import accounts, device_sessions
+
+    therapist = accounts.create_therapist(
+        session, data=TherapistCreate(email=email, display_name=name, password="correct horse battery")
+    )
+    _device, token = device_sessions.start(session, kind=SessionKind.therapist, therapist_id=therapist.id, days=1)
+    session.commit()
+    return therapist, token
+
+
+def library_versions(session: Any, slugs: Sequence[str]) -> dict[str, Any]:
+    """The current version of each library record type named, by slug."""
+    from sqlmodel import select
+
+    from app.models import RecordTemplate, TemplateVersion
+
+    versions = {}
+    for slug in slugs:
+        template = session.exec(select(RecordTemplate).where(RecordTemplate.slug == slug)).one()
+        versions[slug] = session.exec(
+            select(TemplateVersion).where(
+                TemplateVersion.template_id == template.id,
+                TemplateVersion.number == template.current_version,
+            )
+        ).one()
+    return versions
+
+
+def measure_page(client: Any, engine: Any, path: str, *, repeat: int, check: Any = None) -> tuple[float, int, float]:
+    """Median wall time (ms), SQL query count, and median CPU time of the process (ms) of GET `path`.
+
+    One request warms up (and is handed to `check`, when given), one is counted, then
+    `repeat` are timed.
+    """
+    import statistics
+
+    from app.core.db import counting_statements
+
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code, response.text[:300])
+    if check is not None:
+        check(response)
+    with counting_statements(engine) as statements:
+        client.get(path)
+    timings, cpu = [], []
+    for _ in range(repeat):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        response = client.get(path)
+        timings.append((time.perf_counter() - started) * 1000)
+        # The app and the test client share this process: its CPU time per request is
+        # steadier than wall time on a machine busy with other work.
+        cpu.append((time.process_time() - cpu_started) * 1000)
+        assert response.status_code == 200
+    return statistics.median(timings), len(statements), statistics.median(cpu)
