@@ -45,8 +45,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bench.caseload import analyze, client_rows
-from bench.common import ROOT, in_process_app, library_versions, measure_page, record, scratch_databases
-from bench.common import signed_in_therapist as _signed_in_therapist
+from bench.common import (
+    ROOT,
+    in_process_app,
+    library_versions,
+    measure_page,
+    record,
+    scratch_databases,
+    signed_in_therapist,
+)
 
 REPEAT = int(os.environ.get("BENCH_BRIEF_REPEAT", "11"))
 BASELINE = os.environ.get("BENCH_BRIEF_BASELINE", "311f7ff")
@@ -354,7 +361,7 @@ def _seed(engine: Engine, now: datetime) -> dict[str, Any]:
         library.sync(session)
         session.commit()
         versions = library_versions(session, ("mood_log", "sleep_diary", "urge_log", "abc_record", "thought_record"))
-        therapist, token = _signed_in_therapist(session, email="brief@example.org", name="Brief")
+        therapist, token = signed_in_therapist(session, email="brief@example.org", name="Brief")
         mood_sleep = {slug: versions[slug] for slug in ("mood_log", "sleep_diary")}
         # The baseline's two clients, drawn the same way; its first is our full client.
         full = client_rows(therapist.id, 2, mood_sleep, now, random.Random(7))
@@ -426,7 +433,9 @@ def _baseline(backend: str, url: str, tmp: Path) -> dict[str, Any]:
     """The baseline commit's own brief measurement, from a worktree of it, in a subprocess."""
     tree = tmp / "baseline"
     git = ["git", "-C", str(ROOT)]
-    subprocess.run([*git, "worktree", "add", "--detach", str(tree), BASELINE], check=True, capture_output=True)
+    added = subprocess.run([*git, "worktree", "add", "--detach", str(tree), BASELINE], capture_output=True, text=True)
+    if added.returncode != 0:
+        raise RuntimeError(f"no worktree of the baseline {BASELINE} (BENCH_BRIEF_BASELINE):\n{added.stderr}")
     try:
         done = subprocess.run(
             [sys.executable, "-c", _BASELINE_SCRIPT, backend, url, str(REPEAT), str(tmp / "baseline-data")],
