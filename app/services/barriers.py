@@ -338,12 +338,14 @@ def for_brief(
     since: datetime,
     until: datetime,
     titles: dict[uuid.UUID, str],
+    clock: DayClock | None = None,
 ) -> Summary:
     """Reasons given for the client's days since the last session (`since` to `until`),
-    grouped, shared and discuss-in-session only: a private check-in is not even read."""
+    grouped, shared and discuss-in-session only: a private check-in is not even read.
+    `clock`: the client's day clock, when the caller has it already."""
     if client.therapist_id != therapist.id:
         raise NotFound(_("No such client."))
-    clock = _clock(session, client)
+    clock = clock or _clock(session, client)
     rows = list(
         session.exec(
             select(BarrierCheckin)

@@ -146,6 +146,10 @@ class Brief:
     titles: dict[uuid.UUID, str]
     # What comes before and after, from shared ABC records and urge logs (one more query).
     functional: functional_analysis.FunctionalAnalysis
+    # What the figures were measured from, and the client's clock: the page's other sections
+    # (plans, check-ins) count from these rather than reading them again.
+    loaded: adherence.ClientRecords
+    clock: DayClock
 
     @property
     def has_risk(self) -> bool:
@@ -162,6 +166,63 @@ def _entries(session: Session, *, client: Client, since: datetime | None = None)
     if since is not None:
         statement = statement.where(Entry.occurred_at >= since)
     return list(session.exec(statement.order_by(col(Entry.occurred_at))))
+
+
+def _shared_entries(session: Session, *, client: Client, since: datetime, until: datetime) -> list[Entry]:
+    """The client's shared and "discuss in session" entries from `since` to `until`, oldest
+    first: a private one is not even read."""
+    return list(
+        session.exec(
+            select(Entry)
+            .where(
+                Entry.client_id == client.id,
+                col(Entry.deleted_at).is_(None),
+                col(Entry.visibility) != Visibility.private,
+                Entry.occurred_at >= since,
+                Entry.occurred_at <= until,
+            )
+            .order_by(col(Entry.occurred_at))
+        )
+    )
+
+
+def _timed_facts(
+    session: Session, *, client: Client, since: datetime, until: datetime, prompts: dict[uuid.UUID, list[datetime]]
+) -> dict[uuid.UUID, list[EntryFact]]:
+    """Every live entry's times from `since` to `until` (private ones too: they count as done),
+    by assignment, with the reminder that prompted it. Only times and flags are read, never
+    answers: a year of entries costs no JSON parsing."""
+    columns = [
+        col(Entry.id),
+        col(Entry.assignment_id),
+        col(Entry.occurred_at),
+        col(Entry.logged_at),
+        col(Entry.nothing_to_report),
+        col(Entry.complete),
+    ]
+    statement = (
+        select(*columns)
+        .where(
+            Entry.client_id == client.id,
+            col(Entry.deleted_at).is_(None),
+            Entry.occurred_at >= since,
+            Entry.occurred_at <= until,
+        )
+        .order_by(col(Entry.occurred_at))
+    )
+    out: dict[uuid.UUID, list[EntryFact]] = defaultdict(list)
+    for entry_id, assignment_id, occurred_at, logged_at, nothing_to_report, complete in session.execute(statement):
+        out[assignment_id].append(
+            EntryFact(
+                occurred_at=occurred_at,
+                logged_at=logged_at,
+                nothing_to_report=bool(nothing_to_report),
+                prompted_at=_prompt_at(logged_at, prompts.get(assignment_id, [])),
+                key=entry_id,
+                complete=complete,
+            )
+        )
+    return out
 
 
 def _prompts(session: Session, *, client: Client, since: datetime) -> dict[uuid.UUID, list[datetime]]:
@@ -187,11 +248,15 @@ def _prompts(session: Session, *, client: Client, since: datetime) -> dict[uuid.
 
 
 def _prompt_for(entry: Entry, prompts: list[datetime]) -> datetime | None:
+    return _prompt_at(entry.logged_at, prompts)
+
+
+def _prompt_at(logged_at: datetime, prompts: list[datetime]) -> datetime | None:
     best = None
     for sent in prompts:
-        if sent > entry.logged_at:
+        if sent > logged_at:
             break
-        if entry.logged_at - sent <= PROMPT_REACH:
+        if logged_at - sent <= PROMPT_REACH:
             best = sent
     return best
 
@@ -337,19 +402,21 @@ def build(
     since = previous.starts_at if previous is not None else as_of - DEFAULT_SPAN
     records = assigned(session, client_ids=[client.id], ended_after=since)[client.id]
     start = min((item.assignment.created_at for item in records), default=since)
-    rows = [row for row in _entries(session, client=client, since=start) if row.occurred_at <= as_of]
     prompts = _prompts(session, client=client, since=since)
+    # Adherence counts from every entry's times; the content is read only as far back as the
+    # trends reach (a year of answers would be parsed for nothing).
+    timed = _timed_facts(session, client=client, since=start, until=as_of, prompts=prompts)
     zones, clock = _zones_and_clock(session, client)
-    loaded = adherence.ClientRecords(client=client, zones=zones, records=records, entries=_facts(rows, prompts))
+    loaded = adherence.ClientRecords(client=client, zones=zones, records=records, entries=timed)
     through = appointment.starts_at if appointment is not None else as_of
     briefs = [
         RecordBrief(item=item, adherence=figures)
         for item, figures in loaded.each(now=as_of, since=since, through=max(through, as_of), with_delays=True)
     ]
     # From here on, only what the client shared.
-    shared = [row for row in rows if row.visibility != Visibility.private]
-    versions = _versions(session, shared)
     trend_from = min(since, as_of - TREND_SPAN)
+    shared = _shared_entries(session, client=client, since=trend_from, until=as_of)
+    versions = _versions(session, shared)
     trends, questionnaires = _series(shared, records=records, versions=versions, clock=clock, from_=trend_from)
     titles = {item.assignment.id: item.title for item in records}
     risks = []
@@ -394,6 +461,8 @@ def build(
         upcoming=upcoming,
         titles=titles,
         functional=functional,
+        loaded=loaded,
+        clock=clock,
     )
 
 

@@ -636,9 +636,19 @@ class Held:
         return "partly" if share >= PARTLY_SHARE else "not_yet"
 
 
-def for_brief(session: Session, *, therapist: Therapist, client: Client, now: datetime | None = None) -> list[Held]:
+def for_brief(
+    session: Session,
+    *,
+    therapist: Therapist,
+    client: Client,
+    now: datetime | None = None,
+    loaded: adherence.ClientRecords | None = None,
+) -> list[Held]:
     """Each plan in force for the client, with whether it held since it was confirmed.
-    Counted by the adherence engine (private entries count as done; none is read)."""
+    Counted by the adherence engine (private entries count as done; none is read).
+
+    `loaded`: the client's records as the caller read them already (the brief's), with the
+    entries since the start of every running assignment up to `now`; read here otherwise."""
     if client.therapist_id != therapist.id:
         raise NotFound(_("No such client."))
     now = now or utcnow()
@@ -648,8 +658,10 @@ def for_brief(session: Session, *, therapist: Therapist, client: Client, now: da
     earliest = min(plan.confirmed_at or now for plan in plans)
     # Weekly records look back up to a week before a day counts: read a little earlier.
     window_start = earliest - timedelta(days=8)
-    loaded = adherence.for_client(session, client=client, entries_since=window_start)
-    records = {item.assignment.id: item for item in loaded.records}
+    if loaded is None:
+        loaded = adherence.for_client(session, client=client, entries_since=window_start)
+    # A stopped record ends its plan, even when the caller's records still hold it.
+    records = {item.assignment.id: item for item in loaded.records if item.assignment.ended_at is None}
     changes: dict[uuid.UUID, list[PlanChange]] = {}
     for change in session.exec(
         select(PlanChange)

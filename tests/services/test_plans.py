@@ -334,3 +334,35 @@ def test_the_briefs_agreement_section_reads_as_many_queries_for_one_plan_as_for_
         assert len(found) == plans_made and all(len(held.changes) == 1 for held in found)
         counted[plans_made] = len(statements)
     assert counted[1] == counted[3], counted
+
+
+def test_the_brief_counts_its_plans_from_the_records_it_read_as_they_would_be_read_again(session) -> None:
+    from app.services import brief
+
+    therapist = make_therapist(session)
+    client = make_client(session, therapist=therapist)
+    now = utcnow()
+    kept, stopped = (
+        make_assignment(session, client=client, template=make_template(session, therapist=therapist, title=title))
+        for title in ("Kept", "Stopped")
+    )
+    for assignment in (kept, stopped):
+        assignment.created_at = now - timedelta(days=14)
+        session.add(assignment)
+        session.commit()
+        make_plan(session, client=client, assignment=assignment, confirmed=True, now=now - timedelta(days=7))
+    for days_ago in (1, 2, 4, 6):
+        make_entry(session, client=client, assignment=kept, occurred_at=now - timedelta(days=days_ago))
+    # Stopped yesterday: the brief still shows the record's days, but its plan ended with it.
+    stopped.ended_at = now - timedelta(days=1)
+    session.add(stopped)
+    session.commit()
+    data = brief.build(session, therapist=therapist, client_id=client.id, now=now)
+    assert stopped.id in {item.item.assignment.id for item in data.records}
+    shared = plans.for_brief(session, therapist=therapist, client=client, now=data.as_of, loaded=data.loaded)
+    alone = plans.for_brief(session, therapist=therapist, client=client, now=data.as_of)
+    assert [(held.plan.id, held.outcome, held.done, held.expected) for held in shared] == [
+        (held.plan.id, held.outcome, held.done, held.expected) for held in alone
+    ]
+    assert [held.title for held in shared] == ["Kept"]
+    assert (shared[0].done, shared[0].expected) == (4, 7)

@@ -53,10 +53,19 @@ def brief_page(
         "on_brief": {view.entry.id for group in reading.groups for view in group.items},
         # What got in the way: shared check-ins since the last session (never private ones).
         "barriers": barriers.for_brief(
-            session, therapist=therapist, client=data.client, since=data.since, until=data.as_of, titles=data.titles
+            session,
+            therapist=therapist,
+            client=data.client,
+            since=data.since,
+            until=data.as_of,
+            titles=data.titles,
+            clock=data.clock,
         ),
-        # The plans made together, and whether each held since the client confirmed it.
-        "agreements": plans.for_brief(session, therapist=therapist, client=data.client, now=data.as_of),
+        # The plans made together, and whether each held since the client confirmed it (counted
+        # from the records and entry times the brief has read already).
+        "agreements": plans.for_brief(
+            session, therapist=therapist, client=data.client, now=data.as_of, loaded=data.loaded
+        ),
         "plan_line": plans.first_line,
         "obstacle_line": plans.obstacle_line,
         "describe_changes": lambda changes: plans.describe(session, changes),

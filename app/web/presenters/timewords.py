@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
@@ -39,4 +40,11 @@ def when(instant: datetime | None, zone: str = "UTC", pattern: str = "EEE d MMM,
     """An instant as wall-clock time in a zone, in the page's language."""
     if instant is None:
         return ""
-    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=i18n.format_locale())
+    return _formatted(instant, zone, pattern, i18n.format_locale())
+
+
+# A page names one entry's time in several places (the brief's functional analysis lists an
+# entry under each box it ticked), and Babel's formatting is slow next to a lookup.
+@lru_cache(maxsize=4096)
+def _formatted(instant: datetime, zone: str, pattern: str, locale: str) -> str:
+    return format_datetime(instant.astimezone(ZoneInfo(zone)), pattern, locale=locale)
