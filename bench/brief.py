@@ -13,8 +13,9 @@ The baseline is the brief before barrier check-ins, plans, quality figures, the
 functional analysis and the agenda were added (BENCH_BRIEF_BASELINE, default 311f7ff, the
 last commit before them): a temporary `git worktree` of that commit runs its own
 bench/caseload in a subprocess (same interpreter) for a client with the same year of
-mood and sleep data, on a fresh database of the same kind, with the same number of timed
-requests, and the worktree is removed afterwards.
+mood and sleep data, on a fresh database of the same kind, and the worktree is removed
+afterwards. The two briefs are timed in turns, one request each, the same number of times,
+so that whatever else the machine does weighs on both alike.
 
 Per backend (SQLite, and PostgreSQL when TEST_DATABASE_URL is set) it prints one JSON line
 and appends one row: the brief's median wall and CPU time and its query count (both
@@ -22,7 +23,7 @@ clients), the baseline's, and their ratio by CPU time and by wall time. Target: 
 brief within 1.5 × the baseline, with a query count independent of the number of entries.
 The run fails loudly if the page lacks any of the sections it is meant to measure.
 
-BENCH_BRIEF_REPEAT (default 11) sets the timed requests per page.
+BENCH_BRIEF_REPEAT (default 21) sets the timed requests per page.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import json
 import os
 import random
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,15 +49,16 @@ from sqlmodel import Session, col, select
 from bench.caseload import analyze, client_rows
 from bench.common import (
     ROOT,
+    count_queries,
     in_process_app,
     library_versions,
-    measure_page,
     record,
     scratch_databases,
     signed_in_therapist,
+    time_request,
 )
 
-REPEAT = int(os.environ.get("BENCH_BRIEF_REPEAT", "11"))
+REPEAT = int(os.environ.get("BENCH_BRIEF_REPEAT", "21"))
 BASELINE = os.environ.get("BENCH_BRIEF_BASELINE", "311f7ff")
 TARGET_RATIO = 1.5
 DAYS = 365
@@ -69,14 +72,16 @@ AGENDA_NOTE = "I would like to start with the argument on Tuesday."
 # Run inside the baseline's worktree: its own bench/caseload seeds two clients with a year
 # of mood and sleep data (the same rows as ours) and measures the brief of its second one;
 # the list is turned round so that it measures the first, the one our full client copies.
+# Its brief is timed one request at a time, each when asked on stdin ("go"), so that the
+# two briefs take turns and share whatever else the machine is doing; "done" ends it.
 _BASELINE_SCRIPT = """
 import json, pathlib, sys
 import app
 import bench.caseload as caseload
 
 caseload.SIZES = (2,)
-caseload.REPEAT = int(sys.argv[3])
-rows = caseload._rows
+caseload.REPEAT = 1
+rows, measure = caseload._rows, caseload._measure
 
 
 def first_client_measured(*args, **kwargs):
@@ -84,10 +89,20 @@ def first_client_measured(*args, **kwargs):
     return clients[::-1], assignments, entries, sessions
 
 
-caseload._rows = first_client_measured
-[result] = caseload._run(sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[4]))
-result["app"] = app.__file__
-print(json.dumps(result))
+def on_demand(client, engine, path):
+    if "/brief" not in path:
+        return measure(client, engine, path)
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        wall, queries, cpu = measure(client, engine, path)
+        print(json.dumps({"wall": wall, "queries": queries, "cpu": cpu}), flush=True)
+    return 0.0, 0, 0.0
+
+
+caseload._rows, caseload._measure = first_client_measured, on_demand
+caseload._run(sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]))
+print(json.dumps({"app": app.__file__}), flush=True)
 """
 
 
@@ -429,34 +444,66 @@ def _check_sections(response: Any) -> None:
         raise AssertionError("the brief shows a private barrier check-in")
 
 
-def _baseline(backend: str, url: str, tmp: Path) -> dict[str, Any]:
-    """The baseline commit's own brief measurement, from a worktree of it, in a subprocess."""
-    tree = tmp / "baseline"
-    git = ["git", "-C", str(ROOT)]
-    added = subprocess.run([*git, "worktree", "add", "--detach", str(tree), BASELINE], capture_output=True, text=True)
-    if added.returncode != 0:
-        raise RuntimeError(f"no worktree of the baseline {BASELINE} (BENCH_BRIEF_BASELINE):\n{added.stderr}")
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _BASELINE_SCRIPT, backend, url, str(REPEAT), str(tmp / "baseline-data")],
-            cwd=tree,
-            env={**os.environ, "PYTHONPATH": str(tree)},
-            capture_output=True,
-            text=True,
-            timeout=600,
+class _Baseline:
+    """The baseline commit's brief, from a worktree of it, in a subprocess of the same
+    interpreter: `time_one` times one request of it (with its query count)."""
+
+    def __init__(self, backend: str, url: str, tmp: Path) -> None:
+        self.tree = tmp / "baseline"
+        self.log = tmp / "baseline.log"
+        self.git = ["git", "-C", str(ROOT)]
+        added = subprocess.run(
+            [*self.git, "worktree", "add", "--detach", str(self.tree), BASELINE], capture_output=True, text=True
         )
-    finally:
-        subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False, capture_output=True)
-        subprocess.run([*git, "worktree", "prune"], check=False, capture_output=True)
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"the baseline {BASELINE} could not be measured (set BENCH_BRIEF_BASELINE to a commit whose "
-            f"bench/caseload runs with this interpreter):\n{done.stderr[-4000:]}"
-        )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    if not str(result["app"]).startswith(str(tree)):
-        raise RuntimeError(f"the baseline ran {result['app']}, not the code of {BASELINE}")
-    return result
+        if added.returncode != 0:
+            raise RuntimeError(f"no worktree of the baseline {BASELINE} (BENCH_BRIEF_BASELINE):\n{added.stderr}")
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _BASELINE_SCRIPT, backend, url, str(tmp / "baseline-data")],
+                cwd=self.tree,
+                env={**os.environ, "PYTHONPATH": str(self.tree)},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def _line(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=60)
+            raise RuntimeError(
+                f"the baseline {BASELINE} could not be measured (set BENCH_BRIEF_BASELINE to a commit whose "
+                f"bench/caseload runs with this interpreter):\n{self.log.read_text()[-4000:]}"
+            )
+        found: dict[str, Any] = json.loads(line)
+        return found
+
+    def time_one(self) -> tuple[float, int, float]:
+        """Wall time (ms), query count and CPU time of the process (ms) of one request."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        found = self._line()
+        return found["wall"], found["queries"], found["cpu"]
+
+    def finish(self) -> None:
+        """End the baseline's run, and check that it ran the baseline's code."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("done\n")
+        self.process.stdin.close()
+        ran = self._line()["app"]
+        self.process.wait(timeout=60)
+        if not str(ran).startswith(str(self.tree)):
+            raise RuntimeError(f"the baseline ran {ran}, not the code of {BASELINE}")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        subprocess.run([*self.git, "worktree", "remove", "--force", str(self.tree)], check=False, capture_output=True)
+        subprocess.run([*self.git, "worktree", "prune"], check=False, capture_output=True)
 
 
 def _run(backend: str, url: str, baseline_url: str, tmp: Path) -> dict[str, Any]:
@@ -464,24 +511,33 @@ def _run(backend: str, url: str, baseline_url: str, tmp: Path) -> dict[str, Any]
 
     from app.web.render import SESSION_COOKIE
 
-    started = time.perf_counter()
-    baseline = _baseline(backend, baseline_url, tmp)
-    baseline_seconds = time.perf_counter() - started
-    engine, app = in_process_app(url, tmp)
-    started = time.perf_counter()
-    setup = _seed(engine, datetime.now(UTC))
-    load_seconds = time.perf_counter() - started
-    measured = {}
-    with TestClient(app, base_url="http://testserver") as client:
-        client.cookies.set(SESSION_COOKIE, setup["token"])
-        for name in ("full", "small"):
-            path = f"/t/clients/{setup[name]['client_id']}/brief"
-            measured[name] = measure_page(client, engine, path, repeat=REPEAT, check=_check_sections)
-    engine.dispose()
-    (wall, queries, cpu), (small_wall, small_queries, small_cpu) = measured["full"], measured["small"]
-    if small_queries != queries:
+    # The baseline seeds its own database meanwhile.
+    baseline = _Baseline(backend, baseline_url, tmp)
+    try:
+        engine, app = in_process_app(url, tmp)
+        started = time.perf_counter()
+        setup = _seed(engine, datetime.now(UTC))
+        load_seconds = time.perf_counter() - started
+        paths = {name: f"/t/clients/{setup[name]['client_id']}/brief" for name in ("full", "small")}
+        timings: dict[str, list[tuple[float, float]]] = {"baseline": [], "full": [], "small": []}
+        with TestClient(app, base_url="http://testserver") as client:
+            client.cookies.set(SESSION_COOKIE, setup["token"])
+            queries = {name: count_queries(client, engine, path, check=_check_sections) for name, path in paths.items()}
+            # Turn about, one request each, so that both briefs share the machine alike.
+            for _ in range(REPEAT):
+                wall, queries["baseline"], cpu = baseline.time_one()
+                timings["baseline"].append((wall, cpu))
+                for name, path in paths.items():
+                    timings[name].append(time_request(client, path))
+        engine.dispose()
+        baseline.finish()
+    finally:
+        baseline.close()
+    wall = {name: statistics.median(w for w, _c in found) for name, found in timings.items()}
+    cpu = {name: statistics.median(c for _w, c in found) for name, found in timings.items()}
+    if queries["small"] != queries["full"]:
         print(
-            f"# brief: {queries} queries for {setup['full']['entries']} entries but {small_queries} "
+            f"# brief: {queries['full']} queries for {setup['full']['entries']} entries but {queries['small']} "
             f"for {setup['small']['entries']}: the count is not flat",
             file=sys.stderr,
         )
@@ -489,21 +545,20 @@ def _run(backend: str, url: str, baseline_url: str, tmp: Path) -> dict[str, Any]
         "backend": backend,
         "entries": setup["full"]["entries"],
         "entries_small": setup["small"]["entries"],
-        "brief_ms_median": round(wall, 1),
-        "brief_cpu_ms_median": round(cpu, 1),
-        "brief_queries": queries,
-        "brief_small_ms_median": round(small_wall, 1),
-        "brief_small_cpu_ms_median": round(small_cpu, 1),
-        "brief_queries_small": small_queries,
+        "brief_ms_median": round(wall["full"], 1),
+        "brief_cpu_ms_median": round(cpu["full"], 1),
+        "brief_queries": queries["full"],
+        "brief_small_ms_median": round(wall["small"], 1),
+        "brief_small_cpu_ms_median": round(cpu["small"], 1),
+        "brief_queries_small": queries["small"],
         "baseline": BASELINE,
-        "baseline_ms_median": baseline["brief_ms_median"],
-        "baseline_cpu_ms_median": baseline["brief_cpu_ms_median"],
-        "baseline_queries": baseline["brief_queries"],
-        "ratio_cpu": round(cpu / baseline["brief_cpu_ms_median"], 2),
-        "ratio_wall": round(wall / baseline["brief_ms_median"], 2),
+        "baseline_ms_median": round(wall["baseline"], 1),
+        "baseline_cpu_ms_median": round(cpu["baseline"], 1),
+        "baseline_queries": queries["baseline"],
+        "ratio_cpu": round(cpu["full"] / cpu["baseline"], 2),
+        "ratio_wall": round(wall["full"] / wall["baseline"], 2),
         "target_ratio": TARGET_RATIO,
         "load_s": round(load_seconds, 1),
-        "baseline_s": round(baseline_seconds, 1),
     }
 
 

@@ -298,6 +298,14 @@ def measure_page(client: Any, engine: Any, path: str, *, repeat: int, check: Any
     """
     import statistics
 
+    queries = count_queries(client, engine, path, check=check)
+    timings, cpu = zip(*(time_request(client, path) for _ in range(repeat)), strict=True)
+    return statistics.median(timings), queries, statistics.median(cpu)
+
+
+def count_queries(client: Any, engine: Any, path: str, *, check: Any = None) -> int:
+    """The SQL statements one GET `path` runs, after a first request that warms up (and is
+    handed to `check`, when given)."""
     from app.core.db import counting_statements
 
     response = client.get(path)
@@ -306,13 +314,16 @@ def measure_page(client: Any, engine: Any, path: str, *, repeat: int, check: Any
         check(response)
     with counting_statements(engine) as statements:
         client.get(path)
-    timings, cpu = [], []
-    for _ in range(repeat):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        response = client.get(path)
-        timings.append((time.perf_counter() - started) * 1000)
-        # The app and the test client share this process: its CPU time per request is
-        # steadier than wall time on a machine busy with other work.
-        cpu.append((time.process_time() - cpu_started) * 1000)
-        assert response.status_code == 200
-    return statistics.median(timings), len(statements), statistics.median(cpu)
+    return len(statements)
+
+
+def time_request(client: Any, path: str) -> tuple[float, float]:
+    """Wall time and CPU time of the process (ms) of one GET `path`."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    response = client.get(path)
+    wall = (time.perf_counter() - started) * 1000
+    # The app and the test client share this process: its CPU time per request is
+    # steadier than wall time on a machine busy with other work.
+    cpu = (time.process_time() - cpu_started) * 1000
+    assert response.status_code == 200, (path, response.status_code)
+    return wall, cpu
