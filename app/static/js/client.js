@@ -255,7 +255,9 @@
       reason: reason,
       did_it_unrecorded: didIt,
       note: field(form, "note"),
-      visibility: visibility ? visibility.value : "shared"
+      visibility: visibility ? visibility.value : "shared",
+      // Recorded on this phone (js/voice.js): uploaded by the outbox just before the check-in.
+      voice_note_id: field(form, "voice_note") || null
     };
   }
 
@@ -305,7 +307,9 @@
     form.dataset.busy = "1";
     var s = strings();
     var body = checkinOf(form, event.submitter);
-    var item = { id: body.id, kind: "barrier", body: body, title: form.dataset.outboxTitle || "" };
+    var item = {
+      id: body.id, kind: "barrier", body: body, voice: voiceIdsOf(form), title: form.dataset.outboxTitle || ""
+    };
     setBusy(form, true);
     setStatus(form, "", "");
     Outbox.setToken(csrfToken()).then(function () {
