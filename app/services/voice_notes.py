@@ -300,7 +300,8 @@ def attach_checkin(session: Session, *, note: VoiceNote, checkin_id: uuid.UUID) 
         )
         .first()
     )
-    session.expire(note)
+    if note in session:  # read again when next used: the row changed under it
+        session.expire(note)
     if taken is None:
         message = _("This voice note could not be found. Please record it again.")
         raise Invalid(message, errors={"voice_note_id": message})
