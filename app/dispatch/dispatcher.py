@@ -246,6 +246,23 @@ class Dispatcher:
         if not self._stopping:
             metrics.PUSH_SUBSCRIPTIONS_PRUNED.inc(await asyncio.to_thread(self.ledger.prune))
 
+    async def sweep_signups(self, *, now: datetime | None = None) -> int:
+        """The sign-up sweep job: delete sign-ups never confirmed (app/services/signups.py)."""
+        if self._stopping:
+            return 0
+        return await asyncio.to_thread(self._sweep_signups, now)
+
+    def _sweep_signups(self, now: datetime | None) -> int:
+        from app.core.db import open_session
+        from app.services import signups
+
+        with open_session(self.engine) as session:
+            swept = signups.sweep_unconfirmed(session, now=now)
+            session.commit()
+        if swept:
+            log.info("deleted %d sign-ups never confirmed", swept)
+        return swept
+
     async def before_sessions(self, *, now: datetime | None = None) -> None:
         """Both passes before sessions at once (tests, and `between` commands); a failure in
         one does not keep the other from running."""

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("between.dispatch")
 
-# Digests and nudges are due on whole minutes; expired subscriptions are kept 30 days, so an
-# hourly sweep is plenty.
+# Digests and nudges are due on whole minutes; expired subscriptions are kept 30 days and
+# unconfirmed sign-ups 7 days after their last link, so an hourly sweep is plenty.
 SESSION_PASS_SECONDS = 60.0
 # Reminders fall due on whole minutes and go out in a burst then; the passes before sessions
 # run between bursts instead, so they never wait for the database behind one.
@@ -69,6 +69,7 @@ def jobs(dispatcher: Dispatcher) -> list[Job]:
         Job("digests", dispatcher.digests, SESSION_PASS_SECONDS, aligned=True, offset=DIGESTS_OFFSET),
         Job("nudges", dispatcher.nudges, SESSION_PASS_SECONDS, aligned=True, offset=NUDGES_OFFSET),
         Job("subscription-sweep", dispatcher.sweep_subscriptions, SWEEP_SECONDS),
+        Job("signup-sweep", dispatcher.sweep_signups, SWEEP_SECONDS),
         # Its own job: a long burst does not make a working dispatcher look stale.
         Job("heartbeat", dispatcher.heartbeat, settings.dispatch_heartbeat_seconds),
     ]

@@ -12,27 +12,34 @@ one email to the address:
 
 Links are random tokens of which only the hash is stored, expire after
 `verification_hours` and work once. Sending is left to the caller.
+
+A sign-up never confirmed is not kept: once its last link has been expired for
+`UNCONFIRMED_KEPT`, `sweep_unconfirmed` deletes the account (an address and a password hash
+nobody may use), run by the dispatcher's sign-up sweep (app/dispatch/periodic.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, exists
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core import i18n
 from app.core.email import Mail
 from app.core.errors import Gone
 from app.core.i18n import _, ngettext
 from app.core.security import hash_password, new_token, token_hash
-from app.models import EmailVerification, Therapist, TherapistCreate
+from app.models import Assignment, Client, EmailVerification, Invite, RecordTemplate, Therapist, TherapistCreate
 from app.models.therapist import normalize_email
 from app.models.types import utcnow
 
 VERIFY_PATH = "/signup/verify/"
+# How long an unconfirmed sign-up outlives its last link: time to ask for a new one after
+# the mail was found late, not a place to keep addresses.
+UNCONFIRMED_KEPT = timedelta(days=7)
 _VERIFICATIONS = EmailVerification.__table__  # type: ignore[attr-defined]
 
 
@@ -134,6 +141,30 @@ def confirm(session: Session, *, token: str) -> Therapist:
     # The other links of this account carry other sign-ups' passwords: none may apply now.
     session.execute(delete(_VERIFICATIONS).where(_VERIFICATIONS.c.therapist_id == therapist.id))
     return therapist
+
+
+def sweep_unconfirmed(session: Session, *, now: datetime | None = None, kept: timedelta = UNCONFIRMED_KEPT) -> int:
+    """Delete the accounts whose address was never confirmed, made more than `kept` ago and
+    whose links all expired more than `kept` ago; returns how many. Such an account cannot
+    sign in, so nothing hangs off it; the checks for what could are there all the same."""
+    now = now or utcnow()
+    cutoff = now - kept
+    owned = [
+        exists().where(col(Client.therapist_id) == Therapist.id),
+        exists().where(col(Invite.therapist_id) == Therapist.id),
+        exists().where(col(Assignment.therapist_id) == Therapist.id),
+        exists().where(col(RecordTemplate.therapist_id) == Therapist.id),
+        exists().where(_VERIFICATIONS.c.therapist_id == Therapist.id, _VERIFICATIONS.c.expires_at > cutoff),
+    ]
+    stale = select(Therapist.id).where(
+        col(Therapist.email_verified_at).is_(None), Therapist.created_at < cutoff, *[~condition for condition in owned]
+    )
+    ids = list(session.exec(stale))
+    if not ids:
+        return 0
+    session.execute(delete(_VERIFICATIONS).where(_VERIFICATIONS.c.therapist_id.in_(ids)))
+    session.execute(delete(Therapist).where(col(Therapist.id).in_(ids)))
+    return len(ids)
 
 
 def _by_email(session: Session, email: str) -> Therapist | None:

@@ -155,6 +155,44 @@ def test_a_device_the_client_removed_is_not_renewed(browser: Any, live_server: L
         context.close()
 
 
+def test_turning_reminders_on_again_replaces_a_subscription_made_with_another_key(
+    browser: Any, live_server: LiveServer, push_peer: PushPeer
+) -> None:
+    """Notifications allowed again after being reset (so nothing renewed on opening), while the
+    server's keys changed meanwhile: the button's new subscription replaces the old one on the
+    server too, instead of leaving a dead one beside it."""
+    person = client_with_records(live_server, "mood_log")
+    public_key = httpx.get(f"{live_server.url}/push/public-key").json()["publicKey"]
+    peers = [push_peer.subscribe(public_key) for _ in range(2)]
+    first, second = (peer["endpoint"] for peer in peers)
+
+    context = browser.new_context(**PHONE, base_url=live_server.url, permissions=["notifications"])
+    try:
+        context.add_init_script(script=STUB_PUSH_MANAGER.replace("__PEERS__", json.dumps(peers)))
+        live_server.sign_in(context, person.client)
+        page = context.new_page()
+        page.goto("/c/reminders")
+        _wait_for_endpoints(page, live_server, person.client.id, [first])
+        context.clear_permissions()
+        page.evaluate(
+            """() => {
+              const state = JSON.parse(localStorage.getItem('stub-push-manager'));
+              state.current.key = 'BOLD' + state.current.key.slice(4);
+              localStorage.setItem('stub-push-manager', JSON.stringify(state));
+            }"""
+        )
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("Notification.permission") == "default"
+        assert page.evaluate(f"{STATE}.calls.length") == 1  # nothing renewed without permission
+        context.grant_permissions(["notifications"])
+        page.get_by_role("button", name="Turn on reminders on this phone").tap()
+        _wait_for_endpoints(page, live_server, person.client.id, [second])
+        assert page.evaluate(f"{STATE}.calls") == [public_key] * 2
+    finally:
+        context.close()
+
+
 # In the worker: its push manager subscribes at the next peer subscription (the stand-in of
 # Chromium's, as above), and the browser says the old subscription was replaced. Chromium does
 # not fire `pushsubscriptionchange` itself, so the event is built here; the worker's handler,

@@ -16,7 +16,7 @@ from app.dispatch.vapid import VapidKeys
 from app.models import DispatcherHeartbeat
 from tests import aio
 
-KINDS = {"reminders", "digests", "nudges", "subscription-sweep", "heartbeat"}
+KINDS = {"reminders", "digests", "nudges", "subscription-sweep", "signup-sweep", "heartbeat"}
 
 
 def _run_now(periodic: Periodic, job_id: str) -> None:
@@ -129,3 +129,30 @@ def test_a_failing_job_is_logged_and_runs_again_at_its_next_turn(caplog) -> None
 def test_aligned_runs_fall_on_multiples_of_the_interval() -> None:
     assert aligned(60, now=1_000_000_030.5) == datetime.fromtimestamp(1_000_000_080, UTC)
     assert aligned(2, now=1_000_000_000) == datetime.fromtimestamp(1_000_000_000, UTC)
+
+
+def test_the_sign_up_sweep_deletes_sign_ups_never_confirmed(
+    engine: Engine, session: Session, dispatch_settings: Settings, vapid_keys: VapidKeys
+) -> None:
+    from datetime import timedelta
+
+    from app.models import EmailVerification, Therapist, TherapistCreate
+    from app.models.types import utcnow
+    from app.services import signups
+    from tests.factories import PASSWORD
+
+    data = TherapistCreate(email="never-confirmed@example.org", display_name="Dr. Waiting", password=PASSWORD)
+    signups.request_account(session, data=data, locale="en", hours=48, may_email=True)
+    session.commit()
+    therapist = session.exec(select(Therapist).where(Therapist.email == data.email)).one()
+    therapist.created_at = utcnow() - timedelta(days=30)
+    session.add(therapist)
+    for link in session.exec(select(EmailVerification).where(EmailVerification.therapist_id == therapist.id)):
+        link.expires_at = utcnow() - timedelta(days=20)
+        session.add(link)
+    session.commit()
+
+    dispatcher = Dispatcher(engine=engine, settings=dispatch_settings, keys=vapid_keys, name="sweep-test")
+    assert aio.run(dispatcher.sweep_signups()) == 1
+    session.expire_all()
+    assert session.exec(select(Therapist).where(Therapist.email == data.email)).first() is None

@@ -228,7 +228,8 @@
           say(permission === "denied" ? words.msgDenied : words.msgDismissed);
           return null;
         }
-        return subscribe(setup).then(register).then(function () {
+        // A subscription made with another key is replaced here too: the server forgets it.
+        return registerReplacing(subscribe(setup)).then(function () {
           say(words.msgOn);
           return refreshDevices();
         });
@@ -249,19 +250,24 @@
     }
   }
 
-  // Replace this browser's subscription and tell the server: the fresh one is registered, the
-  // one it replaces forgotten. Resolves to whether anything changed.
-  function renew(fresh) {
+  // Register the subscription `subscribing` resolves to and, when it replaced this browser's
+  // earlier one, have the server forget that. Resolves to whether anything changed.
+  function registerReplacing(subscribing) {
     var oldId = recall(STORED_ID);
     var oldEndpoint = recall(STORED_ENDPOINT);
-    return withTimeout(serverKey().then(function (publicKey) {
-      return currentSubscription(publicKey, fresh);
-    }), TIMEOUT_MS).then(function (subscription) {
+    return subscribing.then(function (subscription) {
       return register(subscription).then(function (device) {
         var changed = subscription.endpoint !== oldEndpoint;
         return (changed ? forget(oldId, device.id) : Promise.resolve(null)).then(function () { return changed; });
       });
     });
+  }
+
+  // Replace this browser's subscription where needed (`fresh`: always) and tell the server.
+  function renew(fresh) {
+    return registerReplacing(withTimeout(serverKey().then(function (publicKey) {
+      return currentSubscription(publicKey, fresh);
+    }), TIMEOUT_MS));
   }
 
   // On every opening of Between (a whole page load; htmx swaps are not new openings): where
