@@ -65,6 +65,8 @@ class BarrierCreate(SQLModel):
     did_it_unrecorded: bool = False
     note: str = ""
     visibility: Visibility = Visibility.shared
+    # A voice note uploaded first (POST /api/v1/voice-notes), the client's own and not yet used.
+    voice_note_id: uuid.UUID | None = None
 
 
 class BarrierPublic(SQLModel):
@@ -76,3 +78,4 @@ class BarrierPublic(SQLModel):
     note: str
     visibility: Visibility
     created_at: datetime
+    voice_note_id: uuid.UUID | None = None

@@ -6,8 +6,11 @@ engine counts as missed (or today's, still open, from the record form). Records 
 check-in is private, shared or for discussing in session, and its id comes from the
 client so that a replayed write is answered rather than doubled.
 
-What the therapist sees (`for_brief`) never counts, groups or quotes a private one:
-the filter is in the query.
+A check-in may carry a voice note, uploaded first like an entry's and tied to it when
+it is saved; who may hear it follows the check-in (app/services/voice_notes.py).
+
+What the therapist sees (`for_brief`) never counts, groups, quotes or plays a private
+one: the filter is in the query.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.i18n import N_, _
-from app.models import BarrierCheckin, BarrierCreate, Client, Frequency, Therapist, Visibility
+from app.models import BarrierCheckin, BarrierCreate, BarrierPublic, Client, Frequency, Therapist, Visibility
 from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
 from app.models.types import utcnow
-from app.services import zone_history
+from app.services import voice_notes, zone_history
 from app.services.adherence import load as adherence
 from app.services.adherence.load import Assigned, assigned
 from app.services.adherence.rules import DayClock, DayState
@@ -72,6 +75,7 @@ _MISSED = frozenset({DayState.missed, DayState.partial})
 class SavedCheckin:
     checkin: BarrierCheckin
     created: bool
+    voice_note_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,21 @@ class ReasonCount:
         return _(QUESTIONS[self.reason]) if self.reason is not None else _(DID_IT_QUESTION)
 
 
+@dataclass(frozen=True)
+class CheckinNote:
+    """What the client added to a shared check-in: words, a voice note, or both."""
+
+    day: date
+    title: str
+    note: str
+    discuss: bool
+    voice_note_id: uuid.UUID | None = None
+
+    @property
+    def audio(self) -> str:
+        return f"/api/v1/voice-notes/{self.voice_note_id}" if self.voice_note_id is not None else ""
+
+
 @dataclass
 class Summary:
     """What got in the way since the last session, shared and discuss-in-session only."""
@@ -105,8 +124,8 @@ class Summary:
     me: list[ReasonCount] = field(default_factory=list)
     task: list[ReasonCount] = field(default_factory=list)
     did_it: int = 0
-    # Notes the client shared with a check-in, newest first: (day, title, note, discuss).
-    notes: list[tuple[date, str, str, bool]] = field(default_factory=list)
+    # Notes (written or spoken) the client shared with a check-in, newest first.
+    notes: list[CheckinNote] = field(default_factory=list)
     total: int = 0
 
     @property
@@ -183,7 +202,13 @@ def record(
     digest = _content_hash(data, note)
     existing = session.get(BarrierCheckin, data.id)
     if existing is not None:
-        return SavedCheckin(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        stored = _same_or_conflict(existing, client=client, digest=digest)
+        return SavedCheckin(stored, created=False, voice_note_id=data.voice_note_id)
+    spoken = None
+    if data.voice_note_id is not None:
+        spoken = voice_notes.check_for_checkin(
+            session, client_id=client.id, note_id=data.voice_note_id, checkin_id=data.id
+        )
     check_day(session, client=client, assignment_id=data.assignment_id, day=data.day, now=now)
     taken = session.exec(
         select(BarrierCheckin.id).where(
@@ -214,10 +239,13 @@ def record(
         existing = session.get(BarrierCheckin, data.id, populate_existing=True)
         if existing is None:
             raise Conflict(_("This could not be saved just now. Please try again."))
-        return SavedCheckin(_same_or_conflict(existing, client=client, digest=digest), created=False)
+        stored = _same_or_conflict(existing, client=client, digest=digest)
+        return SavedCheckin(stored, created=False, voice_note_id=data.voice_note_id)
     checkin = session.get(BarrierCheckin, data.id, populate_existing=True)
     assert checkin is not None
-    return SavedCheckin(checkin, created=True)
+    if spoken is not None:
+        voice_notes.attach_checkin(session, note=spoken, checkin_id=checkin.id)
+    return SavedCheckin(checkin, created=True, voice_note_id=data.voice_note_id)
 
 
 _TABLE = BarrierCheckin.__table__  # type: ignore[attr-defined]
@@ -263,15 +291,19 @@ def _same_or_conflict(existing: BarrierCheckin, *, client: Client, digest: str) 
 
 
 def _content_hash(data: BarrierCreate, note: str) -> str:
+    content: dict[str, object] = {
+        "assignment": str(data.assignment_id),
+        "day": data.day.isoformat(),
+        "reason": None if data.reason is None else str(data.reason),
+        "did_it": data.did_it_unrecorded,
+        "note": note,
+        "visibility": str(data.visibility),
+    }
+    if data.voice_note_id is not None:
+        # Only when there is one, so check-ins stored before voice notes keep their hashes.
+        content["voice_note"] = str(data.voice_note_id)
     canonical = json.dumps(
-        {
-            "assignment": str(data.assignment_id),
-            "day": data.day.isoformat(),
-            "reason": None if data.reason is None else str(data.reason),
-            "did_it": data.did_it_unrecorded,
-            "note": note,
-            "visibility": str(data.visibility),
-        },
+        content,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -289,6 +321,15 @@ def list_for_client(
         .limit(min(max(limit, 1), 500))
     )
     return list(session.exec(statement))
+
+
+def public(session: Session, *, checkins: list[BarrierCheckin]) -> list[BarrierPublic]:
+    """Check-ins as the API shows them, each with the id of its voice note if it has one."""
+    spoken = voice_notes.for_checkins(session, checkin_ids=[row.id for row in checkins])
+    return [
+        BarrierPublic.model_validate(row, from_attributes=True).model_copy(update={"voice_note_id": spoken.get(row.id)})
+        for row in checkins
+    ]
 
 
 def unanswered(session: Session, *, client: Client, now: datetime | None = None) -> tuple[list[Prompt], bool]:
@@ -364,10 +405,18 @@ def for_brief(
     summary.me = _ranked(counts, ME_REASONS)
     summary.task = _ranked(counts, TASK_REASONS)
     summary.did_it = sum(1 for row in rows if row.did_it_unrecorded)
+    # The rows are shared ones only, so a private check-in's voice note is never even named.
+    spoken = voice_notes.for_checkins(session, checkin_ids=[row.id for row in rows])
     summary.notes = [
-        (row.day, titles.get(row.assignment_id, ""), row.note, row.visibility == Visibility.discuss)
+        CheckinNote(
+            day=row.day,
+            title=titles.get(row.assignment_id, ""),
+            note=row.note,
+            discuss=row.visibility == Visibility.discuss,
+            voice_note_id=spoken.get(row.id),
+        )
         for row in rows
-        if row.note
+        if row.note or row.id in spoken
     ]
     return summary
 

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import Forbidden, NotFound
 from app.core.i18n import _
-from app.models import Client, DeviceSession, Entry, Invite, SessionKind, Therapist, Visibility
+from app.models import BarrierCheckin, Client, DeviceSession, Entry, Invite, SessionKind, Therapist, Visibility
 from app.models.types import utcnow
 from app.services import audit, pins
 
@@ -51,7 +51,7 @@ class PrivateAccess:
             return shared
         return or_(shared, col(Entry.device_id) == self.device_id)
 
-    def allows(self, entry: Entry) -> bool:
+    def allows(self, entry: Entry | BarrierCheckin) -> bool:
         return (
             self.everything
             or entry.visibility != Visibility.private

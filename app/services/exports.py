@@ -359,7 +359,16 @@ def _barrier_files(session: Session, client: Client) -> list[tuple[str, bytes | 
         )
     )
     exclude = {"client_id", "content_hash", "device_id"}
-    return [("barrier_checkins.json", _json([_dump(row, exclude=exclude) for row in rows]))]
+    # A check-in's voice note is in voice_notes/ with the others; its row names the file.
+    spoken = {voice.note.barrier_checkin_id: voice for voice in voice_files.for_client(session, client_id=client.id)}
+    dumped = []
+    for row in rows:
+        item = _dump(row, exclude=exclude)
+        voice = spoken.get(row.id)
+        item["voice_note_id"] = str(voice.note.id) if voice else None
+        item["voice_note_file"] = f"voice_notes/{voice.name}" if voice else None
+        dumped.append(item)
+    return [("barrier_checkins.json", _json(dumped))]
 
 
 def _plan_files(session: Session, client: Client) -> list[tuple[str, bytes | Path]]:

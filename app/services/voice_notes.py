@@ -1,6 +1,7 @@
-"""Voice notes: accepting a recording, deciding who may hear it, tying it to an entry.
+"""Voice notes: accepting a recording, deciding who may hear it, tying it to an entry or
+to a "Not today, because…" check-in.
 
-The row says whose a note is and which entry answers with it; the audio is kept by
+The row says whose a note is and which entry (or check-in) answers with it; the audio is kept by
 the voice store (app/services/voice_storage.py, the database by default) under the
 note's id, written in the same transaction as the row. The phone may choose the id
 (offline, the entry names the note before either is uploaded), so an upload is
@@ -17,20 +18,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
 from app.core.errors import Conflict, Invalid, NotFound, ServiceError
 from app.core.i18n import _
-from app.models import Client, Entry, Therapist, Visibility, VoiceNote
+from app.models import BarrierCheckin, Client, Entry, Therapist, Visibility, VoiceNote
 from app.models.fields import FieldDef, LongTextField, ShortTextField, VoiceField
 from app.models.types import utcnow
 from app.services import audit, voice_storage
 from app.services.answers import voice_companion
 from app.services.device_trust import PrivateAccess
 
-# Recordings nobody's entry answers with (the entry was rejected, the phone gave up)
+# Recordings no entry or check-in answers with (it was rejected, the phone gave up)
 # are removed after this long.
 UNATTACHED_GRACE = timedelta(days=2)
 # Browsers measure a recording's length a little generously.
@@ -166,28 +168,26 @@ def readable(
     therapist: Therapist | None = None,
 ) -> VoiceNote:
     """The note, for its client on a device that may show it (`access`: a note of a
-    private entry follows the entry) or, when the entry it answers is shared, their
-    therapist; else 404."""
+    private entry or check-in follows it) or, when the entry or check-in it answers is
+    shared (or for discussing in session), their therapist; else 404."""
     note = session.get(VoiceNote, note_id)
     if note is None:
         raise NotFound(_("No such voice note."))
+    answered = _answered_by(session, note)
     if client is not None and access is not None and note.client_id == client.id:
         if access.everything:
             return note
-        entry = session.get(Entry, note.entry_id) if note.entry_id is not None else None
-        if entry is not None and entry.client_id == client.id and access.allows(entry):
+        if answered is not None and answered.client_id == client.id and access.allows(answered):
             return note
         raise NotFound(_("No such voice note."))
-    if therapist is not None and note.entry_id is not None:
+    if therapist is not None and answered is not None:
         owner = session.get(Client, note.client_id)
-        entry = session.get(Entry, note.entry_id)
         if (
             owner is not None
             and owner.therapist_id == therapist.id
-            and entry is not None
-            and entry.client_id == owner.id
-            and entry.deleted_at is None
-            and entry.visibility != Visibility.private
+            and answered.client_id == owner.id
+            and not (isinstance(answered, Entry) and answered.deleted_at is not None)
+            and answered.visibility != Visibility.private
         ):
             # Audited here, where the therapist's read is allowed; a playback that then fails
             # (no audio, a range outside the note) is rolled back with the rest of the request.
@@ -201,6 +201,15 @@ def readable(
             )
             return note
     raise NotFound(_("No such voice note."))
+
+
+def _answered_by(session: Session, note: VoiceNote) -> Entry | BarrierCheckin | None:
+    """What the note answers: its entry or its check-in (never both), whose visibility it follows."""
+    if note.entry_id is not None:
+        return session.get(Entry, note.entry_id)
+    if note.barrier_checkin_id is not None:
+        return session.get(BarrierCheckin, note.barrier_checkin_id)
+    return None
 
 
 def spoken_answers(fields: list[FieldDef], answers: dict[str, Any]) -> dict[str, str]:
@@ -228,7 +237,12 @@ def check_answers(
             note = session.get(VoiceNote, uuid.UUID(raw))
         except ValueError:
             note = None
-        if note is None or note.client_id != client_id or note.entry_id not in (None, entry_id):
+        if (
+            note is None
+            or note.client_id != client_id
+            or note.entry_id not in (None, entry_id)
+            or note.barrier_checkin_id is not None
+        ):
             errors[key] = _("This voice note could not be found. Please record it again.")
             continue
         limit = limits.get(key)
@@ -253,6 +267,61 @@ def attach(session: Session, *, notes: list[VoiceNote], entry_id: uuid.UUID) -> 
         session.add(note)
 
 
+def check_for_checkin(
+    session: Session, *, client_id: uuid.UUID, note_id: uuid.UUID, checkin_id: uuid.UUID
+) -> VoiceNote:
+    """The note a check-in names: the client's own, uploaded, and answering nothing else; else Invalid."""
+    note = session.get(VoiceNote, note_id)
+    if (
+        note is None
+        or note.client_id != client_id
+        or note.entry_id is not None
+        or note.barrier_checkin_id not in (None, checkin_id)
+    ):
+        message = _("This voice note could not be found. Please record it again.")
+        raise Invalid(message, errors={"voice_note_id": message})
+    return note
+
+
+def attach_checkin(session: Session, *, note: VoiceNote, checkin_id: uuid.UUID) -> None:
+    """Tie the note to its check-in, only if nothing took it since it was checked (two
+    check-ins naming the same recording at once: the second is refused, not stolen from)."""
+    taken = (
+        session.connection()
+        .execute(
+            update(_NOTE_TABLE)
+            .where(
+                _NOTE_TABLE.c.id == note.id,
+                _NOTE_TABLE.c.entry_id.is_(None),
+                or_(_NOTE_TABLE.c.barrier_checkin_id.is_(None), _NOTE_TABLE.c.barrier_checkin_id == checkin_id),
+            )
+            .values(barrier_checkin_id=checkin_id)
+            .returning(_NOTE_TABLE.c.id)
+        )
+        .first()
+    )
+    if note in session:  # read again when next used: the row changed under it
+        session.expire(note)
+    if taken is None:
+        message = _("This voice note could not be found. Please record it again.")
+        raise Invalid(message, errors={"voice_note_id": message})
+
+
+def for_checkins(session: Session, *, checkin_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Check-in id -> the id of the voice note it was saved with, for those that have one."""
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for offset in range(0, len(checkin_ids), 500):
+        rows = session.exec(
+            select(VoiceNote.id, VoiceNote.barrier_checkin_id).where(
+                col(VoiceNote.barrier_checkin_id).in_(checkin_ids[offset : offset + 500])
+            )
+        )
+        for note_id, checkin_id in rows:
+            if checkin_id is not None:
+                found[checkin_id] = note_id
+    return found
+
+
 def forget_entry(session: Session, *, entry_id: uuid.UUID) -> None:
     """A deleted entry's recordings go with it, in the same transaction."""
     _forget(session, col(VoiceNote.entry_id) == entry_id)
@@ -264,13 +333,18 @@ def forget_client(session: Session, *, client_id: uuid.UUID) -> int:
 
 
 def sweep(session: Session) -> int:
-    """Remove recordings no entry answers with any more, after a grace period. Returns how many.
+    """Remove recordings no entry or check-in answers with any more, after a grace period. Returns how many.
 
     Only rows older than the grace period go, so an upload in progress (its entry not yet
     saved) is never touched, whichever replica runs this.
     """
     cutoff = utcnow() - UNATTACHED_GRACE
-    return _forget(session, col(VoiceNote.entry_id).is_(None), col(VoiceNote.created_at) < cutoff)
+    return _forget(
+        session,
+        col(VoiceNote.entry_id).is_(None),
+        col(VoiceNote.barrier_checkin_id).is_(None),
+        col(VoiceNote.created_at) < cutoff,
+    )
 
 
 def _forget(session: Session, *conditions: Any) -> int:

@@ -107,3 +107,59 @@ def test_a_reason_tapped_on_today_offline_is_stored_once_when_back_online(
     assert [(entry["id"], entry["reason"]) for entry in shown] == [(item["id"], "no_time")]
     page.goto("/c")
     assert page.locator("[data-barrier-prompt]").count() == 0  # one question a day, and it was answered
+
+
+def test_the_check_in_page_works_offline_with_a_note_and_a_voice_note(
+    phone: tuple[Any, str], live_server: LiveServer
+) -> None:
+    """The page behind Today's "Add a note, or choose who sees this" is kept like a record form:
+    offline, the client writes a note, records a voice note at 360 px by touch, taps a reason,
+    and both reach the server once, with the check-in, when the phone is back online."""
+    from app.models import VoiceNote
+    from tests.browser.steps import wait_until
+
+    context, lang = phone
+    context.grant_permissions(["microphone"], origin=live_server.url)
+    _ = i18n.translations(lang).gettext
+    person = _missed_yesterday(live_server, lang)
+    page = open_app(context, live_server, person)
+    yesterday = (utcnow().date() - timedelta(days=1)).isoformat()
+    kept = f"/c/barriers/new?assignment={person.assignments['mood_log'].id}&day={yesterday}"
+    wait_until(page, "key => caches.open('between-pages').then(cache => cache.match(key)).then(Boolean)", kept)
+
+    context.set_offline(True)
+    page.goto("/c")
+    page.locator("[data-barrier-prompt]").get_by_role("link", name=_("Add a note, or choose who sees this")).tap()
+    page.wait_for_url("**/c/barriers/new?**")
+    form = page.locator("form[data-barrier-form]")
+    form.locator("details.more-options > summary").tap()
+    form.get_by_label(_("A note (optional)")).fill("walrus words")
+    record = form.get_by_role("button", name=_("Record a voice note"))
+    box = record.bounding_box()
+    assert box is not None and box["height"] >= 44 and box["x"] + box["width"] <= 360
+    assert form.get_by_role("group", name=_("A voice note (optional)")).count() == 1
+    record.tap()
+    stop = form.locator("[data-rec-stop]")
+    stop.wait_for(state="visible", timeout=WAIT_MS)
+    page.wait_for_timeout(1200)  # a moment of the fake microphone's tone
+    stop.tap()
+    form.locator("[data-rec-playback]").wait_for(state="visible", timeout=WAIT_MS)
+    status = form.locator("[data-rec-status]")
+    assert _words(status) == _("Recorded. Listen to it, record again, or tap a reason above.")
+    note_id = form.locator("[data-voice-input]").input_value()
+    uuid.UUID(note_id)
+    form.get_by_role("button", name=_("I had no time")).tap()
+    form.locator("[data-outbox-status][data-kind=waiting]").wait_for(timeout=WAIT_MS)
+    [item] = outbox(page)
+    assert item["kind"] == "barrier" and item["voice"] == [note_id]
+    assert item["body"]["voice_note_id"] == note_id and item["body"]["note"] == "walrus words"
+    assert _checkins(live_server, person) == []
+
+    context.set_offline(False)
+    wait_outbox_empty(page)
+    form.locator("[data-outbox-status][data-kind=sent]").wait_for(timeout=WAIT_MS)
+    [stored] = _checkins(live_server, person)
+    assert str(stored.id) == item["id"] and stored.note == "walrus words" and stored.reason == "no_time"
+    with live_server.session() as session:
+        spoken = session.get(VoiceNote, uuid.UUID(note_id))
+        assert spoken is not None and spoken.barrier_checkin_id == stored.id

@@ -28,6 +28,7 @@ from app.models import (
     Reminder,
     SessionAgenda,
     Visibility,
+    VoiceNote,
 )
 from app.services.reminders import subscriptions
 from tests.factories import browser, make_assignment, make_client, make_entry, make_template, make_therapist, signed_in
@@ -35,6 +36,8 @@ from tests.factories import browser, make_assignment, make_client, make_entry, m
 SECRET = "zebra-secret-private-words"
 SHARED = "otter-shared-words"
 CLIENT_NAME = "Quillon Aster"
+# The start of a WebM recording, as the upload sniffs it.
+WEBM_HEAD = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm"
 
 
 @dataclass
@@ -70,10 +73,11 @@ def _world(session: Session) -> World:
     from app.models.types import utcnow
     from app.services import device_sessions
 
-    # A private "Not today, because…" check-in: its reason and note never reach anyone else.
+    # A private "Not today, because…" check-in: its reason, note and voice note never reach anyone else.
+    checkin_id = uuid.uuid4()
     session.add(
         BarrierCheckin(
-            id=uuid.uuid4(),
+            id=checkin_id,
             client_id=client_a.id,
             assignment_id=assignment.id,
             day=utcnow().date() - timedelta(days=1),
@@ -83,6 +87,14 @@ def _world(session: Session) -> World:
             content_hash="x",
         )
     )
+    session.flush()
+    from app.services import voice_notes
+
+    # Its recording holds the secret words, so a route that played it would show them.
+    spoken = voice_notes.store(
+        session, client=client_a, data=WEBM_HEAD + SECRET.encode(), max_bytes=10_000, max_seconds=60
+    ).note
+    voice_notes.attach_checkin(session, note=spoken, checkin_id=checkin_id)
 
     device, _token = device_sessions.start(session, kind=SessionKind.client, client_id=client_a.id, days=1)
     from app.services import appointments
@@ -120,6 +132,8 @@ def _world(session: Session) -> World:
         "template_id": str(template_a.id),
         "subscription_id": str(subscription.id),
         "token": "not-a-real-invite-token",
+        # The private check-in's voice note.
+        "note_id": str(spoken.id),
     }
     world = World(ids, therapist_a, therapist_b, client_a, client_b)
     world.plans = [(row.state.value, row.version, row.why) for row in (plan, draft)]
@@ -128,10 +142,9 @@ def _world(session: Session) -> World:
 
 
 # Extra path parameters named by later parts map to objects of client A / therapist A here.
-EXTRA_PARAMS: dict[str, str] = {
-    # Voice notes: who may play one is tested with real recordings in tests/routes/test_voice_notes.py.
-    "note_id": str(uuid.uuid4()),
-}
+# Voice notes ({note_id}) are the private check-in's recording, in _world; who may play an
+# entry's is tested with real recordings in tests/routes/api/test_voice_notes.py.
+EXTRA_PARAMS: dict[str, str] = {}
 
 # Routes anyone may call (they hold no one's data).
 PUBLIC = {
@@ -245,6 +258,8 @@ def test_no_one_reaches_another_persons_data_through_any_route(app, session) -> 
     assert agenda.note == SECRET and agenda.note_private and agenda.picks == []
     [checkin] = session.exec(select(BarrierCheckin)).all()
     assert checkin.note == SECRET and checkin.client_id == world.client_a.id
+    [spoken] = session.exec(select(VoiceNote)).all()
+    assert spoken.barrier_checkin_id == checkin.id and str(spoken.id) == world.ids["note_id"]
     # A's plans: the one confirmed and the draft, as they were, with no change by anyone else.
     states = sorted((plan.state.value, plan.version, plan.why) for plan in session.exec(select(Plan)))
     assert states == sorted(world.plans)
@@ -267,6 +282,8 @@ def test_private_content_never_reaches_the_own_therapist(app, session) -> None:
             continue
         response = desk.get(_fill(path, world.ids), follow_redirects=False)
         assert SECRET not in response.text, path
+        if path == "/api/v1/voice-notes/{note_id}":  # the private check-in's recording
+            assert response.status_code == 404, path
         assert response.status_code < 500, path
         seen_shared = seen_shared or SHARED in response.text
     desk.close()

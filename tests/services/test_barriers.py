@@ -131,7 +131,7 @@ def test_the_brief_groups_shared_reasons_and_never_reads_a_private_one(session) 
     assert [(item.reason, item.count) for item in summary.me] == [(Reason.too_upsetting, 3)]
     assert [(item.reason, item.count) for item in summary.task] == [(Reason.not_sure_how, 1)]
     assert summary.did_it == 1 and summary.total == 5
-    assert [note for _day, _title, note, _discuss in summary.notes] == ["Writing it makes it real."]
+    assert [item.note for item in summary.notes] == ["Writing it makes it real."]
     assert summary.me[0].question == "What would make it safer to write about?"
     # Since the last session only.
     recent = barriers.for_brief(
@@ -194,7 +194,7 @@ def test_the_patchy_demo_client_has_a_pattern_to_ask_about(session) -> None:
     )
     assert [(item.reason, item.count) for item in summary.me] == [(Reason.too_upsetting, 3)]
     assert summary.task == [] and summary.did_it == 1
-    assert [note for _d, _t, note, discuss in summary.notes] == ["Writing the urges down makes them louder."]
+    assert [item.note for item in summary.notes] == ["Writing the urges down makes them louder."]
     # Sam's private check-in is Sam's alone.
     everything = barriers.list_for_client(session, client=sam, access=EVERYTHING)
     assert len(everything) == 6 and sum(row.visibility == Visibility.private for row in everything) == 1

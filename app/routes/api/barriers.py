@@ -23,12 +23,19 @@ router = APIRouter(prefix="/api/v1", tags=["barriers"])
         **ERRORS,
         200: {"model": BarrierPublic, "description": "Already stored (same id and content)"},
         409: {"model": Problem, "description": "Same id, different content; or this day already has a check-in"},
+        422: {
+            "model": Problem,
+            "description": "Invalid: no reason chosen, a day not missed, a note too long, or a voice note "
+            "that is not the client's own unused upload",
+        },
     },
-    summary="Say what got in the way of a missed record (idempotent on its client-generated id)",
+    summary="Say what got in the way of a missed record (idempotent on its client-generated id); "
+    "a voice note uploaded first (POST /api/v1/voice-notes) may go with it",
 )
 def create_barrier(data: BarrierCreate, session: SessionDep, client: CurrentClient, access: ClientAccess) -> Response:
     saved = barriers.record(session, client=client, data=data, device_id=access.device_id)
-    body = BarrierPublic.model_validate(saved.checkin, from_attributes=True).model_dump_json()
+    public = BarrierPublic.model_validate(saved.checkin, from_attributes=True)
+    body = public.model_copy(update={"voice_note_id": saved.voice_note_id}).model_dump_json()
     session.commit()
     return Response(body, status_code=201 if saved.created else 200, media_type="application/json")
 
@@ -40,4 +47,5 @@ def list_barriers(
     access: ClientAccess,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
-    return barriers.list_for_client(session, client=client, access=access, limit=limit)
+    rows = barriers.list_for_client(session, client=client, access=access, limit=limit)
+    return barriers.public(session, checkins=rows)

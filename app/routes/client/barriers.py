@@ -43,6 +43,7 @@ def _context(session, client, assignment_id: uuid.UUID, day: date, **extra: Any)
         "day_words": form["day_words"],
         "note_max": NOTE_MAX,
         "note": "",
+        "voice_note": "",
         "visibility": Visibility.shared.value,
         "errors": {},
         **extra,
@@ -82,6 +83,12 @@ def _form_data(form: FormData) -> BarrierCreate:
         day = date.fromisoformat(str(form.get("day", "")))
     except ValueError:
         raise unreadable from None
+    try:
+        raw_voice = str(form.get("voice_note", "") or "").strip()
+        voice_note_id = uuid.UUID(raw_voice) if raw_voice else None
+    except ValueError:
+        message = i18n.gettext("This voice note could not be found. Please record it again.")
+        raise Invalid(message, errors={"voice_note_id": message}) from None
     did_it = form.get("did_it") == "1"
     raw_reason = str(form.get("reason", "") or "")
     try:
@@ -99,6 +106,7 @@ def _form_data(form: FormData) -> BarrierCreate:
         did_it_unrecorded=did_it,
         note=str(form.get("note", "") or ""),
         visibility=visibility,
+        voice_note_id=voice_note_id,
     )
 
 
@@ -121,6 +129,8 @@ async def checkin_submit(
             data.day,
             checkin_id=data.id,
             note=data.note,
+            # A recording the check-in could not take is not offered again: the client records anew.
+            voice_note="" if "voice_note_id" in error.errors else str(data.voice_note_id or ""),
             visibility=data.visibility.value,
             errors=error.errors or {"_": error.message},
             error=error.message,

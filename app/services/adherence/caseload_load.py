@@ -199,7 +199,7 @@ def _floats(text: str | None) -> list[float]:
 
 
 def _pairs(text: str | None) -> list[tuple[float, float]]:
-    """"a:b,c:d" as [(a, b), (c, d)]: split and converted in C, not a step per entry here."""
+    """ "a:b,c:d" as [(a, b), (c, d)]: split and converted in C, not a step per entry here."""
     if not text:
         return []
     values = list(map(float, text.replace(":", ",").split(",")))

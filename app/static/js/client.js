@@ -255,7 +255,9 @@
       reason: reason,
       did_it_unrecorded: didIt,
       note: field(form, "note"),
-      visibility: visibility ? visibility.value : "shared"
+      visibility: visibility ? visibility.value : "shared",
+      // Recorded on this phone (js/voice.js): uploaded by the outbox just before the check-in.
+      voice_note_id: field(form, "voice_note") || null
     };
   }
 
@@ -279,6 +281,22 @@
 
   // Today, opened from the phone while a check-in waits (or once it has gone): the question
   // it answered is not asked again.
+  // The check-in page, left open while its check-in waited: said once it has gone.
+  function markCheckinPage() {
+    var forms = Array.prototype.filter.call(
+      document.querySelectorAll("form[data-barrier-form][data-waiting-for]"),
+      function (form) { return !form.closest("[data-barrier-prompt]"); }
+    );
+    if (!forms.length || !Outbox || !Outbox.supported) { return; }
+    Outbox.list().then(function (items) {
+      forms.forEach(function (form) {
+        if (!items.some(function (item) { return item.id === form.dataset.waitingFor; })) {
+          setStatus(form, strings().checkinSent, "sent");
+        }
+      });
+    });
+  }
+
   function markCheckins(items) {
     document.querySelectorAll("[data-barrier-prompt]").forEach(function (section) {
       var form = section.querySelector("form[data-barrier-form]");
@@ -305,7 +323,9 @@
     form.dataset.busy = "1";
     var s = strings();
     var body = checkinOf(form, event.submitter);
-    var item = { id: body.id, kind: "barrier", body: body, title: form.dataset.outboxTitle || "" };
+    var item = {
+      id: body.id, kind: "barrier", body: body, voice: voiceIdsOf(form), title: form.dataset.outboxTitle || ""
+    };
     setBusy(form, true);
     setStatus(form, "", "");
     Outbox.setToken(csrfToken()).then(function () {
@@ -421,7 +441,9 @@
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* the site works without it */ });
     navigator.serviceWorker.ready.then(function (registration) {
       var links = ["/c"];
-      document.querySelectorAll("a.task[href^='/c/record/']").forEach(function (link) {
+      // Today's question links its check-in page (a note, a voice note, who sees it): kept
+      // too, so the whole check-in works offline like a record form.
+      document.querySelectorAll("a.task[href^='/c/record/'], a[href^='/c/barriers/new?']").forEach(function (link) {
         links.push(link.getAttribute("href"));
       });
       if (navigator.onLine && registration.active) {
@@ -525,7 +547,7 @@
   });
 
   if (Outbox) {
-    Outbox.onChange(function () { renderOutbox(); });
+    Outbox.onChange(function () { renderOutbox(); markCheckinPage(); });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,4 +1,4 @@
-// The outbox: entries (and their voice notes) and "Not today, because…" check-ins, kept on
+// The outbox: entries and "Not today, because…" check-ins (and their voice notes), kept on
 // this device until the server has them.
 // Loaded by the client pages (<script>) and by the service worker (importScripts), so a page,
 // a reconnect and a Background Sync all send the same way. Nothing here shows text: pages

@@ -5,7 +5,9 @@
 //   activating a new version deletes the old shell caches. Entries waiting to be sent live in
 //   IndexedDB, not in a cache, so an update never touches them.
 // - Client pages (/c...) are fetched from the network first and kept, so Today and the
-//   record forms open with no network; other pages fall back to /offline.
+//   record forms open with no network; other pages fall back to /offline. A page is kept
+//   under its path, never its query, except the "Not today, because…" check-in page, which
+//   is kept per record and day (see pageKey): the note, voice note and who sees it, offline.
 // - The app PIN holds offline too: every client page says how long the device stays
 //   unlocked if unused (the Between-Lock-In header, "never" without a PIN). Past that
 //   moment no kept page is shown: they are deleted and /locked answers instead, until the
@@ -144,13 +146,38 @@
 
   // ---- Pages ----------------------------------------------------------------------------
 
+  var CHECKIN_PAGE = "/c/barriers/new";
+  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  var DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+  // Where a page is kept: its path; a check-in page for one record and one named day under
+  // both (anything else in its query, such as a reminder's occurrence, is left out). Null:
+  // not kept (a query that says which page it is, which the path alone would confuse).
+  function pageKey(url) {
+    if (url.pathname === CHECKIN_PAGE && url.search) {
+      var assignment = url.searchParams.get("assignment") || "";
+      var day = url.searchParams.get("day") || "";
+      if (!UUID.test(assignment) || !DAY.test(day)) { return null; }
+      return CHECKIN_PAGE + "?assignment=" + assignment.toLowerCase() + "&day=" + day;
+    }
+    return url.search ? null : url.pathname;
+  }
+
   function keepable(url, response) {
     var html = (response.headers.get("Content-Type") || "").indexOf("text/html") === 0;
-    return html && response.status === 200 && !url.search;
+    return html && response.status === 200 && pageKey(url) !== null;
   }
 
   function keepPage(url, copy) {
-    return caches.open(PAGES_CACHE).then(function (cache) { return cache.put(url.pathname, copy); });
+    return caches.open(PAGES_CACHE).then(function (cache) { return cache.put(pageKey(url), copy); });
+  }
+
+  // A kept check-in page is found by its record and day exactly; other pages by their path,
+  // whatever their query ("/c?told=1" is Today).
+  function matchPage(cache, url) {
+    var key = pageKey(url);
+    if (key !== null && key.indexOf("?") !== -1) { return cache.match(key, { ignoreVary: true }); }
+    return cache.match(url.pathname, MATCH);
   }
 
   // A client page from the server: note what it says about the PIN, then keep it for
@@ -183,7 +210,7 @@
         return forgetPages().then(function () { return shellPage(CONFIG.locked); });
       }
       return caches.open(PAGES_CACHE).then(function (cache) {
-        return cache.match(url.pathname, MATCH);
+        return matchPage(cache, url);
       }).then(function (hit) { return hit || shellPage(CONFIG.offline); });
     });
   }
@@ -215,15 +242,17 @@
     }
   });
 
-  // Keep the pages a client will want offline (Today's record forms) without visiting each.
+  // Keep the pages a client will want offline (Today's record forms, the check-in page of
+  // Today's question) without visiting each.
   function warm(urls) {
     return caches.open(PAGES_CACHE).then(function (cache) {
       return Promise.all(urls.map(function (path) {
         var url = new URL(path, self.location.origin);
-        if (url.origin !== self.location.origin || !isClientPage(url)) { return null; }
-        return cache.match(url.pathname, MATCH).then(function (hit) {
+        var key = pageKey(url);
+        if (url.origin !== self.location.origin || !isClientPage(url) || key === null) { return null; }
+        return matchPage(cache, url).then(function (hit) {
           if (hit) { return null; }
-          return fetch(url.pathname, { credentials: "same-origin" }).then(function (response) {
+          return fetch(key, { credentials: "same-origin" }).then(function (response) {
             return notePage(url, response);
           }).catch(function () { return null; });
         });

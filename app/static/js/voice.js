@@ -1,6 +1,8 @@
-// Voice notes in the record form: record (MediaRecorder), listen back, record again, remove.
+// Voice notes in the record form and the "Not today, because…" check-in form: record
+// (MediaRecorder), listen back, record again, remove.
 //
-// Two places record: a voice field ([data-voice-field]), and "speak instead of typing" on
+// Three places record: a voice field ([data-voice-field]), the check-in's voice note (the
+// same kind of field, sent with the check-in by js/client.js), and "speak instead of typing" on
 // short and long text fields, which fills the text field's companion answer "<key>:voice"
 // ([data-voice-companion]); the server accepts a spoken answer for a required text field.
 // A recording gets its own id on the phone and is kept in IndexedDB with the outbox, so it
@@ -52,6 +54,8 @@
     var s = strings();
     var self = this;
     this.input = input;
+    // What "recorded" says next: the form around it knows (save the entry, or tap a reason).
+    this.recordedText = container.dataset.voiceRecordedText || s.voiceRecorded;
     this.group = document.createElement("div");
     this.group.className = "recorder";
     this.group.setAttribute("role", "group");
@@ -177,7 +181,7 @@
       self.input.value = id;
       self.input.dataset.recordedId = id;
       self.show(URL.createObjectURL(blob));
-      self.say(s.voiceRecorded);
+      self.say(self.recordedText);
       self.again.focus();
     }, function () {
       self.layout("empty");
@@ -296,7 +300,7 @@
   });
 
   function enhance(root) {
-    root.querySelectorAll("form[data-record-form]").forEach(function (form) {
+    root.querySelectorAll("form[data-record-form], form[data-barrier-form]").forEach(function (form) {
       if (form.dataset.voiceReady) { return; }
       form.dataset.voiceReady = "1";
       setUp(form);

@@ -59,7 +59,16 @@ def test_a_client_says_what_got_in_the_way_and_the_therapist_reads_it_as_questio
     # Two groups after Callan: the client's side and the task's side.
     legends = page.locator("fieldset.reason-group > legend").all_inner_texts()
     assert [text.strip() for text in legends[:2]] == [_("About me"), _("About the task")]
-    reason.click()  # one tap saves
+    # Said by voice instead of in writing: the record form's recorder, by touch at 360 px.
+    form = page.locator("form[data-barrier-form]")
+    form.locator("details.more-options > summary").tap()
+    form.get_by_role("button", name=_("Record a voice note")).tap()
+    form.locator("[data-rec-stop]").wait_for(state="visible")
+    page.wait_for_timeout(1200)  # a moment of the fake microphone's tone
+    form.locator("[data-rec-stop]").tap()
+    form.locator("[data-rec-playback]").wait_for(state="visible")
+    phone.arrive(None)
+    reason.click()  # one tap saves, the voice note with it
     page.wait_for_url("**/c?told=1")
     phone.arrive("barriers-thanks")
     assert _("Thank you for telling us. That helps your therapist help you.") in _words(page.locator("main"))
@@ -89,5 +98,8 @@ def test_a_client_says_what_got_in_the_way_and_the_therapist_reads_it_as_questio
     assert _("What would make it safer to write about?") in text
     assert _("Done, but not written down") in text
     assert _("What made writing it down harder than doing it?") in text
+    # The voice note of that shared check-in plays here, named for its day.
+    assert _("In their words") in text
+    assert section.locator("audio[data-checkin-voice][src^='/api/v1/voice-notes/']").count() == 1
     section.scroll_into_view_if_needed()
     desk.arrive("barriers-brief-section")
