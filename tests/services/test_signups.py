@@ -69,4 +69,3 @@ def test_an_unconfirmed_account_that_somehow_has_clients_is_kept(session: Sessio
     assert signups.sweep_unconfirmed(session, now=now) == 0
     session.commit()
     assert session.exec(select(Therapist).where(col(Therapist.id) == therapist.id)).first() is not None
-
