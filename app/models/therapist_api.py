@@ -172,6 +172,50 @@ class FunctionalAnalysisPublic(BaseModel):
     parts: list[FunctionalPartPublic]
 
 
+class ReasonCountPublic(BaseModel):
+    reason: str = Field(description="The reason's stable value")
+    label: str
+    count: int
+    question: str = Field(description="One plain question to ask about it, with curiosity")
+
+
+class CheckinNotePublic(BaseModel):
+    day: date
+    assignment_id: uuid.UUID | None
+    title: str
+    note: str
+    discuss: bool = Field(description="Marked “discuss in session”")
+    voice_note_id: uuid.UUID | None = Field(description="Playable at /api/v1/voice-notes/{id}")
+
+
+class BarriersPublic(BaseModel):
+    """What got in the way since the last session, from shared and discuss-in-session check-ins
+    only: a private check-in is in no count, list or note here."""
+
+    total: int
+    about_them: list[ReasonCountPublic] = Field(description="The client's side, most frequent first")
+    about_the_task: list[ReasonCountPublic] = Field(description="The task's side, most frequent first")
+    done_not_recorded: int = Field(description="Days done but not written down")
+    done_not_recorded_question: str
+    notes: list[CheckinNotePublic] = Field(description="Words or voice notes shared with a check-in, newest first")
+
+
+class AgreementPublic(BaseModel):
+    """A plan made together in force, and whether it held since the client confirmed it."""
+
+    plan_id: uuid.UUID
+    assignment_id: uuid.UUID | None
+    title: str
+    first_line: str = Field(description="The if-then plan as one sentence")
+    why: str
+    confirmed_at: datetime | None
+    outcome: str = Field(description="held, partly, not_yet, too_soon, or happened (records kept as they happen)")
+    done: int
+    expected: int
+    written: int = Field(description="Entries since it was confirmed (records kept as they happen)")
+    changes_since_confirmed: int
+
+
 class BriefPublic(BaseModel):
     client_id: uuid.UUID
     session: AppointmentPublic | None
@@ -187,6 +231,8 @@ class BriefPublic(BaseModel):
     client_note: str = ""
     backfilled: list[BackfillItem]
     functional_analysis: FunctionalAnalysisPublic
+    barriers: BarriersPublic
+    agreements: list[AgreementPublic]
 
 
 class AppointmentCreate(BaseModel):

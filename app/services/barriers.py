@@ -111,6 +111,7 @@ class CheckinNote:
     note: str
     discuss: bool
     voice_note_id: uuid.UUID | None = None
+    assignment_id: uuid.UUID | None = None
 
     @property
     def audio(self) -> str:
@@ -414,6 +415,7 @@ def for_brief(
             note=row.note,
             discuss=row.visibility == Visibility.discuss,
             voice_note_id=spoken.get(row.id),
+            assignment_id=row.assignment_id,
         )
         for row in rows
         if row.note or row.id in spoken

@@ -14,12 +14,15 @@ from app.models import AppointmentPublic, InsightsPublic, Repeat
 from app.models.therapist_api import (
     AdherencePublic,
     AgendaItem,
+    AgreementPublic,
     AppointmentBrief,
     AppointmentCreate,
     AppointmentMove,
     BackfillItem,
+    BarriersPublic,
     BriefPublic,
     CaseloadRowPublic,
+    CheckinNotePublic,
     ClientAdherencePublic,
     DayPublic,
     FunctionalAnalysisPublic,
@@ -28,12 +31,13 @@ from app.models.therapist_api import (
     NotesUpdate,
     PointPublic,
     RatePublic,
+    ReasonCountPublic,
     RiskPublic,
     SeriesPublic,
     TallyPublic,
 )
 from app.models.types import utcnow
-from app.services import appointments, brief, caseload, clients, functional_analysis, patterns
+from app.services import appointments, barriers, brief, caseload, clients, functional_analysis, patterns, plans
 from app.services.adherence import load as adherence
 from app.services.adherence import rules as engine
 from app.web.deps import CurrentTherapist, SessionDep, SettingsDep
@@ -227,6 +231,68 @@ def get_brief(
             for item in data.backfilled
         ],
         functional_analysis=_functional(data.functional),
+        barriers=_barriers(
+            barriers.for_brief(
+                session,
+                therapist=therapist,
+                client=data.client,
+                since=data.since,
+                until=data.as_of,
+                titles=data.titles,
+                clock=data.clock,
+            )
+        ),
+        agreements=[
+            _agreement(held)
+            for held in plans.for_brief(
+                session, therapist=therapist, client=data.client, now=data.as_of, loaded=data.loaded
+            )
+        ],
+    )
+
+
+def _reasons(found: list[barriers.ReasonCount]) -> list[ReasonCountPublic]:
+    return [
+        ReasonCountPublic(reason=str(item.reason), label=item.label, count=item.count, question=item.question)
+        for item in found
+        if item.reason is not None
+    ]
+
+
+def _barriers(summary: barriers.Summary) -> BarriersPublic:
+    return BarriersPublic(
+        total=summary.total,
+        about_them=_reasons(summary.me),
+        about_the_task=_reasons(summary.task),
+        done_not_recorded=summary.did_it,
+        done_not_recorded_question=barriers.ReasonCount(None, summary.did_it).question,
+        notes=[
+            CheckinNotePublic(
+                day=note.day,
+                assignment_id=note.assignment_id,
+                title=note.title,
+                note=note.note,
+                discuss=note.discuss,
+                voice_note_id=note.voice_note_id,
+            )
+            for note in summary.notes
+        ],
+    )
+
+
+def _agreement(held: plans.Held) -> AgreementPublic:
+    return AgreementPublic(
+        plan_id=held.plan.id,
+        assignment_id=held.plan.assignment_id,
+        title=held.title,
+        first_line=plans.first_line(held.plan),
+        why=held.plan.why,
+        confirmed_at=held.plan.confirmed_at,
+        outcome=held.outcome,
+        done=held.done,
+        expected=held.expected,
+        written=held.written,
+        changes_since_confirmed=len(held.changes),
     )
 
 

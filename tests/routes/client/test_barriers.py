@@ -164,6 +164,41 @@ def test_the_brief_shows_shared_reasons_with_questions_and_never_a_private_one(w
     assert "zebra secret" not in page and "I didn&#39;t see the point" not in page and "see the point" not in page
 
 
+def test_the_therapist_api_brief_has_the_same_reasons_and_never_a_private_one(web, session) -> None:
+    phone, therapist, _client, assignment = _setup(web, session)
+    for days_ago, reason, visibility, note, did_it in (
+        (1, "too_upsetting", "shared", "", False),
+        (2, "too_upsetting", "discuss", "otter words", False),
+        (3, "too_long", "shared", "", False),
+        (4, "no_point", "private", "zebra secret", False),
+        (5, None, "shared", "", True),
+    ):
+        body = {
+            "id": str(uuid.uuid4()),
+            "assignment_id": str(assignment.id),
+            "day": _day(days_ago),
+            "visibility": visibility,
+            "note": note,
+        }
+        body.update({"did_it_unrecorded": True} if did_it else {"reason": reason})
+        assert phone.post("/api/v1/barriers", json=body).status_code == 201, body
+    api = signed_in(browser(web.app), session, therapist)
+    answer = api.get(f"/api/v1/therapist/clients/{assignment.client_id}/brief")
+    api.close()
+    assert answer.status_code == 200
+    found = answer.json()["barriers"]
+    assert found["total"] == 4
+    assert [(r["reason"], r["count"]) for r in found["about_them"]] == [("too_upsetting", 2)]
+    assert found["about_them"][0]["question"] == "What would make it safer to write about?"
+    assert [(r["reason"], r["count"]) for r in found["about_the_task"]] == [("too_long", 1)]
+    assert found["done_not_recorded"] == 1
+    assert [(n["note"], n["discuss"], n["assignment_id"]) for n in found["notes"]] == [
+        ("otter words", True, str(assignment.id))
+    ]
+    assert "zebra secret" not in answer.text and "no_point" not in answer.text
+    assert answer.json()["agreements"] == []
+
+
 def test_the_clients_download_holds_every_check_in_private_ones_too(web, session) -> None:
     import io
     import json

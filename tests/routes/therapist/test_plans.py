@@ -90,6 +90,11 @@ def test_a_plan_made_on_two_screens_and_confirmed_on_the_phone(app, session) -> 
     # The brief shows the agreement, and that it is too soon to tell.
     brief = desk.get(f"/t/clients/{client.id}/brief").text
     assert 'id="agreement"' in brief and "too soon to tell" in brief
+    # The therapist API's brief says the same.
+    (agreement,) = desk.get(f"/api/v1/therapist/clients/{client.id}/brief").json()["agreements"]
+    assert agreement["plan_id"] == str(plan.id) and agreement["outcome"] == "too_soon"
+    assert agreement["first_line"] == "When I get home from work, I will fill in the mood log on the bus."
+    assert agreement["why"] == "To see the good days too" and agreement["changes_since_confirmed"] == 0
     desk.close()
     phone.close()
 
