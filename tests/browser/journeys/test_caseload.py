@@ -67,12 +67,13 @@ def _schedule(session: Any, therapist: Therapist, client: Client, starts_at: dat
 
 
 def _today_slot(zone: str) -> datetime:
-    """An instant on today's date in `zone` (the browser's): an hour ahead, or earlier today
-    when the day is nearly over; never in the same hour as now."""
+    """An instant on today's date in `zone` (the browser's) for a session that is still the
+    next one: an hour ahead, or, when the day is nearly over, twenty minutes ago (a session
+    under way is the next one until it ends; one over already would be the last)."""
     now = utcnow()
     local = now.astimezone(ZoneInfo(zone))
     later = local + timedelta(hours=1)
-    chosen = later if later.date() == local.date() else local - timedelta(hours=2)
+    chosen = later if later.date() == local.date() else local - timedelta(minutes=20)
     return chosen.replace(second=0, microsecond=0).astimezone(ZoneInfo("UTC"))
 
 
