@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlmodel import Session, func, select
@@ -133,10 +133,10 @@ def test_the_brief_groups_shared_reasons_and_never_reads_a_private_one(session) 
     assert summary.did_it == 1 and summary.total == 5
     assert [item.note for item in summary.notes] == ["Writing it makes it real."]
     assert summary.me[0].question == "What would make it safer to write about?"
-    # Since the last session only.
-    recent = barriers.for_brief(
-        session, therapist=therapist, client=client, since=now - timedelta(days=2, hours=1), until=now, titles={}
-    )
+    # Since the last session only: one two days ago, at noon (any hour of the day it ran counts
+    # that whole day, whatever the clock says when this test runs).
+    last_session = datetime.combine(now.date() - timedelta(days=2), time(12), UTC)
+    recent = barriers.for_brief(session, therapist=therapist, client=client, since=last_session, until=now, titles={})
     assert [(item.reason, item.count) for item in recent.me] == [(Reason.too_upsetting, 2)]
     # Another therapist is not this client's.
     with pytest.raises(NotFound):
