@@ -33,9 +33,11 @@ from app.models.types import utcnow
 from app.services import (
     appointments,
     audit,
+    barriers,
     clients,
     day_before,
     functional_analysis,
+    plans,
     record_types,
     scoring,
     zone_history,
@@ -146,10 +148,10 @@ class Brief:
     titles: dict[uuid.UUID, str]
     # What comes before and after, from shared ABC records and urge logs (one more query).
     functional: functional_analysis.FunctionalAnalysis
-    # What the figures were measured from, and the client's clock: the page's other sections
-    # (plans, check-ins) count from these rather than reading them again.
-    loaded: adherence.ClientRecords
-    clock: DayClock
+    # What got in the way since the last session (shared and discuss check-ins only).
+    barriers: barriers.Summary
+    # The plans made together in force, and whether each held since it was confirmed.
+    agreements: list[plans.Held]
 
     @property
     def has_risk(self) -> bool:
@@ -442,6 +444,11 @@ def build(
     functional = functional_analysis.count(
         session, therapist=therapist, client=client, since=since, as_of=as_of, clock=clock
     )
+    # Check-ins and plans count from the records, entry times and clock read above.
+    checkins = barriers.for_brief(
+        session, therapist=therapist, client=client, since=since, until=as_of, titles=titles, clock=clock
+    )
+    agreements = plans.for_brief(session, therapist=therapist, client=client, now=as_of, loaded=loaded)
     return Brief(
         client=client,
         appointment=appointment,
@@ -461,8 +468,8 @@ def build(
         upcoming=upcoming,
         titles=titles,
         functional=functional,
-        loaded=loaded,
-        clock=clock,
+        barriers=checkins,
+        agreements=agreements,
     )
 
 

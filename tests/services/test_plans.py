@@ -359,7 +359,7 @@ def test_the_brief_counts_its_plans_from_the_records_it_read_as_they_would_be_re
     session.commit()
     data = brief.build(session, therapist=therapist, client_id=client.id, now=now)
     assert stopped.id in {item.item.assignment.id for item in data.records}
-    shared = plans.for_brief(session, therapist=therapist, client=client, now=data.as_of, loaded=data.loaded)
+    shared = data.agreements
     alone = plans.for_brief(session, therapist=therapist, client=client, now=data.as_of)
     assert [(held.plan.id, held.outcome, held.done, held.expected) for held in shared] == [
         (held.plan.id, held.outcome, held.done, held.expected) for held in alone

@@ -231,23 +231,8 @@ def get_brief(
             for item in data.backfilled
         ],
         functional_analysis=_functional(data.functional),
-        barriers=_barriers(
-            barriers.for_brief(
-                session,
-                therapist=therapist,
-                client=data.client,
-                since=data.since,
-                until=data.as_of,
-                titles=data.titles,
-                clock=data.clock,
-            )
-        ),
-        agreements=[
-            _agreement(held)
-            for held in plans.for_brief(
-                session, therapist=therapist, client=data.client, now=data.as_of, loaded=data.loaded
-            )
-        ],
+        barriers=_barriers(data.barriers),
+        agreements=[_agreement(held) for held in data.agreements],
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from app.services import appointments, barriers, brief, plans
+from app.services import appointments, brief, plans
 from app.web.deps import CurrentTherapist, SessionDep
 from app.web.presenters import brief as brief_view
 from app.web.presenters import charts
@@ -51,21 +51,9 @@ def brief_page(
         "reading": reading,
         # Entries with a card on this page: the functional analysis links to them in place.
         "on_brief": {view.entry.id for group in reading.groups for view in group.items},
-        # What got in the way: shared check-ins since the last session (never private ones).
-        "barriers": barriers.for_brief(
-            session,
-            therapist=therapist,
-            client=data.client,
-            since=data.since,
-            until=data.as_of,
-            titles=data.titles,
-            clock=data.clock,
-        ),
-        # The plans made together, and whether each held since the client confirmed it (counted
-        # from the records and entry times the brief has read already).
-        "agreements": plans.for_brief(
-            session, therapist=therapist, client=data.client, now=data.as_of, loaded=data.loaded
-        ),
+        # What got in the way (never a private check-in), and the plans made together.
+        "barriers": data.barriers,
+        "agreements": data.agreements,
         "plan_line": plans.first_line,
         "obstacle_line": plans.obstacle_line,
         "describe_changes": lambda changes: plans.describe(session, changes),
