@@ -64,6 +64,12 @@ STUB_PUSH_MANAGER = """
 """
 
 STATE = "JSON.parse(localStorage.getItem('stub-push-manager') || 'null')"
+# The browser's subscription, as if it had been made with a key that is not the server's.
+MADE_WITH_ANOTHER_KEY = """() => {
+  const state = JSON.parse(localStorage.getItem('stub-push-manager'));
+  state.current.key = 'BOLD' + state.current.key.slice(4);
+  localStorage.setItem('stub-push-manager', JSON.stringify(state));
+}"""
 
 
 def _live_endpoints(server: LiveServer, client_id: Any) -> list[str]:
@@ -115,13 +121,7 @@ def test_a_dropped_subscription_or_one_made_with_another_key_is_renewed_on_the_n
         _wait_for_endpoints(page, live_server, person.client.id, [second])
 
         # A subscription made with a key that is not the server's (keys replaced): renewed too.
-        page.evaluate(
-            """() => {
-              const state = JSON.parse(localStorage.getItem('stub-push-manager'));
-              state.current.key = 'BOLD' + state.current.key.slice(4);
-              localStorage.setItem('stub-push-manager', JSON.stringify(state));
-            }"""
-        )
+        page.evaluate(MADE_WITH_ANOTHER_KEY)
         page.reload()
         _wait_for_endpoints(page, live_server, person.client.id, [third])
         assert page.evaluate(f"{STATE}.calls") == [public_key] * 3
@@ -174,13 +174,7 @@ def test_turning_reminders_on_again_replaces_a_subscription_made_with_another_ke
         page.goto("/c/reminders")
         _wait_for_endpoints(page, live_server, person.client.id, [first])
         context.clear_permissions()
-        page.evaluate(
-            """() => {
-              const state = JSON.parse(localStorage.getItem('stub-push-manager'));
-              state.current.key = 'BOLD' + state.current.key.slice(4);
-              localStorage.setItem('stub-push-manager', JSON.stringify(state));
-            }"""
-        )
+        page.evaluate(MADE_WITH_ANOTHER_KEY)
         page.reload()
         page.wait_for_load_state("networkidle")
         assert page.evaluate("Notification.permission") == "default"
