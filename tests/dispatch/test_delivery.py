@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,7 +17,8 @@ from app.models import Client, OccurrenceStatus, PushSubscription, Reminder, Rem
 from app.services import reminders
 from app.services.reminders import health as reminder_health
 from app.services.reminders import subscriptions
-from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, free_port, subscription_json
+from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
+from tests.dispatch.smtp_peer import Inbox, run_inbox
 from tests.factories import make_entry
 
 START = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
@@ -40,23 +38,9 @@ def _only_occurrence(session: Session) -> ReminderOccurrence:
     return occurrence
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, smtp_session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    inbox = _Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+def smtp() -> Iterator[Inbox]:
+    yield from run_inbox()
 
 
 def test_429_with_retry_after_is_retried_then_sent(
@@ -111,12 +95,9 @@ def test_email_fallback_after_the_grace_period(
     engine: Engine,
     dispatch_settings: Settings,
     vapid_keys: VapidKeys,
-    smtp: tuple[_Inbox, int],
+    smtp: Inbox,
 ) -> None:
-    inbox, port = smtp
-    settings = dispatch_settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
-    )
+    settings = smtp.settings(dispatch_settings)
     dispatcher = Dispatcher(engine=engine, settings=settings, keys=vapid_keys)
     client, assignment, reminder = client_with_reminder(session, now=START)
     client.email = "client@example.org"
@@ -130,7 +111,7 @@ def test_email_fallback_after_the_grace_period(
 
     occurrence = _only_occurrence(session)
     assert occurrence.status is OccurrenceStatus.email
-    [mail] = inbox.messages
+    [mail] = smtp.messages
     assert mail["To"] == "client@example.org"
     assert mail["Subject"] == "Between"
     text = mail.get_payload()
@@ -138,12 +119,9 @@ def test_email_fallback_after_the_grace_period(
 
 
 def test_no_device_and_email_opt_in_sends_email_at_once(
-    session: Session, engine: Engine, dispatch_settings: Settings, vapid_keys: VapidKeys, smtp: tuple[_Inbox, int]
+    session: Session, engine: Engine, dispatch_settings: Settings, vapid_keys: VapidKeys, smtp: Inbox
 ) -> None:
-    inbox, port = smtp
-    settings = dispatch_settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
-    )
+    settings = smtp.settings(dispatch_settings)
     client, _a, reminder = client_with_reminder(session, now=START)
     client.email = "owl@example.org"
     client.email_fallback = True
@@ -153,7 +131,7 @@ def test_no_device_and_email_opt_in_sends_email_at_once(
     dispatch(Dispatcher(engine=engine, settings=settings, keys=vapid_keys), due_now(reminder))
 
     assert _only_occurrence(session).status is OccurrenceStatus.email
-    assert len(inbox.messages) == 1
+    assert len(smtp.messages) == 1
 
 
 def test_slow_answer_is_waited_for_and_timeout_is_retried(

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -19,29 +16,16 @@ from app.dispatch.vapid import VapidKeys
 from app.models import Client, OccurrenceStatus, Reminder, ReminderOccurrence
 from app.services.reminders import health as reminder_health
 from app.services.reminders import subscriptions
-from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, free_port, subscription_json
+from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
+from tests.dispatch.smtp_peer import Inbox, run_inbox
 
 START = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, smtp_session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
-def inbox() -> Iterator[tuple[_Inbox, int]]:
-    box = _Inbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
+def inbox() -> Iterator[Inbox]:
+    yield from run_inbox()
 
 
 def _silent_client(session: Session, sink: Sink, settings: Settings, *, opened_days_ago: float | None) -> Reminder:
@@ -77,9 +61,8 @@ def _silent_client(session: Session, sink: Sink, settings: Settings, *, opened_d
     return reminder
 
 
-def _dispatcher(engine: Engine, settings: Settings, keys: VapidKeys, port: int) -> Dispatcher:
-    settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"})
-    return Dispatcher(engine=engine, settings=settings, keys=keys)
+def _dispatcher(engine: Engine, settings: Settings, keys: VapidKeys, inbox: Inbox) -> Dispatcher:
+    return Dispatcher(engine=engine, settings=inbox.settings(settings), keys=keys)
 
 
 def _this_one(session: Session, reminder: Reminder, now: datetime) -> ReminderOccurrence:
@@ -99,19 +82,18 @@ def test_every_device_silent_sends_the_email_as_well(
     engine: Engine,
     dispatch_settings: Settings,
     vapid_keys: VapidKeys,
-    inbox: tuple[_Inbox, int],
+    inbox: Inbox,
 ) -> None:
-    box, port = inbox
     reminder = _silent_client(session, sink, dispatch_settings, opened_days_ago=None)
     now = due_now(reminder)
 
-    dispatch(_dispatcher(engine, dispatch_settings, vapid_keys, port), now)
+    dispatch(_dispatcher(engine, dispatch_settings, vapid_keys, inbox), now)
 
     occurrence = _this_one(session, reminder, now)
     assert sink.hits("/phone") == 1  # the phone still gets it: it may come back to life
     assert occurrence.status is OccurrenceStatus.email
     assert occurrence.last_error == reminder_health.SILENT
-    [mail] = box.messages
+    [mail] = inbox.messages
     assert mail["To"] == "client@example.org"
     assert f"/c/record/{reminder.assignment_id}" in mail.get_payload()
     # The emailed one still counts as taken by the push service: the phone stays silent.
@@ -127,18 +109,17 @@ def test_a_phone_opened_yesterday_is_not_silent_and_no_email_goes_out(
     engine: Engine,
     dispatch_settings: Settings,
     vapid_keys: VapidKeys,
-    inbox: tuple[_Inbox, int],
+    inbox: Inbox,
 ) -> None:
-    box, port = inbox
     reminder = _silent_client(session, sink, dispatch_settings, opened_days_ago=1)
     now = due_now(reminder)
 
-    dispatch(_dispatcher(engine, dispatch_settings, vapid_keys, port), now)
+    dispatch(_dispatcher(engine, dispatch_settings, vapid_keys, inbox), now)
 
     occurrence = _this_one(session, reminder, now)
     assert sink.hits("/phone") == 1
     assert occurrence.status is OccurrenceStatus.sent
-    assert box.messages == []
+    assert inbox.messages == []
 
 
 def test_silent_without_the_email_opt_in_is_sent_by_push_only(
@@ -147,9 +128,8 @@ def test_silent_without_the_email_opt_in_is_sent_by_push_only(
     engine: Engine,
     dispatch_settings: Settings,
     vapid_keys: VapidKeys,
-    inbox: tuple[_Inbox, int],
+    inbox: Inbox,
 ) -> None:
-    box, port = inbox
     reminder = _silent_client(session, sink, dispatch_settings, opened_days_ago=None)
     client = session.get(Client, reminder.client_id)
     assert client is not None
@@ -158,7 +138,7 @@ def test_silent_without_the_email_opt_in_is_sent_by_push_only(
     session.commit()
     now = due_now(reminder)
 
-    dispatch(_dispatcher(engine, dispatch_settings, vapid_keys, port), now)
+    dispatch(_dispatcher(engine, dispatch_settings, vapid_keys, inbox), now)
 
     assert _this_one(session, reminder, now).status is OccurrenceStatus.sent
-    assert box.messages == []
+    assert inbox.messages == []
