@@ -133,6 +133,11 @@ class Summary:
     def empty(self) -> bool:
         return self.total == 0
 
+    @property
+    def did_it_question(self) -> str:
+        """The question for days done but not written down."""
+        return _(DID_IT_QUESTION)
+
 
 def private_filter(access: PrivateAccess) -> ColumnElement[bool]:
     """The check-ins one device may show: all once confirmed, else shared ones and its own."""

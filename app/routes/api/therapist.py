@@ -250,7 +250,7 @@ def _barriers(summary: barriers.Summary) -> BarriersPublic:
         about_them=_reasons(summary.me),
         about_the_task=_reasons(summary.task),
         done_not_recorded=summary.did_it,
-        done_not_recorded_question=barriers.ReasonCount(None, summary.did_it).question,
+        done_not_recorded_question=summary.did_it_question,
         notes=[
             CheckinNotePublic(
                 day=note.day,
