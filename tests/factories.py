@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -17,9 +17,13 @@ from app.models import (
     Client,
     Entry,
     EntryCreate,
+    OccurrenceStatus,
     Plan,
     PlanClientEdit,
+    PushSubscription,
     RecordTemplate,
+    Reminder,
+    ReminderOccurrence,
     SessionKind,
     TemplateVersion,
     Therapist,
@@ -179,3 +183,25 @@ def make_plan(
         plans.confirm(session, client=client, plan_id=plan.id, now=now)
     session.commit()
     return plan
+
+
+def make_silent(session: Session, *, phone: PushSubscription, reminder: Reminder, at: datetime) -> None:
+    """`phone` set up nine days before `at`, its push service having taken `reminder` once a day
+    on the five days before `at`, with no sign of life from it (a silent device). Not committed."""
+    day = timedelta(days=1)
+    phone.created_at = at - 9 * day
+    phone.last_success_at = at - day
+    phone.sent_count = phone.accepted_count = 5
+    for days in range(1, 6):
+        sent = at - days * day
+        session.add(
+            ReminderOccurrence(
+                reminder_id=reminder.id,
+                client_id=reminder.client_id,
+                due_at=sent,
+                status=OccurrenceStatus.sent,
+                sent_at=sent,
+                attempts=1,
+            )
+        )
+    session.add(phone)

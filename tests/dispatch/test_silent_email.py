@@ -18,6 +18,7 @@ from app.services.reminders import health as reminder_health
 from app.services.reminders import subscriptions
 from tests.dispatch.conftest import Sink, client_with_reminder, dispatch, due_now, subscription_json
 from tests.dispatch.smtp_peer import Inbox, run_inbox
+from tests.factories import make_silent
 
 START = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -39,23 +40,9 @@ def _silent_client(session: Session, sink: Sink, settings: Settings, *, opened_d
     )
     assert reminder.next_due_at is not None
     due = reminder.next_due_at
-    phone.created_at = due - 9 * DAY
-    phone.last_success_at = due - DAY
-    phone.accepted_count = phone.sent_count = 5
+    make_silent(session, phone=phone, reminder=reminder, at=due)
     if opened_days_ago is not None:
         phone.last_open_at = due - opened_days_ago * DAY
-    for days in range(1, 6):
-        at = due - days * DAY
-        session.add(
-            ReminderOccurrence(
-                reminder_id=reminder.id,
-                client_id=client.id,
-                due_at=at,
-                status=OccurrenceStatus.sent,
-                sent_at=at,
-                attempts=1,
-            )
-        )
     session.add_all([client, phone])
     session.commit()
     return reminder

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.core.settings import Settings
-from app.models import Client, OccurrenceStatus, PushSubscription, ReminderOccurrence, Therapist
+from app.models import Client, PushSubscription, Therapist
 from app.models.types import utcnow
 from app.services import reminders
 from app.services.reminders import subscriptions
 from tests.dispatch.conftest import subscription_json
-from tests.factories import browser, make_assignment, make_client, signed_in
+from tests.factories import browser, make_assignment, make_client, make_silent, signed_in
 
 DAY = timedelta(days=1)
 HX = {"HX-Request": "true"}
@@ -35,21 +35,8 @@ def silent(session: Session, settings: Settings) -> tuple[Client, PushSubscripti
     )
     now = utcnow()
     phone = subscriptions.add_subscription(session, client=client, data=subscription_json(ENDPOINT), settings=settings)
-    phone.created_at = now - 9 * DAY
-    phone.last_success_at = now - DAY
-    phone.sent_count = phone.accepted_count = 5
-    for days in range(1, 6):
-        session.add(
-            ReminderOccurrence(
-                reminder_id=reminder.id,
-                client_id=client.id,
-                due_at=now - days * DAY,
-                status=OccurrenceStatus.sent,
-                sent_at=now - days * DAY,
-                attempts=1,
-            )
-        )
-    session.add_all([client, phone])
+    make_silent(session, phone=phone, reminder=reminder, at=now)
+    session.add(client)
     session.commit()
     return client, phone
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.models import Client, OccurrenceStatus, ReminderOccurrence
+from app.models import Client
 from app.models.types import utcnow
 from app.services import reminders
 from app.services.reminders import subscriptions
@@ -26,6 +26,7 @@ from tests.browser.journeys.conftest import OpenJourney
 from tests.browser.journeys.journey import ALL_FOUR, Journey
 from tests.browser.people import client_with_records
 from tests.browser.test_push_renewal import STUB_PUSH_MANAGER, _live_endpoints, _wait_for_endpoints
+from tests.factories import make_silent
 from tests.peers import PushPeer
 
 DAY = timedelta(days=1)
@@ -76,21 +77,8 @@ def test_a_silent_phone_is_a_delivery_problem_and_the_client_sets_it_up_again(
             assignment_id=person.assignments["mood_log"].id,
             data=reminders.ReminderInput(times=["09:00"]),
         )
-        phone.created_at = now - 9 * DAY
-        phone.last_success_at = now - DAY
-        phone.sent_count = phone.accepted_count = 5
-        for days in range(1, 6):
-            session.add(
-                ReminderOccurrence(
-                    reminder_id=reminder.id,
-                    client_id=client.id,
-                    due_at=now - days * DAY,
-                    status=OccurrenceStatus.sent,
-                    sent_at=now - days * DAY,
-                    attempts=1,
-                )
-            )
-        session.add_all([client, phone])
+        make_silent(session, phone=phone, reminder=reminder, at=now)
+        session.add(client)
         session.commit()
         phone_id = str(phone.id)
     silent_words = _("Reminders may not be showing on this device.")
