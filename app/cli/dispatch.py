@@ -140,13 +140,13 @@ async def run_forever(settings: Settings, *, health: tuple[str, int] | None = No
     error_reporting.init(settings)
     engine = engine_for(settings, "dispatcher")
     dispatcher = Dispatcher(engine=engine, settings=settings)
-    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     dispatcher.start()
     server = HealthServer(engine=engine, settings=settings, dispatcher=dispatcher, address=health) if health else None
+    settle_heap()
     try:
         await stop.wait()
     finally:

@@ -69,6 +69,12 @@ CLAIM_LANES = 2
 BATCHES_IN_FLIGHT = 3
 # Outcomes are written this often while a batch is being sent.
 RECORD_EVERY = 0.05
+# The collector runs its first generation after this many new objects (Python's default: 700).
+# A burst keeps thousands of sends in flight, each a task, a request and a response, and at the
+# default the collector ran every few messages and walked them all again: about a sixth of a
+# dispatcher's CPU (docs/benchmarks.md). The objects of a message are freed by reference
+# counting as soon as it is recorded; only cycles wait for the collector, a little longer.
+BURST_GC_THRESHOLD = (10_000, 10, 10)
 
 
 class DispatcherLocked(RuntimeError):
@@ -590,9 +596,12 @@ def run_loop(main: Coroutine[Any, Any, Result]) -> Result:
 
 def settle_heap() -> None:
     """Keep what is loaded at start (modules, metadata, caches: alive as long as the process)
-    out of the collector's full passes, which otherwise pause a burst for tens of milliseconds."""
+    out of the collector's full passes, which otherwise pause a burst for tens of milliseconds,
+    and let the collector's first generation grow to BURST_GC_THRESHOLD. Call it once
+    everything the process keeps is loaded (the health app included)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*BURST_GC_THRESHOLD)
 
 
 def install(app: Any) -> None:
