@@ -496,26 +496,27 @@ class Ledger:
                         "error": delivery.error,
                     }
                 )
-        delivered, gone, failed = [], [], []
-        # Each device's sent and accepted counts grow by the same amounts in nearly every chunk
-        # (one message, accepted): one statement per distinct pair.
-        tallies: dict[tuple[int, int], list[uuid.UUID]] = defaultdict(list)
+        # Per device: how many messages went to it and how many its push service accepted
+        # (delivery health), written with its outcome. Nearly every device of a chunk got one
+        # message, accepted: one statement for each distinct (sent, accepted) pair.
+        delivered: dict[tuple[int, int], list[uuid.UUID]] = defaultdict(list)
+        gone, failed = [], []
         for subscription_id, results in device_results.items():
             accepted = sum(1 for result in results if result.outcome is Outcome.delivered)
-            tallies[(len(results), accepted)].append(subscription_id)
-            if any(result.outcome is Outcome.delivered for result in results):
-                delivered.append(subscription_id)
-            elif any(result.outcome is Outcome.gone for result in results):
-                gone.append({"sid": subscription_id, "error": results[0].error})
+            if accepted:
+                delivered[(len(results), accepted)].append(subscription_id)
+                continue
+            row = {"sid": subscription_id, "error": results[0].error, "sent": len(results)}
+            if any(result.outcome is Outcome.gone for result in results):
+                gone.append(row)
             else:
-                failed.append({"sid": subscription_id, "error": results[0].error})
+                failed.append(row)
         devices = sorted(device_results)
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 with self.engine.begin() as connection:
                     self._lock_devices(connection, devices)
                     self._write_outcomes(connection, plain, rows, delivered, gone, failed, now)
-                    self._count_sends(connection, tallies)
                 return
             except OperationalError:
                 # A deadlock or serialization failure rolled the whole chunk back: write it again,
@@ -537,7 +538,7 @@ class Ledger:
         connection: Any,
         plain: dict[OccurrenceStatus, list[uuid.UUID]],
         rows: list[dict[str, Any]],
-        delivered: list[uuid.UUID],
+        delivered: dict[tuple[int, int], list[uuid.UUID]],
         gone: list[dict[str, Any]],
         failed: list[dict[str, Any]],
         now: datetime,
@@ -561,15 +562,25 @@ class Ledger:
                 ),
                 rows,
             )
-        for chunk in self._chunks(delivered):
-            connection.execute(
-                update(S).where(self._among(S.c.id, chunk)).values(last_success_at=now, failures=0, last_error=None)
-            )
+        for (sent, accepted), ids in delivered.items():
+            for chunk in self._chunks(ids):
+                connection.execute(
+                    update(S)
+                    .where(self._among(S.c.id, chunk))
+                    .values(
+                        last_success_at=now,
+                        failures=0,
+                        last_error=None,
+                        sent_count=S.c.sent_count + sent,
+                        accepted_count=S.c.accepted_count + accepted,
+                    )
+                )
+        sent_count = S.c.sent_count + bindparam("sent")
         if gone:
             connection.execute(
                 update(S)
                 .where(S.c.id == bindparam("sid"))
-                .values(expired_at=now, last_failure_at=now, last_error=bindparam("error")),
+                .values(expired_at=now, last_failure_at=now, last_error=bindparam("error"), sent_count=sent_count),
                 gone,
             )
         if failed:
@@ -580,19 +591,10 @@ class Ledger:
                     failures=S.c.failures + 1,
                     last_failure_at=now,
                     last_error=bindparam("error"),
+                    sent_count=sent_count,
                 ),
                 failed,
             )
-
-    def _count_sends(self, connection: Any, tallies: dict[tuple[int, int], list[uuid.UUID]]) -> None:
-        """Per device: messages sent to it, and accepted by its push service (delivery health)."""
-        for (sent, accepted), ids in tallies.items():
-            for chunk in self._chunks(ids):
-                connection.execute(
-                    update(S)
-                    .where(self._among(S.c.id, chunk))
-                    .values(sent_count=S.c.sent_count + sent, accepted_count=S.c.accepted_count + accepted)
-                )
 
     def prune(self, *, now: datetime | None = None) -> int:
         """Delete subscriptions the push service reported gone more than 30 days ago."""

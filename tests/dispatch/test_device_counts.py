@@ -20,12 +20,13 @@ def test_each_device_counts_its_sends_and_what_its_push_service_accepted(
 ) -> None:
     client, _assignment, reminder = client_with_reminder(session, times=("08:30", "21:00"), now=START)
     devices: dict[str, PushSubscription] = {}
-    for name in ("phone", "tablet"):
+    for name in ("phone", "tablet", "old-laptop"):
         devices[name] = subscriptions.add_subscription(
             session, client=client, data=subscription_json(f"{sink.base}/{name}"), settings=dispatch_settings
         )
     session.commit()
     sink.script["/tablet"] = [(503, {}, 0.0)]
+    sink.script["/old-laptop"] = [(410, {}, 0.0)]
 
     first = dispatch(dispatcher, due_now(reminder))
     session.refresh(reminder)
@@ -36,4 +37,7 @@ def test_each_device_counts_its_sends_and_what_its_push_service_accepted(
         session.refresh(device)
     assert (devices["phone"].sent_count, devices["phone"].accepted_count) == (2, 2)
     assert (devices["tablet"].sent_count, devices["tablet"].accepted_count) == (2, 0)
+    # Gone after the first: counted once, and never sent to again.
+    assert (devices["old-laptop"].sent_count, devices["old-laptop"].accepted_count) == (1, 0)
+    assert devices["old-laptop"].expired_at is not None and devices["tablet"].expired_at is None
     assert devices["phone"].seen_count == devices["tablet"].seen_count == 0
