@@ -146,6 +146,13 @@ class CheckedResolver(AbstractResolver):
         return None
 
 
+def _origin(url: str) -> str:
+    """`scheme://host[:port]` of an endpoint, as written (the rules refused any with user info)."""
+    start = url.find("//") + 2
+    ends = [at for at in (url.find(mark, start) for mark in "/?#") if at >= 0]
+    return url[: min(ends)] if ends else url
+
+
 class _Poster:
     """The part of an aiohttp session WebPusher.send_async uses (`post`), wrapped, since
     pywebpush passes no options of its own:
@@ -160,12 +167,11 @@ class _Poster:
         self.proxies = proxies
 
     def post(self, url: str, **options: Any) -> Any:
-        parsed = URL(url)
-        origin = f"{parsed.scheme}://{parsed.host}:{parsed.port}"
+        origin = _origin(url)  # a parsed URL per message cost more than the rest of this wrapper
         proxy = self.proxies.get(origin)
         if proxy is None:
             try:
-                proxy = get_env_proxy_for_url(parsed)
+                proxy = get_env_proxy_for_url(URL(url))
             except LookupError:  # no proxy for this origin
                 proxy = (None, None)
             if len(self.proxies) >= 1024:  # one entry per push service: a handful in practice

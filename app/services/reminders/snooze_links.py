@@ -8,6 +8,7 @@ import hmac
 import struct
 import uuid
 from datetime import datetime
+from functools import lru_cache
 
 from app.core.errors import NotFound
 from app.core.i18n import _
@@ -37,5 +38,6 @@ def read_snooze_token(*, secret: str, token: str, now: datetime | None = None) -
     return uuid.UUID(bytes=body[:16]), uuid.UUID(bytes=body[16:32])
 
 
+@lru_cache(maxsize=8)  # one secret per process (two while keys rotate): one hash, not one per message
 def _snooze_key(secret: str) -> bytes:
     return hashlib.sha256(b"between-snooze:" + secret.encode()).digest()
