@@ -23,6 +23,7 @@ last receipt), per_s (first to last receipt), webpush_async_per_s, floor_per_s, 
 p50/p99 lateness (receipt minus due instant, s), duplicates and lost (by Topic at the sink,
 checked against the database), and CPU per message: of each dispatcher process while the burst
 ran (user + system from /proc, divided by the messages that process sent, from its /metrics),
+of PostgreSQL's server processes and of the sink over the same time (per message of the burst),
 of the floor, of send_only and of webpush_async.
 Targets: all out with p99 lateness <= 10 s, 0 duplicates, 0 lost, per_s >= 0.4 x floor_per_s.
 
@@ -176,6 +177,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds of every PostgreSQL server process on this machine (backends, WAL writer,
+    checkpointer…), by pid: the database's share of the same cores."""
+    cpu = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    cpu[int(entry.name)] = _cpu_seconds(int(entry.name))
+            except OSError:  # gone meanwhile
+                continue
+    return cpu
+
+
 def _sent_by(port: int) -> int:
     """Occurrences a dispatcher process recorded as sent, from its own /metrics."""
     import httpx
@@ -215,15 +230,18 @@ def burst(url: str, keys: Any, sink: Any, data_dir: Path, engine: Any) -> dict[s
         # CPU from just before the minute: starting up is not sending.
         time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 0.5))
         before = [_cpu_seconds(process.pid) for process in processes]
+        database_before, sink_before = _postgres_cpu(), _cpu_seconds(sink.process.pid)
         limit = time.monotonic() + TIME_LIMIT
         while time.monotonic() < limit and sink.count() < COUNT:
             time.sleep(0.25)
         time.sleep(1.0)  # the last outcomes recorded
         cpu = [_cpu_seconds(process.pid) - start for process, start in zip(processes, before, strict=True)]
+        database = sum(seconds - database_before.get(pid, 0.0) for pid, seconds in _postgres_cpu().items())
+        sink_cpu = _cpu_seconds(sink.process.pid) - sink_before
         sent = [_sent_by(port) for port in ports]
     finally:
         stop_processes(processes)
-    return {"due_at": due_at, "cpu": cpu, "sent": sent, **sink.stats()}
+    return {"due_at": due_at, "cpu": cpu, "sent": sent, "database_cpu": database, "sink_cpu": sink_cpu, **sink.stats()}
 
 
 def _answers(port: int) -> bool:
@@ -296,6 +314,8 @@ def run() -> dict[str, Any]:
     for n, (cpu, sent) in enumerate(zip(stats["cpu"], stats["sent"], strict=True), 1):
         figures[f"dispatcher{n}_sent"] = sent
         figures[f"dispatcher{n}_cpu_ms_per_message"] = round(1000 * cpu / sent, 3) if sent else float("nan")
+    figures["postgres_cpu_ms_per_message"] = round(1000 * stats["database_cpu"] / COUNT, 3)
+    figures["sink_cpu_ms_per_message"] = round(1000 * stats["sink_cpu"] / COUNT, 3)
     figures["floor_cpu_ms_per_message"] = round(floor_cpu, 3)
     figures["send_only_cpu_ms_per_message"] = round(send_cpu, 3)
     figures["send_only_per_s"] = round(send_rate, 1)
