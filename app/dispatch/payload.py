@@ -17,9 +17,10 @@ A message must fit one aes128gcm record of 4096 octets (RFC 8188/8291): 4096 min
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 WEB_PUSH = 8030
 MAX_BYTES = 4096 - 86 - 16 - 1
@@ -29,18 +30,30 @@ MAX_BODY = 240
 LOG, NOT_TODAY, SNOOZE = "log", "not-today", "snooze"
 
 
+# Ids and base64url tokens, nearly every value in a link here, read the same quoted or not;
+# `urlencode` quoted each one anyway, a fifth of a reminder's payload (docs/benchmarks.md).
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quoted(value: str) -> str:
+    return value if _PLAIN.fullmatch(value) else quote_plus(value)
+
+
 def _link(base_url: str, path: str, **query: str) -> str:
+    """`base_url` + `path`, with `query` encoded as `urlencode` would."""
     link = base_url.rstrip("/") + path
-    return f"{link}?{urlencode(query)}" if query else link
+    if not query:
+        return link
+    return link + "?" + "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in query.items())
 
 
-def record_link(base_url: str, *, assignment_id: uuid.UUID, occurrence_id: uuid.UUID | None = None) -> str:
+def record_link(base_url: str, *, assignment_id: uuid.UUID | str, occurrence_id: uuid.UUID | str | None = None) -> str:
     """The record's form; with the occurrence, opening it tells the server the reminder was seen."""
     query = {"occurrence": str(occurrence_id)} if occurrence_id else {}
     return _link(base_url, f"/c/record/{assignment_id}", **query)
 
 
-def not_today_link(base_url: str, *, assignment_id: uuid.UUID, occurrence_id: uuid.UUID) -> str:
+def not_today_link(base_url: str, *, assignment_id: uuid.UUID | str, occurrence_id: uuid.UUID | str) -> str:
     """The client's "Not today, because…" check-in for the record (app/routes/client/barriers.py)."""
     return _link(base_url, "/c/barriers/new", assignment=str(assignment_id), occurrence=str(occurrence_id))
 
@@ -85,7 +98,8 @@ def reminder(
     a record kept as it happens: none of its days is ever missed), "Snooze". Declaratively,
     "Snooze" opens the record with the snooze choices (a browser without the worker can only
     open a page); the worker snoozes in one tap instead."""
-    record = record_link(base_url, assignment_id=assignment_id, occurrence_id=occurrence_id)
+    assignment, occurrence = str(assignment_id), str(occurrence_id)
+    record = record_link(base_url, assignment_id=assignment, occurrence_id=occurrence)
     words = texts["actions"]
     notification = _notification(
         title=texts["title"],
@@ -97,9 +111,9 @@ def reminder(
     )
     actions = [{"action": LOG, "title": words["log"], "navigate": record}]
     if not_today:
-        checkin = not_today_link(base_url, assignment_id=assignment_id, occurrence_id=occurrence_id)
+        checkin = not_today_link(base_url, assignment_id=assignment, occurrence_id=occurrence)
         actions.append({"action": NOT_TODAY, "title": words["not_today"], "navigate": checkin})
-    choices = _link(base_url, f"/c/record/{assignment_id}", occurrence=str(occurrence_id), snooze=snooze)
+    choices = _link(base_url, f"/c/record/{assignment}", occurrence=occurrence, snooze=snooze)
     actions.append({"action": SNOOZE, "title": words["snooze"], "navigate": choices})
     notification["actions"] = actions
     return _encode(
@@ -108,7 +122,7 @@ def reminder(
             "notification": notification,
             "kind": "reminder",
             "reminder": str(reminder_id),
-            "occurrence": str(occurrence_id),
+            "occurrence": occurrence,
             "snooze": snooze,
         }
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -177,3 +177,17 @@ def test_a_record_kept_as_it_happens_offers_no_not_today(
     data = json.loads(message)
     assert problems(data) == []
     assert [action["action"] for action in data["notification"]["actions"]] == ["log", "snooze"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"occurrence": str(uuid.uuid4()), "snooze": "AbC-_x09"},
+        {"page": "a b&c=d/é", "n": "1.5~"},
+        {"empty": ""},
+    ],
+)
+def test_links_encode_their_query_as_urlencode_does(query: dict[str, str]) -> None:
+    assert payload._link("https://between.example.org/", "/c/x", **query) == (
+        f"https://between.example.org/c/x?{urlencode(query)}"
+    )
