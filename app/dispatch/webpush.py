@@ -35,7 +35,15 @@ from yarl import URL
 
 from app.core.push_rules import InvalidSubscriptionKeys, check_keys
 from app.dispatch.vapid import VapidSigner
-from app.services.push_endpoints import Endpoint, EndpointRules, RefusedEndpoint, parse_address
+from app.services.push_endpoints import (
+    MALFORMED,
+    Endpoint,
+    EndpointRules,
+    RefusedEndpoint,
+    has_unsafe_characters,
+    origin_of,
+    parse_address,
+)
 
 __all__ = ["MAX_PAYLOAD", "InvalidSubscriptionKeys", "check_keys"]
 
@@ -146,13 +154,6 @@ class CheckedResolver(AbstractResolver):
         return None
 
 
-def _origin(url: str) -> str:
-    """`scheme://host[:port]` of an endpoint, as written (the rules refused any with user info)."""
-    start = url.find("//") + 2
-    ends = [at for at in (url.find(mark, start) for mark in "/?#") if at >= 0]
-    return url[: min(ends)] if ends else url
-
-
 class _Poster:
     """The part of an aiohttp session WebPusher.send_async uses (`post`), wrapped, since
     pywebpush passes no options of its own:
@@ -167,7 +168,7 @@ class _Poster:
         self.proxies = proxies
 
     def post(self, url: str, **options: Any) -> Any:
-        origin = _origin(url)  # a parsed URL per message cost more than the rest of this wrapper
+        origin = origin_of(url)  # a parsed URL per message cost more than the rest of this wrapper
         proxy = self.proxies.get(origin)
         if proxy is None:
             try:
@@ -191,7 +192,7 @@ class PushSender:
     ) -> None:
         self.signer = signer
         self.rules = rules or EndpointRules()
-        # endpoint -> the checked URL, or why the rules refuse it
+        # a push service's origin -> its checked URL, or why the rules refuse it
         self._checked: dict[str, Endpoint | RefusedEndpoint] = {}
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.concurrency = concurrency
@@ -227,16 +228,21 @@ class PushSender:
         return self._poster
 
     def check(self, endpoint: str) -> Endpoint | RefusedEndpoint:
-        """The endpoint's URL checked against the rules (scheme, host, allow-list), remembered."""
-        checked = self._checked.get(endpoint)
+        """The endpoint's URL checked against the rules (scheme, host, allow-list): judged once
+        per push service (`EndpointRules.check_origin`), remembered, with its characters checked
+        each time (every device has an endpoint of its own)."""
+        if has_unsafe_characters(endpoint):
+            return RefusedEndpoint(MALFORMED)
+        origin = origin_of(endpoint)
+        checked = self._checked.get(origin)
         if checked is None:
             try:
-                checked = self.rules.check_url(endpoint)
+                checked = self.rules.check_origin(origin)
             except RefusedEndpoint as refused:
                 checked = refused
-            if len(self._checked) >= 65536:  # one entry per device: bounded, rebuilt as it is used
+            if len(self._checked) >= 4096:  # a handful of push services in practice: bounded anyway
                 self._checked.clear()
-            self._checked[endpoint] = checked
+            self._checked[origin] = checked
         return checked
 
     def refusal(self, endpoint: str) -> str | None:

@@ -140,6 +140,22 @@ def parse_address(text: str) -> IPAddress | None:
         return None
 
 
+# Refused anywhere in an endpoint: they could end a header line or hide part of the URL.
+_UNSAFE_CHARACTERS = frozenset("\r\n\t\\ ")
+
+
+def has_unsafe_characters(endpoint: str) -> bool:
+    return not _UNSAFE_CHARACTERS.isdisjoint(endpoint)
+
+
+def origin_of(endpoint: str) -> str:
+    """`scheme://authority` of an endpoint as written: the URL up to its path, query or
+    fragment, cut where `urlsplit` ends the authority."""
+    start = endpoint.find("//") + 2
+    ends = [at for at in (endpoint.find(mark, start) for mark in "/?#") if at >= 0]
+    return endpoint[: min(ends)] if ends else endpoint
+
+
 @dataclass(frozen=True)
 class Endpoint:
     scheme: str
@@ -166,13 +182,21 @@ class EndpointRules:
     def check_url(self, endpoint: str) -> Endpoint:
         """What can be said without resolving: scheme, host, the allow-list, and an address
         written in the URL. Raises RefusedEndpoint."""
+        if has_unsafe_characters(endpoint):
+            raise RefusedEndpoint(MALFORMED)
+        return self.check_origin(origin_of(endpoint))
+
+    def check_origin(self, origin: str) -> Endpoint:
+        """`check_url` for every endpoint of `origin` (`origin_of`) without unsafe characters:
+        nothing it judges lies past the authority, so a sender checks each push service once,
+        not each device. Raises RefusedEndpoint."""
         try:
-            parts = urlsplit(endpoint)
+            parts = urlsplit(origin)
             port = parts.port
         except ValueError:
             raise RefusedEndpoint(MALFORMED) from None
         host = (parts.hostname or "").rstrip(".")
-        if not host or port == 0 or "@" in parts.netloc or any(ch in endpoint for ch in "\r\n\t\\ "):
+        if not host or port == 0 or "@" in parts.netloc:
             raise RefusedEndpoint(MALFORMED)
         address = parse_address(host)
         if address is None and ("[" in parts.netloc or not _host_name(host)):

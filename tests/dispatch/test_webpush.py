@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from py_vapid import Vapid
 
 from app.dispatch.vapid import TOKEN_LIFETIME, VapidKeys, VapidSigner
-from app.dispatch.webpush import MAX_PAYLOAD, Outcome, PushResult, PushSender, Target, _origin, classify
+from app.dispatch.webpush import MAX_PAYLOAD, Outcome, PushResult, PushSender, Target, classify
 from app.services.push_endpoints import EndpointRules
 from tests import aio
 from tests.dispatch.conftest import Sink
@@ -194,20 +194,6 @@ def test_the_proxy_is_decided_per_push_service_and_remembered(sink: Sink, monkey
 
     assert [result.outcome for result in results] == [Outcome.delivered] * 4
     assert [path for path, _headers, _body in sink.received] == [proxied, "/tablet?x=1"] * 2
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "origin"),
-    [
-        ("https://fcm.googleapis.com/fcm/send/abc:def", "https://fcm.googleapis.com"),
-        ("https://web.push.apple.com:443/QH?x=1", "https://web.push.apple.com:443"),
-        ("http://127.0.0.1:8080?token=1", "http://127.0.0.1:8080"),
-        ("https://[2001:db8::1]:8443#frag", "https://[2001:db8::1]:8443"),
-        ("https://push.example.org", "https://push.example.org"),
-    ],
-)
-def test_an_endpoints_origin_is_its_scheme_host_and_port_as_written(endpoint: str, origin: str) -> None:
-    assert _origin(endpoint) == origin
 
 
 def test_a_proxy_on_the_private_network_is_used_under_the_strict_rules(
