@@ -13,23 +13,12 @@ from starlette.responses import Response
 from app.core import i18n
 from app.core.errors import Invalid, ServiceError, TooManyAttempts
 from app.models import SessionKind
-from app.services import accounts, device_sessions, device_trust, invites, phone_zone, ratelimit
+from app.services import accounts, device_sessions, invites, phone_zone, ratelimit
 from app.web.deps import DeviceDep, SessionDep, SettingsDep
-from app.web.render import SESSION_COOKIE, clear_session_cookie, redirect, render, set_lang_cookie, set_session_cookie
+from app.web.render import clear_session_cookie, redirect, render
+from app.web.signing_in import remote_address, start_session
 
 router = APIRouter(include_in_schema=False)
-
-
-def _remote(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _device_label(request: Request) -> str:
-    agent = request.headers.get("user-agent", "")
-    for name in ("iPhone", "iPad", "Android", "Windows", "Macintosh", "Linux"):
-        if name in agent:
-            return name
-    return agent[:40] or "Browser"
 
 
 @router.get("/signin")
@@ -51,7 +40,7 @@ def signin(
             session,
             email=email,
             password=password,
-            remote=_remote(request),
+            remote=remote_address(request),
             max_attempts=settings.signin_max_attempts,
             window_seconds=settings.signin_window_seconds,
         )
@@ -79,33 +68,9 @@ def signin(
             {"values": values, "error": i18n.gettext("That email and password do not match.")},
             status_code=400,
         )
-    return _start(
+    return start_session(
         request, session, settings, kind=SessionKind.therapist, who=therapist.id, locale=therapist.locale, to="/t"
     )
-
-
-def _start(request, session, settings, *, kind, who, locale, to, redeemed=None) -> Response:  # type: ignore[no-untyped-def]
-    # A fresh session id at every sign-in: a planted cookie is never promoted.
-    old_token = request.cookies.get(SESSION_COOKIE)
-    old = device_sessions.resolve(session, token=old_token) if old_token else None
-    if old is not None:
-        device_sessions.revoke(session, device=old)
-    if kind == SessionKind.therapist:
-        _device, token = device_sessions.start(
-            session, kind=kind, therapist_id=who, days=settings.therapist_session_days, label=_device_label(request)
-        )
-        days = settings.therapist_session_days
-    else:
-        device, token = device_sessions.start(
-            session, kind=kind, client_id=who, days=settings.client_session_days, label=_device_label(request)
-        )
-        device_trust.admit(session, client=redeemed.client, invite=redeemed.invite, device=device, previous=old)
-        days = settings.client_session_days
-    session.commit()
-    response = redirect(request, to)
-    set_session_cookie(request, response, token, days=days)
-    set_lang_cookie(request, response, locale)
-    return response
 
 
 @router.post("/signout")
@@ -140,7 +105,7 @@ def join(
 ) -> Response:
     wait = ratelimit.hit(
         session,
-        key=f"invite:ip:{_remote(request)}",
+        key=f"invite:ip:{remote_address(request)}",
         limit=settings.invite_max_attempts,
         window_seconds=settings.invite_window_seconds,
     )
@@ -172,7 +137,7 @@ def join(
     # The account's first phone starts with the first minute (what Between is, reminders,
     # a first record); a later device goes straight to Today.
     first_device = not device_sessions.active(session, client_id=client.id)
-    return _start(
+    return start_session(
         request,
         session,
         settings,

@@ -26,10 +26,10 @@ from app.core.email import Mail, Mailer
 from app.core.errors import ServiceError, TooManyAttempts
 from app.core.settings import Settings
 from app.models import SessionKind, TherapistCreate
-from app.routes.auth import _remote, _start
 from app.services import ratelimit, signups
 from app.web.deps import SessionDep, SettingsDep
 from app.web.render import render
+from app.web.signing_in import remote_address, start_session
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("between.signup")
@@ -108,7 +108,7 @@ def verify(
         return render(
             request, "pages/signup_verify.html", {"token": None, "error": error.message}, status_code=error.status_code
         )
-    return _start(
+    return start_session(
         request, session, settings, kind=SessionKind.therapist, who=therapist.id, locale=therapist.locale, to="/t"
     )
 
@@ -116,7 +116,7 @@ def verify(
 def _address_limit(session, settings: Settings, request: Request) -> int | None:  # type: ignore[no-untyped-def]
     return ratelimit.hit(
         session,
-        key=f"signup:ip:{_remote(request)}",
+        key=f"signup:ip:{remote_address(request)}",
         limit=settings.signup_max_attempts,
         window_seconds=settings.signup_window_seconds,
     )
