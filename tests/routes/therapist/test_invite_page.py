@@ -5,7 +5,7 @@ no one else, ever."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import segno
 from sqlmodel import select
@@ -121,44 +121,25 @@ def test_an_old_or_altered_cookie_shows_nothing(web, session, settings) -> None:
     session.commit()
     device_id = next(iter(_devices(session, therapist.id)))
     path = invite_handoff.path_for(client.id)
-    for value in (
-        invite_handoff.seal(
+
+    def sealed(**when: datetime) -> str:
+        return invite_handoff.seal(
             settings.secret_key,
             device_id=device_id,
             client_id=client.id,
             invite_id=issued.invite.id,
             token=issued.token,
             code=issued.code,
-            now=utcnow() - timedelta(minutes=invite_handoff.MINUTES + 1),
-        ),
-        _altered(
-            invite_handoff.seal(
-                settings.secret_key,
-                device_id=device_id,
-                client_id=client.id,
-                invite_id=issued.invite.id,
-                token=issued.token,
-                code=issued.code,
-            )
-        ),
-        "not-a-sealed-value",
-    ):
+            **when,
+        )
+
+    old = sealed(now=utcnow() - timedelta(minutes=invite_handoff.MINUTES + 1))
+    for value in (old, _altered(sealed()), "not-a-sealed-value"):
         desk.cookies.set(invite_handoff.COOKIE, value, path=path)
         page = desk.get(path)
         assert page.status_code == 200 and issued.code not in page.text and issued.token not in page.text
     # A fresh one opens.
-    desk.cookies.set(
-        invite_handoff.COOKIE,
-        invite_handoff.seal(
-            settings.secret_key,
-            device_id=device_id,
-            client_id=client.id,
-            invite_id=issued.invite.id,
-            token=issued.token,
-            code=issued.code,
-        ),
-        path=path,
-    )
+    desk.cookies.set(invite_handoff.COOKIE, sealed(), path=path)
     assert _code(desk.get(path).text) == issued.code
 
 
