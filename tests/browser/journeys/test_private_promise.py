@@ -16,17 +16,25 @@ from app.models import EntryCreate, Visibility
 from app.services import entries
 from tests.browser.live import DESKTOP, LiveServer
 from tests.browser.people import client_with_records
-from tests.browser.steps import WAIT_MS
+from tests.browser.steps import WAIT_MS, wait_until
 
 SECRET = "lo que nunca conté"
 SHARED = "un martes cualquiera"
+SPOKEN = (
+    "lang => document.documentElement.lang === lang"
+    " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+)
 
 
 def _speak(page: Any, lang: str) -> None:
-    """Change the language with the footer's form, as a person does."""
+    """Change the language with the footer's form, as a person does, and wait for the page
+    in that language. The form is boosted: the document stays, so its load state says
+    nothing, and a click before the swap could land on the page being replaced."""
+    if page.evaluate("document.documentElement.lang") == lang:
+        return
     page.locator("#locale-select").select_option(lang)
     page.locator("footer form button[type=submit]").click()
-    page.wait_for_load_state()
+    wait_until(page, SPOKEN, lang)
 
 
 def _write(server: LiveServer, person: Any, note: str, visibility: Visibility) -> None:
@@ -78,7 +86,6 @@ def _new_invitation(laptop_context: Any, live_server: LiveServer, person: Any, l
     # The caseload draws itself again once in this browser's zone on a first visit: let it settle.
     laptop.wait_for_load_state("networkidle")
     _speak(laptop, lang)
-    laptop.wait_for_load_state("networkidle")
     laptop.get_by_role("link", name=person.client.display_name).first.click()
     laptop.wait_for_url(f"**/t/clients/{person.client.id}", timeout=WAIT_MS)
     laptop.get_by_role("button", name="Nueva invitación" if lang == "es" else "New invitation").click()
