@@ -141,7 +141,10 @@ class BackfillItem(BaseModel):
 
 
 class RiskPublic(BaseModel):
-    kind: str
+    kind: str = Field(
+        description="phq9_item9: PHQ-9 item 9 answered above 0; self_harm: a DBT diary card or an urge log "
+        "says the client hurt themselves"
+    )
     occurred_at: datetime
     entry_id: uuid.UUID
 

@@ -112,8 +112,9 @@ class Series:
 @dataclass(frozen=True)
 class RiskFlag:
     occurred_at: datetime
-    kind: str
+    kind: str  # scoring.PHQ9_ITEM9, scoring.SELF_HARM
     entry_id: uuid.UUID
+    title: str = ""  # the record's name, as the brief shows it
 
 
 @dataclass(frozen=True)
@@ -421,13 +422,16 @@ def build(
     versions = _versions(session, shared)
     trends, questionnaires = _series(shared, records=records, versions=versions, clock=clock, from_=trend_from)
     titles = {item.assignment.id: item.title for item in records}
+    slugs = {item.assignment.id: item.template.slug for item in records}
     risks = []
     for row in shared:
         if row.occurred_at < since:
             continue
         version = versions.get(row.template_version_id)
-        for flag in scoring.risk_flags(version.scoring if version else None, row.answers):
-            risks.append(RiskFlag(occurred_at=row.occurred_at, kind=flag, entry_id=row.id))
+        rule, library = (version.scoring if version else None), slugs.get(row.assignment_id)
+        for flag in scoring.risk_flags(rule, row.answers, library=library):
+            title = titles.get(row.assignment_id, "")
+            risks.append(RiskFlag(occurred_at=row.occurred_at, kind=flag, entry_id=row.id, title=title))
     agenda = [row for row in shared if row.visibility == Visibility.discuss and row.occurred_at >= since]
     client_agenda = day_before.for_brief(session, appointment=appointment)
     on_agenda = {row.id: row for row in agenda}

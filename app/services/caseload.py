@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -25,6 +26,7 @@ from app.models import (
     Entry,
     OccurrenceStatus,
     PushSubscription,
+    RecordTemplate,
     ReminderOccurrence,
     TemplateVersion,
     Therapist,
@@ -234,35 +236,43 @@ def _as_utc(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-_RISK_RULES = ["phq9"]
-
-
 def _risk_answers(
     session: Session, *, client_ids: list[uuid.UUID], since: datetime
 ) -> list[tuple[datetime, uuid.UUID]]:
-    """Shared PHQ-9 answers with item 9 above 0 (private entries are never read)."""
-    # Entries are looked up by the clients' questionnaire assignments (an entry's version is
-    # always one of its assignment's form): not by scanning every recent entry of the caseload.
+    """Shared answers that raise a risk flag (private entries are never read)."""
+    # Entries are looked up by the clients' assignments of forms that can raise one (an
+    # entry's version is always one of its assignment's form): not by scanning every recent
+    # entry of the caseload.
     rule_version = aliased(TemplateVersion)
-    questionnaires = (
+    may_flag = (
         select(Assignment.id)
+        .join(RecordTemplate, col(RecordTemplate.id) == Assignment.template_id)
         .join(rule_version, col(rule_version.template_id) == Assignment.template_id)
-        .where(among(session, col(Assignment.client_id), client_ids), col(rule_version.scoring).in_(_RISK_RULES))
+        .where(
+            among(session, col(Assignment.client_id), client_ids),
+            col(rule_version.scoring).in_(scoring.RISK_RULES) | col(RecordTemplate.slug).in_(scoring.RISK_RECORDS),
+        )
     )
     statement = (
-        select(Entry.client_id, Entry.occurred_at, Entry.answers, TemplateVersion.scoring)
+        core_select(
+            col(Entry.client_id),
+            col(Entry.occurred_at),
+            col(Entry.answers),
+            col(TemplateVersion.scoring),
+            col(RecordTemplate.slug),
+        )
         .join(TemplateVersion, col(TemplateVersion.id) == Entry.template_version_id)
+        .join(RecordTemplate, col(RecordTemplate.id) == TemplateVersion.template_id)
         .where(
-            col(Entry.assignment_id).in_(questionnaires),
+            col(Entry.assignment_id).in_(may_flag),
             col(Entry.deleted_at).is_(None),
-            Entry.visibility != Visibility.private,
-            Entry.occurred_at >= since,
-            col(TemplateVersion.scoring).in_(_RISK_RULES),
+            col(Entry.visibility) != Visibility.private,
+            col(Entry.occurred_at) >= since,
         )
     )
     out = []
-    for client_id, occurred_at, answers, rule in session.execute(statement):
-        if scoring.risk_flags(rule, answers or {}):
+    for client_id, occurred_at, answers, rule, slug in session.execute(statement):
+        if scoring.risk_flags(rule, answers or {}, library=slug):
             out.append((occurred_at, client_id))
     return out
 

@@ -30,7 +30,16 @@ SEVERITY_BANDS: dict[str, tuple[tuple[int, int, str], ...]] = {
     ),
 }
 
+# Kinds of risk answer (`risk_flags`); each has its own sentence in the brief.
 PHQ9_ITEM9 = "phq9_item9"
+SELF_HARM = "self_harm"  # a record says the client hurt themselves
+
+# The rules and library records whose answers can raise a flag: the caseload reads only
+# their entries. A DBT diary card's "Did you self-harm today?" answered yes, an urge log's
+# urge to hurt oneself acted on. Urges alone are not flagged: a DBT diary rates them every
+# day, and an urge ridden out is the skill working.
+RISK_RULES = ("phq9",)
+RISK_RECORDS = ("dbt_diary_card", "urge_log")
 
 _ITEM_MAX = 3
 
@@ -61,13 +70,18 @@ def severity(rule: str | None, total: int | None) -> str | None:
     return None
 
 
-def risk_flags(rule: str | None, answers: dict[str, Any]) -> list[str]:
-    """Answers a therapist should see before anything else, whatever the total."""
+def risk_flags(rule: str | None, answers: dict[str, Any], *, library: str | None = None) -> list[str]:
+    """Answers a therapist should see before anything else, whatever the total: by the
+    form's scoring `rule`, and by its `library` slug for the library's own records."""
     flags = []
     if rule == "phq9":
         item9 = _item(answers, 9)
         if item9 is not None and item9 > 0:
             flags.append(PHQ9_ITEM9)
+    if library == "dbt_diary_card" and answers.get("self_harmed") is True:
+        flags.append(SELF_HARM)
+    if library == "urge_log" and answers.get("urge_type") == "self_harm" and answers.get("acted_on") is True:
+        flags.append(SELF_HARM)
     return flags
 
 

@@ -1,4 +1,4 @@
-"""PHQ-9 and GAD-7 totals, severity bands and risk flags."""
+"""PHQ-9 and GAD-7 totals, severity bands and risk flags (the questionnaires' and the library records')."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from app.library import BY_SLUG
 from app.services import scoring
 
 
@@ -137,3 +138,33 @@ def test_other_rules_raise_no_risk_flags() -> None:
     # GAD-7 has an item7 and no item 9: nothing there is a risk question.
     assert scoring.risk_flags("gad7", {f"item{number}": "3" for number in range(1, 10)}) == []
     assert scoring.risk_flags(None, {"item9": "3"}) == []
+
+
+def test_a_dbt_diary_card_that_says_self_harm_is_a_risk_flag() -> None:
+    day = {"urge_self_harm": 4, "urge_use": 0, "self_harmed": True}
+    assert scoring.risk_flags(None, day, library="dbt_diary_card") == [scoring.SELF_HARM]
+    # A high urge alone is the card doing its work: rated every day, not flagged.
+    assert scoring.risk_flags(None, {**day, "self_harmed": False}, library="dbt_diary_card") == []
+    assert scoring.risk_flags(None, {"urge_self_harm": 5}, library="dbt_diary_card") == []
+    # The same key in another form means nothing: the rule belongs to the library's card.
+    assert scoring.risk_flags(None, day, library="mood_log") == []
+    assert scoring.risk_flags(None, day) == []
+
+
+def test_an_urge_to_hurt_oneself_acted_on_is_a_risk_flag() -> None:
+    acted = {"urge_type": "self_harm", "intensity": 6, "acted_on": True}
+    assert scoring.risk_flags(None, acted, library="urge_log") == [scoring.SELF_HARM]
+    # Ridden out, or not said: the urge log shows it, without a safety banner.
+    assert scoring.risk_flags(None, {**acted, "acted_on": False}, library="urge_log") == []
+    assert scoring.risk_flags(None, {"urge_type": "self_harm", "intensity": 6}, library="urge_log") == []
+    # Another urge acted on is not a risk answer.
+    assert scoring.risk_flags(None, {**acted, "urge_type": "alcohol"}, library="urge_log") == []
+
+
+def test_every_record_that_can_raise_a_flag_is_in_the_library() -> None:
+    # The caseload reads only these records' entries: a slug that names no library record
+    # would silently flag nothing.
+    assert set(scoring.RISK_RECORDS) <= set(BY_SLUG)
+    fields = {slug: {field["key"] for field in BY_SLUG[slug].fields} for slug in scoring.RISK_RECORDS}
+    assert "self_harmed" in fields["dbt_diary_card"]
+    assert {"urge_type", "acted_on"} <= fields["urge_log"]
