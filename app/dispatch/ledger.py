@@ -224,6 +224,7 @@ class Ledger:
             R.c.random_count, R.c.random_min_gap_minutes, R.c.snoozed_until, R.c.next_due_at,
             C.c.timezone, C.c.day_boundary,
             A.c.ended_at, A.c.frequency, A.c.times_per_day, A.c.weekdays.label("assigned_weekdays"),
+            A.c.created_at.label("assigned_at"),
             *_RECIPIENT_COLUMNS,
         ]  # fmt: skip
         statement = (
@@ -358,13 +359,25 @@ class Ledger:
         self, connection: Any, pending: list[tuple[dict[str, Any], Any]]
     ) -> list[tuple[dict[str, Any], str]]:
         """The occurrences that stay quiet, each with why (`frequency.quiet_reason`): the entries
-        that client day asks for are there already, or the record is not set for that day."""
+        that client day asks for are there already (a weekly record's: that week), or the record
+        is not set for that day."""
         if not pending:
             return []
         days: dict[uuid.UUID, tuple[str, Any]] = {}
-        earliest = min(occurrence["due_at"] for occurrence, _row in pending) - timedelta(days=2)
-        for _occurrence, row in pending:
-            days[row.assignment_id] = (row.timezone, row.day_boundary)
+        counted: list[tuple[date, date, date]] = []  # (the occurrence's day, the days that count)
+        for occurrence, row in pending:
+            zone, boundary = days[row.assignment_id] = (row.timezone, row.day_boundary)
+            day = local_day(occurrence["due_at"], timezone=zone, boundary=boundary)
+            # Only a weekly record's days reach back to its first day: not worked out for the others.
+            weekly = row.frequency == Frequency.weekly
+            first_day = local_day(row.assigned_at, timezone=zone, boundary=boundary) if weekly else day
+            span = frequency_rules.counted_days(
+                row.frequency, weekdays=row.assigned_weekdays or (), day=day, first_day=first_day
+            )
+            counted.append((day, *span))
+        # A local day starts at most a day and a half from the UTC one; a week, six days more.
+        reach = timedelta(days=2 + 6 * any(first < last for _day, first, last in counted))
+        earliest = min(occurrence["due_at"] for occurrence, _row in pending) - reach
         counts: dict[tuple[uuid.UUID, date], int] = defaultdict(int)
         ids = list(days)
         for chunk in self._chunks(ids):
@@ -379,14 +392,14 @@ class Ledger:
                 zone, boundary = days[assignment_id]
                 counts[(assignment_id, local_day(occurred_at, timezone=zone, boundary=boundary))] += 1
         quiet = []
-        for occurrence, row in pending:
-            day = local_day(occurrence["due_at"], timezone=row.timezone, boundary=row.day_boundary)
+        for (occurrence, row), (day, first, last) in zip(pending, counted, strict=True):
+            entries = sum(counts.get((row.assignment_id, one), 0) for one in frequency_rules.days_of(first, last))
             reason = frequency_rules.quiet_reason(
                 row.frequency,
                 times_per_day=row.times_per_day,
                 weekdays=row.assigned_weekdays or (),
                 day=day,
-                entries=counts.get((row.assignment_id, day), 0),
+                entries=entries,
             )
             if reason is not None:
                 quiet.append((occurrence, reason))

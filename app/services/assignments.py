@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.core.days import day_bounds, local_day
@@ -190,10 +190,19 @@ class Task:
     done_today: int
     expected_today: int
     due_today: bool
+    day: date  # the client's today
+    # A weekly record: its week holding today (first, last day) and the entries in it.
+    week: tuple[date, date] | None = None
+    done_this_week: int = 0
+
+    @property
+    def done(self) -> int:
+        """The entries that count toward what today asks for: today's, or the week's."""
+        return self.done_this_week if self.week is not None else self.done_today
 
     @property
     def complete(self) -> bool:
-        return self.done_today >= self.expected_today
+        return self.done >= self.expected_today
 
     @property
     def as_it_happens(self) -> bool:
@@ -202,35 +211,54 @@ class Task:
 
 
 def today(session: Session, *, client: Client, now: datetime | None = None) -> list[Task]:
-    """Each active assignment with how many entries today's local day already has."""
+    """Each active assignment with how many entries today's local day already has (and a
+    weekly record's week: done once in it, it is done until the next one)."""
     now = now or utcnow()
-    day = local_day(now, timezone=client.timezone, boundary=client.day_boundary)
-    start, end_ = day_bounds(day, timezone=client.timezone, boundary=client.day_boundary)
+    zone, boundary = client.timezone, client.day_boundary
+    day = local_day(now, timezone=zone, boundary=boundary)
     pairs = active_for_client(session, client_id=client.id)
-    counts = dict(
-        session.exec(
-            select(Entry.assignment_id, func.count())
-            .where(
-                Entry.client_id == client.id,
-                col(Entry.deleted_at).is_(None),
-                Entry.occurred_at >= start,
-                Entry.occurred_at < end_,
-            )
-            .group_by(col(Entry.assignment_id))
-        ).all()
-    )
+    spans = {
+        assignment.id: frequency_rules.counted_days(
+            assignment.frequency,
+            weekdays=assignment.weekdays,
+            day=day,
+            first_day=local_day(assignment.created_at, timezone=zone, boundary=boundary),
+        )
+        for assignment, _version in pairs
+    }
+    first = min((start for start, _last in spans.values()), default=day)
+    start, _end = day_bounds(first, timezone=zone, boundary=boundary)
+    _start, end_ = day_bounds(day, timezone=zone, boundary=boundary)
+    # Entry times since the earliest day that counts (a week back at most): few rows.
+    per_day: dict[tuple[uuid.UUID, date], int] = defaultdict(int)
+    for assignment_id, occurred_at in session.exec(
+        select(Entry.assignment_id, Entry.occurred_at).where(
+            Entry.client_id == client.id,
+            col(Entry.deleted_at).is_(None),
+            Entry.occurred_at >= start,
+            Entry.occurred_at < end_,
+        )
+    ):
+        per_day[(assignment_id, local_day(occurred_at, timezone=zone, boundary=boundary))] += 1
     tasks = []
     for assignment, version in pairs:
         expected = frequency_rules.entries_asked(
             assignment.frequency, times_per_day=assignment.times_per_day, weekdays=assignment.weekdays, day=day
         )
+        low, high = spans[assignment.id]
+        weekly = Frequency(assignment.frequency) is Frequency.weekly
         tasks.append(
             Task(
                 assignment=assignment,
                 version=version,
-                done_today=int(counts.get(assignment.id, 0)),
+                done_today=per_day[(assignment.id, day)],
                 expected_today=expected,
                 due_today=expected > 0,
+                day=day,
+                week=(low, high) if weekly else None,
+                done_this_week=sum(per_day[(assignment.id, one)] for one in frequency_rules.days_of(low, high))
+                if weekly
+                else 0,
             )
         )
     return tasks

@@ -3,20 +3,22 @@ entries a day asks for, when a reminder stays quiet and why, and the same in pla
 
 The assign form (and the form that edits an assignment) lists `CHOICES`; the dispatcher
 asks `quiet_reason` before sending a reminder; the client's Today page asks
-`entries_asked`; the reminder pages say `reminder_rule` and `quiet_sentence`.
+`entries_asked`; both count the entries of `counted_days` (a weekly record's whole week);
+the reminder pages say `reminder_rule` and `quiet_sentence`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from app.core import i18n
 from app.core.errors import Invalid
 from app.core.i18n import N_
 from app.models import Frequency
+from app.services.adherence.rules import due_weekday, week_of
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,23 @@ def usual_help() -> str:
 QUIET_DONE = "done"  # the entries that day asks for were already there
 QUIET_NOT_DUE = "not_due"  # the record is not set for that day
 QUIET_LOGGED = "logged"  # kept as it happens: something was already written that day
+QUIET_WEEK_DONE = "week_done"  # a weekly record: that week's entry was already there
+
+
+def days_of(first: date, last: date) -> list[date]:
+    """Each day from `first` to `last`, both included."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def counted_days(
+    frequency: Frequency | str, *, weekdays: Sequence[int], day: date, first_day: date
+) -> tuple[date, date]:
+    """The days (first, last) whose entries count toward what `day` asks for: the day itself,
+    or a weekly record's whole week, as the adherence engine counts it (`rules.week_of`).
+    `first_day`: the record's first local day."""
+    if Frequency(frequency) is Frequency.weekly:
+        return week_of(day, first_day=first_day, due_weekday=due_weekday(frequency, weekdays))
+    return day, day
 
 
 def entries_asked(frequency: Frequency | str, *, times_per_day: int, weekdays: Sequence[int], day: date) -> int:
@@ -125,18 +144,21 @@ def entries_asked(frequency: Frequency | str, *, times_per_day: int, weekdays: S
 def quiet_reason(
     frequency: Frequency | str, *, times_per_day: int, weekdays: Sequence[int], day: date, entries: int
 ) -> str | None:
-    """Why a reminder due on `day` stays quiet, given the record's entries that day; None: it is sent.
+    """Why a reminder due on `day` stays quiet, given the record's entries over `counted_days`
+    (that day; a weekly record's week); None: it is sent.
 
     Expected per day: with two entries a day asked for and one done, the next reminder is
     sent; a reminder of a record kept as it happens is a check-in, quiet once something was
-    written that day."""
+    written that day; a weekly record's reminders are quiet for the rest of a week once done."""
     frequency = Frequency(frequency)
     if frequency is Frequency.as_it_happens:
         return QUIET_LOGGED if entries > 0 else None
     asked = entries_asked(frequency, times_per_day=times_per_day, weekdays=weekdays, day=day)
     if asked == 0:
         return QUIET_NOT_DUE
-    return QUIET_DONE if entries >= asked else None
+    if entries < asked:
+        return None
+    return QUIET_WEEK_DONE if frequency is Frequency.weekly else QUIET_DONE
 
 
 # -- in plain words ----------------------------------------------------------------------------
@@ -168,7 +190,18 @@ def reminder_rule(assignment: Any, *, title: str, times: Sequence[str] = ()) -> 
             days=days,
         )
     if frequency is Frequency.weekly:
-        return i18n.gettext("If %(record)s is already done today, this reminder stays quiet.", record=title)
+        due = due_weekday(frequency, assignment.weekdays or ())
+        if due is not None:
+            return i18n.gettext(
+                "%(record)s is once a week, in the week that ends on %(day)s. Once that week's is done, "
+                "this reminder stays quiet until the next week.",
+                record=title,
+                day=_wide_day_names()[due - 1],
+            )
+        return i18n.gettext(
+            "%(record)s is once a week. Once that week's is done, this reminder stays quiet until the next week.",
+            record=title,
+        )
     if len(times) > 1:
         return i18n.gettext(
             "One entry a day: once today's %(record)s is done, the day's later reminders stay quiet. "
@@ -190,6 +223,12 @@ def quiet_sentence(reason: str | None, *, time: str, day: str, today: bool) -> s
         return i18n.gettext(
             "Stayed quiet at %(time)s on %(day)s: something was already written that day.", time=time, day=day
         )
+    if reason == QUIET_WEEK_DONE:
+        if today:
+            return i18n.gettext("Stayed quiet at %(time)s: this week's record was already done.", time=time)
+        return i18n.gettext(
+            "Stayed quiet at %(time)s on %(day)s: that week's record was already done.", time=time, day=day
+        )
     if today:
         return i18n.gettext("Stayed quiet at %(time)s: today's record was already done.", time=time)
     return i18n.gettext("Stayed quiet at %(time)s on %(day)s: that day's record was already done.", time=time, day=day)
@@ -203,6 +242,21 @@ def per_week(value: float) -> str:
     from babel.numbers import format_decimal
 
     return str(format_decimal(round(value, 1), format="#,##0.#", locale=i18n.get_locale()))
+
+
+def this_week(last: date, *, today: date) -> str:
+    """A weekly record not done yet this week, on the client's Today: by when, kindly."""
+    if last == today:
+        return i18n.gettext("Once this week, by today")
+    return i18n.gettext("Once this week, by %(day)s", day=_wide_day_names()[last.weekday()])
+
+
+def _wide_day_names() -> list[str]:
+    """Monday to Sunday, in full, in the current language."""
+    from babel.dates import get_day_names
+
+    names = get_day_names("wide", locale=i18n.get_locale())
+    return [str(names[number]) for number in range(7)]
 
 
 def _weekday_names() -> list[tuple[int, str]]:
@@ -222,10 +276,7 @@ def frequency_label(assignment: Any) -> str:
     if frequency is Frequency.weekly:
         weekdays = list(assignment.weekdays or ())
         if len(weekdays) == 1:  # due on one day of the week (older weekly records have none)
-            from babel.dates import get_day_names
-
-            day = get_day_names("wide", locale=i18n.get_locale())[weekdays[0] - 1]
-            return i18n.gettext("once a week, on %(day)s", day=day)
+            return i18n.gettext("once a week, on %(day)s", day=_wide_day_names()[weekdays[0] - 1])
         return i18n.gettext("once a week")
     if frequency is Frequency.as_it_happens:
         return i18n.gettext("when it happens")

@@ -61,6 +61,7 @@ def _environment() -> Environment:
     env.globals["frequency_choices"] = frequency.CHOICES
     env.globals["usual_frequency_help"] = frequency.usual_help
     env.globals["reminder_rule"] = frequency.reminder_rule
+    env.globals["this_week"] = frequency.this_week
     env.globals["per_week"] = frequency.per_week
     return env
 

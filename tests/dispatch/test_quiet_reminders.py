@@ -156,3 +156,71 @@ def test_the_rule_in_one_place() -> None:
     assert rule(Frequency.as_it_happens, times_per_day=1, weekdays=(), day=monday, entries=3) == "logged"
     assert frequency.entries_asked(Frequency.as_it_happens, times_per_day=1, weekdays=(), day=monday) == 0
     assert frequency.entries_asked(Frequency.times_per_day, times_per_day=3, weekdays=(), day=monday) == 3
+    # A weekly record: the entries of its week count, and say so.
+    assert rule(Frequency.weekly, times_per_day=1, weekdays=(7,), day=tuesday, entries=0) is None
+    assert rule(Frequency.weekly, times_per_day=1, weekdays=(7,), day=tuesday, entries=1) == "week_done"
+    week = frequency.counted_days(Frequency.weekly, weekdays=(7,), day=tuesday, first_day=monday)
+    assert week == (monday, datetime(2026, 5, 10).date())
+    assert frequency.counted_days(Frequency.daily, weekdays=(), day=tuesday, first_day=monday) == (tuesday, tuesday)
+
+
+def _week_of_reminders(
+    session: Session, dispatcher: Dispatcher, client: Client, assignment: Assignment, reminder: Reminder
+) -> list[ReminderOccurrence]:
+    """Every day's 19:00 reminder from Monday to the next Monday, with the week's entry written on
+    Tuesday morning."""
+    assignment.created_at = MONDAY
+    session.add(assignment)
+    reminders.save(
+        session,
+        client=client,
+        assignment_id=reminder.assignment_id,
+        data=reminders.ReminderInput(times=("19:00",), weekdays=(1, 2, 3, 4, 5, 6, 7)),
+        now=MONDAY,
+    )
+    session.commit()
+    monday = _next(session, dispatcher, reminder)
+    make_entry(session, client=client, assignment=assignment, occurred_at=datetime(2026, 5, 5, 8, tzinfo=UTC))
+    return [monday, *(_next(session, dispatcher, reminder) for _day in range(7))]
+
+
+def test_a_weekly_record_done_early_in_its_week_keeps_its_reminders_quiet_until_the_next_week(
+    session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    # Due on Sundays: its weeks run Monday to Sunday. Done on Tuesday, the rest of the week is quiet.
+    client, assignment, reminder = _set_up(
+        session, sink, dispatch_settings, times=("19:00",), frequency=Frequency.weekly, weekdays=[7]
+    )
+
+    week = _week_of_reminders(session, dispatcher, client, assignment, reminder)
+
+    assert [item.status for item in week] == [
+        OccurrenceStatus.sent,
+        *[OccurrenceStatus.suppressed] * 6,
+        OccurrenceStatus.sent,
+    ]
+    assert {item.last_error for item in week[1:7]} == {frequency.QUIET_WEEK_DONE}
+    assert sink.hits("/phone") == 2
+    health = reminder_health.delivery_health(session, client=client, now=datetime(2026, 5, 10, 20, tzinfo=UTC))
+    assert health.quiet_done == 6 and health.quiet_not_due == 0  # already done, as the therapist reads it
+    [sunday, *_older] = reminder_health.quiet_reminders(
+        session, client=client, now=datetime(2026, 5, 10, 20, tzinfo=UTC)
+    )
+    assert (sunday.due_local.day, sunday.reason, sunday.today) == (10, frequency.QUIET_WEEK_DONE, True)
+
+
+def test_a_weekly_record_without_a_day_counts_its_weeks_from_its_first_day(
+    session: Session, sink: Sink, dispatcher: Dispatcher, dispatch_settings: Settings
+) -> None:
+    # Set before weeks had a day (all seven): weeks run from its first day, a Monday here.
+    client, assignment, reminder = _set_up(
+        session, sink, dispatch_settings, times=("19:00",), frequency=Frequency.weekly, weekdays=[1, 2, 3, 4, 5, 6, 7]
+    )
+
+    week = _week_of_reminders(session, dispatcher, client, assignment, reminder)
+
+    assert [item.status for item in week] == [
+        OccurrenceStatus.sent,
+        *[OccurrenceStatus.suppressed] * 6,
+        OccurrenceStatus.sent,
+    ]

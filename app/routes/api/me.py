@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -40,7 +41,9 @@ class TaskPublic(BaseModel):
     done_today: int
     expected_today: int
     due_today: bool
-    complete: bool
+    complete: bool = Field(description="today's entries are there; for a weekly record, this week's")
+    done_this_week: int | None = Field(default=None, description="a weekly record: the entries in its week")
+    week_ends_on: date | None = Field(default=None, description="a weekly record: the last day of its week")
 
 
 @router.get("/me", response_model=ProfilePublic, responses=ERRORS, summary="My profile (name, language, time zone)")
@@ -66,6 +69,8 @@ def today(session: SessionDep, client: CurrentClient) -> Any:
             expected_today=task.expected_today,
             due_today=task.due_today,
             complete=task.complete,
+            done_this_week=task.done_this_week if task.week else None,
+            week_ends_on=task.week[1] if task.week else None,
         )
         for task in assignments.today(session, client=client)
     ]

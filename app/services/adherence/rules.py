@@ -134,11 +134,7 @@ class Schedule:
 
     @property
     def due_weekday(self) -> int | None:
-        """A weekly record's day (ISO weekday): its weeks end on that day. None for weeks
-        counted from the assignment's first day (weekly records set before weeks had a day)."""
-        if self.frequency is Frequency.weekly and len(self.weekdays) == 1:
-            return self.weekdays[0]
-        return None
+        return due_weekday(self.frequency, self.weekdays)
 
     @property
     def target(self) -> int:
@@ -192,6 +188,25 @@ def week_windows(*, span: int, skip: int, first_weekday: int, due_weekday: int |
             out.append((start, end))
         end += 7
     return out
+
+
+def due_weekday(frequency: Frequency | str, weekdays: Sequence[int]) -> int | None:
+    """A weekly record's day (ISO weekday): its weeks end on that day. None for weeks counted
+    from the assignment's first day (weekly records set before weeks had a day), and for
+    every other frequency."""
+    if Frequency(frequency) is Frequency.weekly and len(weekdays or ()) == 1:
+        return int(weekdays[0])
+    return None
+
+
+def week_of(day: date, *, first_day: date, due_weekday: int | None) -> tuple[date, date]:
+    """The week of a weekly record that `day` falls in, as (first, last) day: the window of
+    `week_windows` that holds it (ending on `due_weekday`, or seven days from `first_day`)."""
+    if due_weekday is None:
+        start = first_day + timedelta(days=(day - first_day).days // 7 * 7)
+        return start, start + timedelta(days=6)
+    end = day + timedelta(days=(due_weekday - day.isoweekday()) % 7)
+    return max(first_day, end - timedelta(days=6)), end
 
 
 @dataclass(frozen=True)

@@ -138,8 +138,8 @@ class DeliveryHealth:
 
     @property
     def quiet_done(self) -> int:
-        """Stayed quiet because the record was already done that day (or, kept as it happens,
-        something was written)."""
+        """Stayed quiet because the record was already done that day (a weekly record: that
+        week; kept as it happens: something was written)."""
         return sum(n for reason, n in self.quiet.items() if reason != frequency_rules.QUIET_NOT_DUE)
 
     @property
