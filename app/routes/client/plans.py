@@ -59,6 +59,11 @@ async def save(request: Request, plan_id: uuid.UUID, session: SessionDep, client
     form = await request.form()
     plan = plans.get_for_client(session, client=client, plan_id=plan_id)
     state = plan.state
+    if wants_fragment(request) and state is PlanState.confirmed:
+        # The draft's save-as-you-go, arriving after "Confirm": the tap that confirmed also
+        # left the field, which sent it. The confirm saved the same words; sending the phone
+        # to "Saved" now would cover the page that says the plan is confirmed.
+        return Response(status_code=204, headers={"Vary": "HX-Request"})
     try:
         plans.edit_as_client(session, client=client, plan_id=plan.id, data=plan_view.client_edit(form))
     except Invalid as problem:

@@ -145,3 +145,24 @@ def test_confirming_what_the_phone_had_not_shown_yet_keeps_the_phones_words_and_
     assert plan.why == "My own reason"
     phone.close()
     desk.close()
+
+
+def test_the_drafts_last_save_arriving_after_confirm_leaves_the_confirmed_page_alone(app, session) -> None:
+    # One tap on "Confirm" also leaves the field being typed in: the draft's save-as-you-go and
+    # the confirm go out together, and the save may reach the server second.
+    client = make_client(session, therapist=make_therapist(session))
+    plan = make_plan(session, client=client, template=library_template(session, "mood_log"))
+    phone = signed_in(browser(app), session, client)
+    seen = since(phone.get(f"/c/plans/{plan.id}").text)
+    words = {"times": ["18:30"], "why": "For my evenings", "since": str(seen)}
+    confirmed = phone.post(f"/c/plans/{plan.id}/confirm", data=words, follow_redirects=False)
+    assert "confirmed=1" in confirmed.headers["location"]
+    before = counts(session)
+
+    late = phone.post(f"/c/plans/{plan.id}", data=words, headers=HTMX, follow_redirects=False)
+
+    assert late.status_code == 204 and "hx-redirect" not in late.headers
+    assert counts(session) == before  # nothing saved again, no change in the plan's history
+    # The confirmed plan's own form (a page, not a fragment) still saves and says so.
+    changed = phone.post(f"/c/plans/{plan.id}", data={**words, "why": "For me"}, follow_redirects=False)
+    assert changed.status_code == 303 and "saved=1" in changed.headers["location"]
