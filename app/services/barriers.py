@@ -32,7 +32,7 @@ from app.core.i18n import N_, _
 from app.models import BarrierCheckin, BarrierCreate, BarrierPublic, Client, Frequency, Therapist, Visibility
 from app.models.barrier import ME_REASONS, NOTE_MAX, TASK_REASONS, Reason
 from app.models.types import utcnow
-from app.services import voice_notes, zone_history
+from app.services import sharing, voice_notes, zone_history
 from app.services.adherence import load as adherence
 from app.services.adherence.load import Assigned, assigned
 from app.services.adherence.rules import DayClock, DayState
@@ -143,7 +143,7 @@ def private_filter(access: PrivateAccess) -> ColumnElement[bool]:
     """The check-ins one device may show: all once confirmed, else shared ones and its own."""
     if access.everything:
         return true()
-    shared = col(BarrierCheckin.visibility) != Visibility.private
+    shared = sharing.shared(BarrierCheckin)
     if access.device_id is None:
         return shared
     return or_(shared, col(BarrierCheckin.device_id) == access.device_id)
@@ -398,7 +398,7 @@ def for_brief(
             select(BarrierCheckin)
             .where(
                 BarrierCheckin.client_id == client.id,
-                col(BarrierCheckin.visibility) != Visibility.private,
+                sharing.shared(BarrierCheckin),
                 BarrierCheckin.day >= clock.day_of(since),
                 BarrierCheckin.day <= clock.day_of(until),
             )

@@ -40,6 +40,7 @@ from app.services import (
     plans,
     record_types,
     scoring,
+    sharing,
     zone_history,
 )
 from app.services.adherence import load as adherence
@@ -169,24 +170,6 @@ def _entries(session: Session, *, client: Client, since: datetime | None = None)
     if since is not None:
         statement = statement.where(Entry.occurred_at >= since)
     return list(session.exec(statement.order_by(col(Entry.occurred_at))))
-
-
-def _shared_entries(session: Session, *, client: Client, since: datetime, until: datetime) -> list[Entry]:
-    """The client's shared and "discuss in session" entries from `since` to `until`, oldest
-    first: a private one is not even read."""
-    return list(
-        session.exec(
-            select(Entry)
-            .where(
-                Entry.client_id == client.id,
-                col(Entry.deleted_at).is_(None),
-                col(Entry.visibility) != Visibility.private,
-                Entry.occurred_at >= since,
-                Entry.occurred_at <= until,
-            )
-            .order_by(col(Entry.occurred_at))
-        )
-    )
 
 
 def _timed_facts(
@@ -418,7 +401,7 @@ def build(
     ]
     # From here on, only what the client shared.
     trend_from = min(since, as_of - TREND_SPAN)
-    shared = _shared_entries(session, client=client, since=trend_from, until=as_of)
+    shared = sharing.shared_entries(session, client_id=client.id, since=trend_from, until=as_of)
     versions = _versions(session, shared)
     trends, questionnaires = _series(shared, records=records, versions=versions, clock=clock, from_=trend_from)
     titles = {item.assignment.id: item.title for item in records}

@@ -30,11 +30,10 @@ from app.models import (
     ReminderOccurrence,
     TemplateVersion,
     Therapist,
-    Visibility,
 )
 from app.models.standing import DeliveryState, Standing
 from app.models.types import utcnow
-from app.services import appointments, scoring, zone_history
+from app.services import appointments, scoring, sharing, zone_history
 from app.services.adherence.caseload_load import (
     NO_ENTRIES,
     ClientFacts,
@@ -266,7 +265,7 @@ def _risk_answers(
         .where(
             col(Entry.assignment_id).in_(may_flag),
             col(Entry.deleted_at).is_(None),
-            col(Entry.visibility) != Visibility.private,
+            sharing.shared(),
             col(Entry.occurred_at) >= since,
         )
     )

@@ -29,7 +29,7 @@ from app.core.i18n import _
 from app.models import Appointment, Assignment, Client, Entry, RecordTemplate, Reminder, SessionAgenda, Visibility
 from app.models.session_agenda import NOTE_MAX, PICKS_MAX, AgendaUpdate
 from app.models.types import utcnow
-from app.services import appointments, entries
+from app.services import appointments, entries, sharing
 from app.services.adherence import load as adherence
 from app.services.assignment_lookup import active_for_client
 from app.services.entry_text import EntryView, entry_views, tr
@@ -187,19 +187,7 @@ class DayBefore:
 
 def _offered(session: Session, *, client: Client, since: datetime) -> list[Entry]:
     """The client's shared and discuss-in-session entries since the last session, newest first."""
-    return list(
-        session.exec(
-            select(Entry)
-            .where(
-                Entry.client_id == client.id,
-                col(Entry.deleted_at).is_(None),
-                Entry.visibility != Visibility.private,
-                Entry.occurred_at >= since,
-            )
-            .order_by(col(Entry.occurred_at).desc())
-            .limit(OFFERED)
-        ).all()
-    )
+    return sharing.shared_entries(session, client_id=client.id, since=since, newest_first=True, limit=OFFERED)
 
 
 def _agenda(session: Session, *, appointment_id: uuid.UUID) -> SessionAgenda | None:

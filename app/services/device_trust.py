@@ -25,9 +25,9 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import Forbidden, NotFound
 from app.core.i18n import _
-from app.models import BarrierCheckin, Client, DeviceSession, Entry, Invite, SessionKind, Therapist, Visibility
+from app.models import BarrierCheckin, Client, DeviceSession, Entry, Invite, SessionKind, Therapist
 from app.models.types import utcnow
-from app.services import audit, pins
+from app.services import audit, pins, sharing
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ class PrivateAccess:
         """A condition on `Entry` for the query itself, so nothing is filtered afterwards."""
         if self.everything:
             return true()
-        shared = col(Entry.visibility) != Visibility.private
+        shared = sharing.shared()
         if self.device_id is None:
             return shared
         return or_(shared, col(Entry.device_id) == self.device_id)
@@ -54,7 +54,7 @@ class PrivateAccess:
     def allows(self, entry: Entry | BarrierCheckin) -> bool:
         return (
             self.everything
-            or entry.visibility != Visibility.private
+            or sharing.is_shared(entry)
             or (self.device_id is not None and entry.device_id == self.device_id)
         )
 

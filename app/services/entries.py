@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.fields import FieldDef
 from app.models.types import utcnow
-from app.services import audit, scoring, voice_notes
+from app.services import audit, scoring, sharing, voice_notes
 from app.services.answers import AnswerError, validate_answers
 from app.services.device_trust import PrivateAccess
 from app.services.record_types import fields_by_id, fields_of
@@ -253,7 +253,7 @@ def list_for_therapist(
     statement = select(Entry).where(
         Entry.client_id == client.id,
         col(Entry.deleted_at).is_(None),
-        Entry.visibility != Visibility.private,
+        sharing.shared(),
     )
     if before is not None:
         statement = statement.where(Entry.occurred_at < before)
@@ -296,7 +296,7 @@ def page_for_therapist(
     conditions: list[ColumnElement[bool]] = [
         col(Entry.client_id) == client.id,
         col(Entry.deleted_at).is_(None),
-        col(Entry.visibility) != Visibility.private,
+        sharing.shared(),
     ]
     if template_id is not None:
         conditions.append(

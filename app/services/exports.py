@@ -48,7 +48,7 @@ from app.models import (
     Visibility,
 )
 from app.models.types import utcnow
-from app.services import audit, scoring, voice_files, voice_storage, zone_history
+from app.services import audit, scoring, sharing, voice_files, voice_storage, zone_history
 from app.services.access_log import access_log
 from app.services.adherence.rules import DayClock
 from app.services.entry_text import describe, tr
@@ -428,7 +428,7 @@ def _entry_pages(session: Session, *, client_id: uuid.UUID, shared_only: bool) -
     while True:
         statement = select(Entry).where(Entry.client_id == client_id, col(Entry.deleted_at).is_(None))
         if shared_only:
-            statement = statement.where(Entry.visibility != Visibility.private)
+            statement = statement.where(sharing.shared())
         if last is not None:
             statement = statement.where(
                 (col(Entry.occurred_at) > last[0]) | ((col(Entry.occurred_at) == last[0]) & (col(Entry.id) > last[1]))

@@ -38,8 +38,9 @@ from app.core.errors import NotFound
 from app.core.i18n import N_, _
 from app.library import ABC_RECORD, URGE_LOG, LibraryTemplate
 from app.library.circumstances import BEHAVIOUR, LONG_TERM, PEOPLE, PLACE, SHORT_TERM, SITUATION
-from app.models import Client, Entry, RecordTemplate, TemplateVersion, Therapist, Visibility
+from app.models import Client, Entry, RecordTemplate, TemplateVersion, Therapist
 from app.models.fields import parse_fields
+from app.services import sharing
 from app.services.adherence.rules import DayClock
 
 WINDOW = timedelta(days=28)
@@ -197,7 +198,7 @@ def count(
         .where(
             Entry.client_id == client.id,
             col(Entry.deleted_at).is_(None),
-            col(Entry.visibility) != Visibility.private,
+            sharing.shared(),
             col(Entry.nothing_to_report).is_(False),
             col(RecordTemplate.slug).in_(list(QUOTED)),
             Entry.occurred_at >= min(since, window_start),

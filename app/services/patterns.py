@@ -45,9 +45,9 @@ from app.core.i18n import N_, _
 from app.core.timeutil import parse_hhmm
 from app.library import EXPOSURE_LOG, MOOD_LOG, SLEEP_DIARY, THOUGHT_RECORD, URGE_LOG
 from app.library.records import ACTIVITIES, THINKING_TRAPS
-from app.models import Assignment, Client, Entry, RecordTemplate, TemplateVersion, Therapist, Visibility
+from app.models import Assignment, Client, Entry, RecordTemplate, TemplateVersion, Therapist
 from app.models.types import utcnow
-from app.services import zone_history
+from app.services import sharing, zone_history
 from app.services.adherence.rules import DayClock
 from app.services.device_trust import PrivateAccess
 from app.services.functional_analysis import TIMES_OF_DAY
@@ -348,7 +348,7 @@ def for_therapist(session: Session, *, therapist: Therapist, client: Client, now
     """What the therapist may see: shared and "discuss in session" entries, never a private one."""
     if client.therapist_id != therapist.id:
         raise NotFound(_("No such client."))
-    return _patterns(session, client=client, condition=col(Entry.visibility) != Visibility.private, now=now)
+    return _patterns(session, client=client, condition=sharing.shared(), now=now)
 
 
 def _patterns(session: Session, *, client: Client, condition: Any, now: datetime | None) -> Patterns:

@@ -25,10 +25,10 @@ from sqlmodel import Session, col, delete, select
 
 from app.core.errors import Conflict, Invalid, NotFound, ServiceError
 from app.core.i18n import _
-from app.models import BarrierCheckin, Client, Entry, Therapist, Visibility, VoiceNote
+from app.models import BarrierCheckin, Client, Entry, Therapist, VoiceNote
 from app.models.fields import FieldDef, LongTextField, ShortTextField, VoiceField
 from app.models.types import utcnow
-from app.services import audit, voice_storage
+from app.services import audit, sharing, voice_storage
 from app.services.answers import voice_companion
 from app.services.device_trust import PrivateAccess
 
@@ -187,7 +187,7 @@ def readable(
             and owner.therapist_id == therapist.id
             and answered.client_id == owner.id
             and not (isinstance(answered, Entry) and answered.deleted_at is not None)
-            and answered.visibility != Visibility.private
+            and sharing.is_shared(answered)
         ):
             # Audited here, where the therapist's read is allowed; a playback that then fails
             # (no audio, a range outside the note) is rolled back with the rest of the request.
