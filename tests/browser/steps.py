@@ -84,3 +84,27 @@ def dispatch_at(server: LiveServer, now: Any) -> Any:
     # Playwright's sync API keeps an event loop running in this thread: use another one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, one_round()).result()
+
+
+# The worker that will get the push is the active one, done activating: the page is controlled
+# already while the worker's activate handler still runs (clients.claim), and Chromium may not
+# hand a push to a worker still activating.
+_ACTIVATED = "navigator.serviceWorker.ready.then(r => r.active !== null && r.active.state === 'activated')"
+
+
+def deliver_to_service_worker(context: Any, page: Any, origin: str, data: str) -> None:
+    """Hand `data` to the page's service worker as its push service would."""
+    wait_until(page, _ACTIVATED)
+    cdp = context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    for _turn in range(100):
+        if registrations:
+            break
+        page.wait_for_timeout(100)
+    [registration] = [item for item in registrations if not item.get("isDeleted")]
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": origin, "registrationId": registration["registrationId"], "data": data},
+    )

@@ -28,7 +28,7 @@ from app.services import reminders
 from app.services.reminders import snooze_links
 from tests.browser.live import PHONE, LiveServer
 from tests.browser.people import client_with_records
-from tests.browser.steps import wait_until
+from tests.browser.steps import deliver_to_service_worker, wait_until
 from tests.declarative_push import problems
 
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/declarative-test"
@@ -69,23 +69,6 @@ def _wait_worker(worker: Any, script: str) -> Any:
             return value
         time.sleep(0.1)
     raise AssertionError(f"still false in the worker: {script}")
-
-
-def deliver_to_service_worker(context: Any, page: Any, origin: str, data: str) -> None:
-    """Hand `data` to the page's service worker as its push service would."""
-    cdp = context.new_cdp_session(page)
-    registrations: list[dict[str, Any]] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
-    cdp.send("ServiceWorker.enable")
-    for _turn in range(100):
-        if registrations:
-            break
-        page.wait_for_timeout(100)
-    [registration] = [item for item in registrations if not item.get("isDeleted")]
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": origin, "registrationId": registration["registrationId"], "data": data},
-    )
 
 
 def service_worker(context: Any) -> Any:

@@ -26,7 +26,7 @@ from sqlmodel import select
 from app.models import OccurrenceStatus, Reminder, ReminderOccurrence
 from tests.browser.live import PHONE, LiveServer
 from tests.browser.people import client_with_records
-from tests.browser.steps import WAIT_MS, dispatch_at, wait_until
+from tests.browser.steps import WAIT_MS, deliver_to_service_worker, dispatch_at, wait_until
 from tests.declarative_push import problems
 from tests.peers import PushPeer
 
@@ -64,22 +64,6 @@ SHOWN_NOTIFICATION = """navigator.serviceWorker.ready
     title: shown[0].title, body: shown[0].body,
     actions: shown[0].actions.map(action => action.action), url: shown[0].data.url,
   })"""
-
-
-def _deliver_to_service_worker(context: Any, page: Any, origin: str, data: str) -> None:
-    cdp = context.new_cdp_session(page)
-    registrations: list[dict[str, Any]] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
-    cdp.send("ServiceWorker.enable")
-    deadline = 100
-    while not registrations and deadline:
-        page.wait_for_timeout(100)
-        deadline -= 1
-    [registration] = [item for item in registrations if not item.get("isDeleted")]
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": origin, "registrationId": registration["registrationId"], "data": data},
-    )
 
 
 def test_a_client_turns_reminders_on_and_the_due_one_arrives_at_the_push_service(
@@ -152,7 +136,7 @@ def test_a_client_turns_reminders_on_and_the_due_one_arrives_at_the_push_service
 
         # The message the push service decrypted, handed to this phone's service worker the
         # way a push service would (DevTools protocol): it shows the notification with actions.
-        _deliver_to_service_worker(context, page, live_server.url, message)
+        deliver_to_service_worker(context, page, live_server.url, message)
         shown = wait_until(page, SHOWN_NOTIFICATION)
         assert shown == {
             "title": "Between",

@@ -25,8 +25,8 @@ from app.services.reminders import subscriptions
 from tests.browser.journeys.conftest import OpenJourney
 from tests.browser.journeys.journey import ALL_FOUR, Journey
 from tests.browser.people import client_with_records
-from tests.browser.steps import dispatch_at, wait_until
-from tests.browser.test_declarative_push import SHOWN, deliver_to_service_worker, service_worker
+from tests.browser.steps import deliver_to_service_worker, dispatch_at, wait_until
+from tests.browser.test_declarative_push import SHOWN, service_worker
 from tests.peers import PushPeer
 
 # In the worker: its push manager answers with this phone's endpoint; "Not today" is tapped,
