@@ -80,6 +80,50 @@ def test_connection_dropping_in_the_middle_of_the_sync_loses_and_doubles_nothing
     assert len(sent) > COUNT
 
 
+# Safari has no Background Sync: there the page alone tries again.
+NO_BACKGROUND_SYNC = "Object.defineProperty(ServiceWorkerRegistration.prototype, 'sync', { get: () => undefined });"
+
+
+@pytest.mark.parametrize(
+    ("background_sync", "count"), [(True, COUNT), (False, 1)], ids=["background-sync", "page-only-one-entry"]
+)
+def test_a_hiccup_just_after_coming_back_online_does_not_wait_out_the_offline_tries(
+    phone_context: Any, live_server: LiveServer, background_sync: bool, count: int
+) -> None:
+    # Entries logged offline, each try failing: those tries must not stretch the wait, or the
+    # first request back online failing would leave everything waiting for minutes. With one
+    # entry and no Background Sync, the page's own timer, set while offline, is the only one.
+    if not background_sync:
+        phone_context.add_init_script(NO_BACKGROUND_SYNC)
+    person = client_with_records(live_server, "mood_log")
+    page = open_app(phone_context, live_server, person)
+    phone_context.set_offline(True)
+    _log_offline(page, person, count)
+    tries: list[str] = []
+    back_online = False
+
+    def first_fails(route: Any) -> None:
+        tries.append("online" if back_online else "offline")
+        if tries.count("online") == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    phone_context.route("**/api/v1/entries", first_fails)
+    page.goto("/c")
+    # The page's own first try, still offline.
+    for _turn in range(300):
+        if tries:
+            break
+        page.wait_for_timeout(100)
+    assert tries == ["offline"] * len(tries) and tries
+    back_online = True
+    phone_context.set_offline(False)
+    wait_until(page, "BetweenOutbox.list().then(items => items.length === 0)")
+    assert live_server.entry_count(person.client) == count
+    assert tries.count("online") == count + 1  # the first one, once more
+
+
 def test_an_entry_deleted_on_the_server_is_not_sent_again_and_the_person_is_told(
     phone_context: Any, live_server: LiveServer
 ) -> None:

@@ -42,6 +42,18 @@ def _set_up(
     return client, assignment, reminder
 
 
+def _every_day_at_seven(session: Session, client: Client, reminder: Reminder) -> None:
+    """The client's reminder for the record at 19:00 on every day of the week, whatever it asks."""
+    reminders.save(
+        session,
+        client=client,
+        assignment_id=reminder.assignment_id,
+        data=reminders.ReminderInput(times=("19:00",), weekdays=(1, 2, 3, 4, 5, 6, 7)),
+        now=MONDAY,
+    )
+    session.commit()
+
+
 def _next(session: Session, dispatcher: Dispatcher, reminder: Reminder) -> ReminderOccurrence:
     """Run the dispatcher when the reminder is next due; the occurrence it recorded."""
     session.refresh(reminder)
@@ -106,14 +118,7 @@ def test_a_weekday_record_stays_quiet_on_other_days_and_speaks_up_on_its_own(
     client, _assignment, reminder = _set_up(
         session, sink, dispatch_settings, times=("19:00",), frequency=Frequency.weekdays, weekdays=[1, 3, 5]
     )
-    reminders.save(
-        session,
-        client=client,
-        assignment_id=reminder.assignment_id,
-        data=reminders.ReminderInput(times=("19:00",), weekdays=(1, 2, 3, 4, 5, 6, 7)),
-        now=MONDAY,
-    )
-    session.commit()
+    _every_day_at_seven(session, client, reminder)
 
     outcomes = [_next(session, dispatcher, reminder) for _day in ("Mon", "Tue", "Wed")]
 
@@ -171,14 +176,7 @@ def _week_of_reminders(
     Tuesday morning."""
     assignment.created_at = MONDAY
     session.add(assignment)
-    reminders.save(
-        session,
-        client=client,
-        assignment_id=reminder.assignment_id,
-        data=reminders.ReminderInput(times=("19:00",), weekdays=(1, 2, 3, 4, 5, 6, 7)),
-        now=MONDAY,
-    )
-    session.commit()
+    _every_day_at_seven(session, client, reminder)
     monday = _next(session, dispatcher, reminder)
     make_entry(session, client=client, assignment=assignment, occurred_at=datetime(2026, 5, 5, 8, tzinfo=UTC))
     return [monday, *(_next(session, dispatcher, reminder) for _day in range(7))]

@@ -7,6 +7,7 @@
   var Outbox = window.BetweenOutbox;
   var SYNC_TAG = "between-outbox";
   var retryTimer = null;
+  var retryAt = 0;  // when retryTimer fires
 
   function strings() {
     var node = document.querySelector("[data-client-strings]");
@@ -358,17 +359,23 @@
 
   // ---- Sending what waits ---------------------------------------------------------------
 
+  // One timer, for the soonest turn. A later round may need an earlier one than the timer
+  // set: a try made offline backs off for minutes, and one entry failing just after coming
+  // back online must not wait that long (nor hold back the ones behind it).
   function scheduleRetry() {
-    if (retryTimer || !Outbox) { return; }
+    if (!Outbox) { return; }
     Outbox.list().then(function (items) {
       var times = items.filter(function (item) { return item.state === "pending"; })
         .map(function (item) { return item.nextTry || Date.now(); });
       if (!times.length) { return; }
-      var wait = Math.max(1000, Math.min.apply(Math, times) - Date.now());
-      retryTimer = setTimeout(function () {
+      var at = Math.max(Date.now() + 1000, Math.min.apply(Math, times));
+      if (retryTimer && retryAt <= at) { return; }
+      window.clearTimeout(retryTimer);
+      retryAt = at;
+      retryTimer = window.setTimeout(function () {
         retryTimer = null;
         syncNow(false);
-      }, wait);
+      }, at - Date.now());
     });
   }
 

@@ -111,6 +111,10 @@
     };
   }
 
+  function offline() {
+    return Boolean(global.navigator) && global.navigator.onLine === false;
+  }
+
   function backoff(attempts) {
     var base = Math.min(MAX_BACKOFF_MS, 2000 * Math.pow(2, Math.max(0, attempts - 1)));
     return Math.round(base * (0.5 + Math.random() / 2));
@@ -242,9 +246,15 @@
           }
           // Retry later: no network, a server hiccup, or no valid session. The later items
           // would meet the same fate, so this round ends here and keeps the order.
-          item.attempts = (item.attempts || 0) + 1;
           item.problem = outcome.kind === "auth" ? "auth" : "network";
-          item.nextTry = Date.now() + Math.max(outcome.retryAfterMs || 0, backoff(item.attempts));
+          if (offline()) {
+            // Tries while the device says it is offline do not make the wait longer: coming
+            // back online sends at once, and a hiccup then must not wait minutes.
+            item.nextTry = Date.now() + MAX_BACKOFF_MS;
+          } else {
+            item.attempts = (item.attempts || 0) + 1;
+            item.nextTry = Date.now() + Math.max(outcome.retryAfterMs || 0, backoff(item.attempts));
+          }
           summary.stopped = item.problem;
           summary.waiting += items.length - index + 1;
           return putOne(OUTBOX, item);

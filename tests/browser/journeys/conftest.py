@@ -28,17 +28,19 @@ PASSED = pytest.StashKey[bool]()
 
 @pytest.fixture
 def open_journey(request: pytest.FixtureRequest, browser: Any, live_server: LiveServer) -> Iterator[OpenJourney]:
-    """`open_journey(size, lang, *, javascript=True)`: a new browser context walked as a journey.
-    Each one is closed at the end of the test, after checking that every page it reached was checked."""
+    """`open_journey(size, lang, *, javascript=True, zone=None)`: a new browser context walked as
+    a journey (its clock in `zone`, e.g. "UTC", when given). Each one is closed at the end of the
+    test, after checking that every page it reached was checked."""
     opened: list[Journey] = []
 
-    def open_(size: str, lang: str, *, javascript: bool = True) -> Journey:
+    def open_(size: str, lang: str, *, javascript: bool = True, zone: str | None = None) -> Journey:
         assert size in SIZES, size
         context = browser.new_context(
             **SIZES[size],
             base_url=live_server.url,
             locale=BROWSER_LOCALE[lang],
             java_script_enabled=javascript,
+            **({"timezone_id": zone} if zone else {}),
         )
         if size == "phone":
             context.grant_permissions(["microphone"], origin=live_server.url)

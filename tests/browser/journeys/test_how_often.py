@@ -11,7 +11,6 @@ instant today's 09:00 reminder falls due (as in tests/browser/test_reminders_pus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -22,33 +21,13 @@ from app.core import i18n
 from app.core.days import local_day
 from app.models import Assignment, OccurrenceStatus, Reminder, ReminderOccurrence
 from app.models.types import utcnow
-from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
+from tests.browser.journeys.conftest import OpenJourney
+from tests.browser.journeys.journey import Journey
 from tests.browser.live import LiveServer
 from tests.browser.steps import dispatch_at
 from tests.factories import make_client, make_therapist
 
-Open = Callable[[str, str], Journey]
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-@pytest.fixture
-def open_on_utc(browser: Any, live_server: LiveServer) -> Iterator[Open]:
-    """`open_on_utc(size, lang)`: a journey whose browser clock is on UTC."""
-    opened: list[Journey] = []
-
-    def open_(size: str, lang: str) -> Journey:
-        context = browser.new_context(
-            **SIZES[size], base_url=live_server.url, locale=BROWSER_LOCALE[lang], timezone_id="UTC"
-        )
-        journey = Journey(server=live_server, context=context, size=size, lang=lang)
-        opened.append(journey)
-        return journey
-
-    yield open_
-    unchecked = [f"{j.size}/{j.lang}: {path}" for j in opened for path in j.unchecked()]
-    for journey in opened:
-        journey.context.close()
-    assert not unchecked, "pages reached without journey.arrive(): " + ", ".join(unchecked)
 
 
 def _assign(desk: Journey, record: str, how: str, *, first: bool = False) -> Any:
@@ -98,7 +77,7 @@ def _log_mood(phone: Journey, mood: int, name: str) -> None:
 
 @pytest.mark.parametrize(("desk_lang", "phone_lang"), [("en", "es"), ("es", "en")])
 def test_how_often_as_the_therapist_sets_it_and_the_client_lives_it(
-    open_on_utc: Open, live_server: LiveServer, desk_lang: str, phone_lang: str
+    open_journey: OpenJourney, live_server: LiveServer, desk_lang: str, phone_lang: str
 ) -> None:
     with live_server.session() as session:
         therapist = make_therapist(session, name="Dr. Ana Gil")
@@ -106,7 +85,7 @@ def test_how_often_as_the_therapist_sets_it_and_the_client_lives_it(
     today = local_day(utcnow(), timezone="UTC", boundary=client.day_boundary)
 
     # The therapist, on a laptop: the client's page, then three records assigned by clicking.
-    desk = open_on_utc("desktop", desk_lang)
+    desk = open_journey("desktop", desk_lang, zone="UTC")
     page = desk.start("/t", who=therapist, name="how-often-caseload")
     page.get_by_role("link", name=client.display_name).first.click()
     page.wait_for_url(f"**/t/clients/{client.id}")
@@ -150,7 +129,7 @@ def test_how_often_as_the_therapist_sets_it_and_the_client_lives_it(
     assert today.isoweekday() not in made["weekdays"].weekdays
 
     # The client, on the phone: the note today, on a day it was not set for.
-    phone = open_on_utc("phone", phone_lang)
+    phone = open_journey("phone", phone_lang, zone="UTC")
     mobile = phone.start("/c", who=client, name="how-often-today")
     tasks = mobile.locator("ul.tasks").inner_text()
     assert phone._("Whenever something happens") in tasks

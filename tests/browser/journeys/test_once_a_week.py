@@ -9,7 +9,6 @@ instant it falls due (as in test_how_often.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -22,32 +21,11 @@ from app.models import OccurrenceStatus, Reminder, ReminderOccurrence
 from app.models.types import utcnow
 from app.services import frequency, reminders
 from app.services.frequency import QUIET_WEEK_DONE
-from tests.browser.journeys.journey import BROWSER_LOCALE, SIZES, Journey
+from tests.browser.journeys.conftest import OpenJourney
 from tests.browser.live import LiveServer
 from tests.browser.steps import dispatch_at
 from tests.factories import library_template, make_assignment, make_client, make_therapist
 from tests.routes.insights_helpers import backdate
-
-Open = Callable[[str, str], Journey]
-
-
-@pytest.fixture
-def open_on_utc(browser: Any, live_server: LiveServer) -> Iterator[Open]:
-    opened: list[Journey] = []
-
-    def open_(size: str, lang: str) -> Journey:
-        context = browser.new_context(
-            **SIZES[size], base_url=live_server.url, locale=BROWSER_LOCALE[lang], timezone_id="UTC"
-        )
-        journey = Journey(server=live_server, context=context, size=size, lang=lang)
-        opened.append(journey)
-        return journey
-
-    yield open_
-    unchecked = [f"{j.size}/{j.lang}: {path}" for j in opened for path in j.unchecked()]
-    for journey in opened:
-        journey.context.close()
-    assert not unchecked, "pages reached without journey.arrive(): " + ", ".join(unchecked)
 
 
 def _weekly(server: LiveServer, name: str) -> tuple[Any, Any, Any, Any]:
@@ -81,11 +59,11 @@ def _weekly(server: LiveServer, name: str) -> tuple[Any, Any, Any, Any]:
 
 @pytest.mark.parametrize(("phone_lang", "desk_lang"), [("es", "en"), ("en", "es")])
 def test_a_weekly_record_done_early_is_done_for_the_week_and_its_reminder_stays_quiet(
-    open_on_utc: Open, live_server: LiveServer, phone_lang: str, desk_lang: str
+    open_journey: OpenJourney, live_server: LiveServer, phone_lang: str, desk_lang: str
 ) -> None:
     therapist, client, phq9, ends = _weekly(live_server, f"Noa {phone_lang}")
     today = local_day(utcnow(), timezone="UTC")
-    phone = open_on_utc("phone", phone_lang)
+    phone = open_journey("phone", phone_lang, zone="UTC")
     _ = phone._
     with i18n.using_locale(phone_lang):
         by_then = frequency.this_week(ends, today=today)
@@ -139,7 +117,7 @@ def test_a_weekly_record_done_early_is_done_for_the_week_and_its_reminder_stays_
     assert f"{_('PHQ-9 mood questionnaire')} · {why}" in said
 
     # The therapist: already done, not a failure.
-    desk = open_on_utc("desktop", desk_lang)
+    desk = open_journey("desktop", desk_lang, zone="UTC")
     page = desk.start("/t", who=therapist, name=None)
     page.get_by_role("link", name=client.display_name).first.click()
     page.wait_for_url(f"**/t/clients/{client.id}")
