@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
+from sqlmodel import select
 
 from app.dispatch.dispatcher import Dispatcher
+from app.models import Reminder, ReminderOccurrence
 from tests.browser.live import LiveServer
 from tests.browser.people import Person
 
@@ -84,6 +87,23 @@ def dispatch_at(server: LiveServer, now: Any) -> Any:
     # Playwright's sync API keeps an event loop running in this thread: use another one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, one_round()).result()
+
+
+def reminder_due_at(server: LiveServer, assignment_id: Any, due: Any) -> Any:
+    """Move the record's reminder to fall due at `due`, run the dispatcher just after it, and
+    return the one occurrence it recorded."""
+    with server.session() as session:
+        reminder = session.exec(select(Reminder).where(Reminder.assignment_id == assignment_id)).one()
+        reminder.next_due_at = due
+        session.add(reminder)
+        session.commit()
+        reminder_id = reminder.id
+    dispatch_at(server, due + timedelta(seconds=5))
+    with server.session() as session:
+        [occurrence] = session.exec(
+            select(ReminderOccurrence).where(ReminderOccurrence.reminder_id == reminder_id)
+        ).all()
+        return occurrence
 
 
 # The worker that will get the push is the active one, done activating: the page is controlled

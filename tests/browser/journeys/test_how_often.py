@@ -11,7 +11,7 @@ instant today's 09:00 reminder falls due (as in tests/browser/test_reminders_pus
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
@@ -19,12 +19,12 @@ from sqlmodel import select
 
 from app.core import i18n
 from app.core.days import local_day
-from app.models import Assignment, OccurrenceStatus, Reminder, ReminderOccurrence
+from app.models import Assignment, OccurrenceStatus
 from app.models.types import utcnow
 from tests.browser.journeys.conftest import OpenJourney
 from tests.browser.journeys.journey import Journey
 from tests.browser.live import LiveServer
-from tests.browser.steps import dispatch_at
+from tests.browser.steps import reminder_due_at
 from tests.factories import make_client, make_therapist
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -171,14 +171,7 @@ def test_how_often_as_the_therapist_sets_it_and_the_client_lives_it(
     # The mood log's 09:00 reminder of today, as the app's dispatcher works it out when it falls due:
     # the day's two entries are there, so it stays quiet.
     due = datetime.combine(today, time(9, 0), tzinfo=UTC)
-    with live_server.session() as session:
-        reminder = session.exec(select(Reminder).where(Reminder.assignment_id == made["times_per_day"].id)).one()
-        reminder.next_due_at = due
-        session.add(reminder)
-        session.commit()
-    dispatch_at(live_server, due + timedelta(seconds=5))
-    with live_server.session() as session:
-        [quiet] = session.exec(select(ReminderOccurrence).where(ReminderOccurrence.reminder_id == reminder.id)).all()
+    quiet = reminder_due_at(live_server, made["times_per_day"].id, due)
     assert quiet.status is OccurrenceStatus.suppressed
 
     # The reminder page says what each reminder does once the record is done, and why one stayed quiet.

@@ -13,17 +13,16 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from app.core import i18n
 from app.core.days import local_day
-from app.models import OccurrenceStatus, Reminder, ReminderOccurrence
+from app.models import OccurrenceStatus
 from app.models.types import utcnow
 from app.services import frequency, reminders
 from app.services.frequency import QUIET_WEEK_DONE
 from tests.browser.journeys.conftest import OpenJourney
 from tests.browser.live import LiveServer
-from tests.browser.steps import dispatch_at
+from tests.browser.steps import reminder_due_at
 from tests.factories import library_template, make_assignment, make_client, make_therapist
 from tests.routes.insights_helpers import backdate
 
@@ -92,14 +91,7 @@ def test_a_weekly_record_done_early_is_done_for_the_week_and_its_reminder_stays_
 
     # Tomorrow's 19:00 is in the same week: the dispatcher keeps it quiet, and says why.
     due = datetime.combine(today + timedelta(days=1), time(19, 0), tzinfo=UTC)
-    with live_server.session() as session:
-        reminder = session.exec(select(Reminder).where(Reminder.assignment_id == phq9.id)).one()
-        reminder.next_due_at = due
-        session.add(reminder)
-        session.commit()
-    dispatch_at(live_server, due + timedelta(seconds=5))
-    with live_server.session() as session:
-        [quiet] = session.exec(select(ReminderOccurrence).where(ReminderOccurrence.reminder_id == reminder.id)).all()
+    quiet = reminder_due_at(live_server, phq9.id, due)
     assert (quiet.status, quiet.last_error) == (OccurrenceStatus.suppressed, QUIET_WEEK_DONE)
 
     # The reminder page: what the reminder does once the week's is done, and why it stayed quiet.
