@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from babel.dates import get_day_names
 from babel.lists import format_list
 from sqlmodel import Session, col, select
 
@@ -28,6 +27,7 @@ from app.services.adherence.rules import (
     ScheduleChange,
 )
 from app.services.frequency import frequency_label as frequency_rules_label
+from app.services.frequency import wide_day_names
 
 SCHEDULE_FIELDS = ("frequency", "times_per_day", "weekdays")
 # A notice the client never dismissed goes away by itself after this long.
@@ -82,22 +82,15 @@ def schedule_histories(
 # -- words -------------------------------------------------------------------------------------
 
 
-def _day_names() -> dict[int, str]:
-    names = get_day_names("wide", locale=i18n.get_locale())  # 0 = Monday
-    return {number + 1: str(names[number]) for number in range(7)}
-
-
 def how_often(snapshot: dict[str, Any] | Any) -> str:
     """A record's frequency in words, to follow "now": "twice a day", "on Monday and Friday"."""
     values = snapshot if isinstance(snapshot, dict) else _snapshot_of(snapshot)
     frequency = Frequency(values["frequency"])
     weekdays = sorted(values.get("weekdays") or ALL_WEEKDAYS)
     if frequency is Frequency.weekdays:
-        names = _day_names()
-        return i18n.gettext("on %(days)s", days=format_list([names[d] for d in weekdays], locale=i18n.get_locale()))
-    if frequency is Frequency.weekly and len(weekdays) == 1:
-        return i18n.gettext("once a week, on %(day)s", day=_day_names()[weekdays[0]])
-
+        names = wide_day_names()
+        days = format_list([names[day - 1] for day in weekdays], locale=i18n.get_locale())
+        return i18n.gettext("on %(days)s", days=days)
     return frequency_rules_label(SimpleNamespace(**values))
 
 

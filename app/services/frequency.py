@@ -196,7 +196,7 @@ def reminder_rule(assignment: Any, *, title: str, times: Sequence[str] = ()) -> 
                 "%(record)s is once a week, in the week that ends on %(day)s. Once that week's is done, "
                 "this reminder stays quiet until the next week.",
                 record=title,
-                day=_wide_day_names()[due - 1],
+                day=wide_day_names()[due - 1],
             )
         return i18n.gettext(
             "%(record)s is once a week. Once that week's is done, this reminder stays quiet until the next week.",
@@ -248,11 +248,11 @@ def this_week(last: date, *, today: date) -> str:
     """A weekly record not done yet this week, on the client's Today: by when, kindly."""
     if last == today:
         return i18n.gettext("Once this week, by today")
-    return i18n.gettext("Once this week, by %(day)s", day=_wide_day_names()[last.weekday()])
+    return i18n.gettext("Once this week, by %(day)s", day=wide_day_names()[last.weekday()])
 
 
-def _wide_day_names() -> list[str]:
-    """Monday to Sunday, in full, in the current language."""
+def wide_day_names() -> list[str]:
+    """Monday to Sunday, in full, in the current language (index 0: Monday)."""
     from babel.dates import get_day_names
 
     names = get_day_names("wide", locale=i18n.get_locale())
@@ -276,7 +276,7 @@ def frequency_label(assignment: Any) -> str:
     if frequency is Frequency.weekly:
         weekdays = list(assignment.weekdays or ())
         if len(weekdays) == 1:  # due on one day of the week (older weekly records have none)
-            return i18n.gettext("once a week, on %(day)s", day=_wide_day_names()[weekdays[0] - 1])
+            return i18n.gettext("once a week, on %(day)s", day=wide_day_names()[weekdays[0] - 1])
         return i18n.gettext("once a week")
     if frequency is Frequency.as_it_happens:
         return i18n.gettext("when it happens")
