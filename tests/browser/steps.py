@@ -119,12 +119,36 @@ def deliver_to_service_worker(context: Any, page: Any, origin: str, data: str) -
     registrations: list[dict[str, Any]] = []
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
     cdp.send("ServiceWorker.enable")
+    scope = origin.rstrip("/") + "/"
+
+    def ours() -> list[str]:
+        return sorted(
+            {
+                item["registrationId"]
+                for item in registrations
+                if not item.get("isDeleted") and item.get("scopeURL") == scope
+            }
+        )
+
     for _turn in range(100):
-        if registrations:
+        if ours():
             break
         page.wait_for_timeout(100)
-    [registration] = [item for item in registrations if not item.get("isDeleted")]
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": origin, "registrationId": registration["registrationId"], "data": data},
-    )
+    [registration_id] = ours()
+    cdp.send("ServiceWorker.deliverPushMessage", {"origin": origin, "registrationId": registration_id, "data": data})
+    cdp.detach()
+
+
+def push_until(context: Any, page: Any, origin: str, data: str, until: str) -> Any:
+    """Deliver `data` to the page's service worker and wait for the page condition `until`;
+    delivered again, up to three times, when nothing came of it in ten seconds. DevTools'
+    delivery answers nothing, and in a browser that has run many tests it now and then
+    delivered nothing at all (a push service, too, tries again)."""
+    for attempt in range(3):
+        deliver_to_service_worker(context, page, origin, data)
+        try:
+            return wait_until(page, until, timeout_ms=10_000)
+        except AssertionError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -28,7 +28,7 @@ from app.services import reminders
 from app.services.reminders import snooze_links
 from tests.browser.live import PHONE, LiveServer
 from tests.browser.people import client_with_records
-from tests.browser.steps import deliver_to_service_worker, wait_until
+from tests.browser.steps import deliver_to_service_worker, push_until, wait_until
 from tests.declarative_push import problems
 
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/declarative-test"
@@ -128,8 +128,7 @@ def test_the_worker_shows_the_declarative_message_with_the_buttons_in_order_and_
         worker = service_worker(context)
         assert worker.evaluate("() => Notification.maxActions") == 2
 
-        deliver_to_service_worker(context, page, live_server.url, message.decode())
-        [shown] = wait_until(page, SHOWN)
+        [shown] = push_until(context, page, live_server.url, message.decode(), SHOWN)
         assert shown == {
             "title": "Between",
             "body": "A moment to check in?",
@@ -172,8 +171,7 @@ def test_a_message_without_words_still_shows_something(browser: Any, live_server
         page = context.new_page()
         page.goto("/c")
         wait_until(page, "navigator.serviceWorker.controller !== null")
-        deliver_to_service_worker(context, page, live_server.url, "not json " + str(uuid.uuid4()))
-        [shown] = wait_until(page, SHOWN)
+        [shown] = push_until(context, page, live_server.url, "not json " + str(uuid.uuid4()), SHOWN)
         assert shown["title"] == "Between" and shown["body"].startswith("not json")
         assert shown["actions"] == [] and shown["url"] == "/c"
     finally:

@@ -26,7 +26,7 @@ from sqlmodel import select
 from app.models import OccurrenceStatus, Reminder, ReminderOccurrence
 from tests.browser.live import PHONE, LiveServer
 from tests.browser.people import client_with_records
-from tests.browser.steps import WAIT_MS, deliver_to_service_worker, dispatch_at, wait_until
+from tests.browser.steps import WAIT_MS, dispatch_at, push_until, wait_until
 from tests.declarative_push import problems
 from tests.peers import PushPeer
 
@@ -136,8 +136,7 @@ def test_a_client_turns_reminders_on_and_the_due_one_arrives_at_the_push_service
 
         # The message the push service decrypted, handed to this phone's service worker the
         # way a push service would (DevTools protocol): it shows the notification with actions.
-        deliver_to_service_worker(context, page, live_server.url, message)
-        shown = wait_until(page, SHOWN_NOTIFICATION)
+        shown = push_until(context, page, live_server.url, message, SHOWN_NOTIFICATION)
         assert shown == {
             "title": "Between",
             "body": "A moment to check in?",

@@ -25,7 +25,7 @@ from app.services.reminders import subscriptions
 from tests.browser.journeys.conftest import OpenJourney
 from tests.browser.journeys.journey import ALL_FOUR, Journey
 from tests.browser.people import client_with_records
-from tests.browser.steps import deliver_to_service_worker, dispatch_at, wait_until
+from tests.browser.steps import dispatch_at, push_until, wait_until
 from tests.browser.test_declarative_push import SHOWN, service_worker
 from tests.peers import PushPeer
 
@@ -86,8 +86,7 @@ def test_a_reminder_tapped_not_today_shows_as_seen_to_the_client_and_the_therapi
     worker = service_worker(journey.context)
 
     # The phone shows it: discreet words, and the two buttons Chromium has room for, in order.
-    deliver_to_service_worker(journey.context, page, server.url, message)
-    [shown] = wait_until(page, SHOWN)
+    [shown] = push_until(journey.context, page, server.url, message, SHOWN)
     assert (shown["title"], shown["body"]) == ("Between", _("A moment to check in?"))
     assert shown["actions"] == [["log", _("Log now")], ["not-today", _("Not today")]]
 
