@@ -44,6 +44,7 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.services import frequency as frequency_rules
+from app.services.adherence.rules import days_of
 from app.services.reminders import health as reminder_health
 from app.services.reminders import schedule as sched
 
@@ -393,7 +394,7 @@ class Ledger:
                 counts[(assignment_id, local_day(occurred_at, timezone=zone, boundary=boundary))] += 1
         quiet = []
         for (occurrence, row), (day, first, last) in zip(pending, counted, strict=True):
-            entries = sum(counts.get((row.assignment_id, one), 0) for one in frequency_rules.days_of(first, last))
+            entries = sum(counts.get((row.assignment_id, one), 0) for one in days_of(first, last))
             reason = frequency_rules.quiet_reason(
                 row.frequency,
                 times_per_day=row.times_per_day,

@@ -30,6 +30,7 @@ from app.models import (
 from app.models.types import utcnow
 from app.services import frequency as frequency_rules
 from app.services import record_types
+from app.services.adherence.rules import days_of
 from app.services.assignment_lookup import active_for_client
 
 # How long after stopping a record the therapist can take it back ("Stopped. Undo").
@@ -256,9 +257,7 @@ def today(session: Session, *, client: Client, now: datetime | None = None) -> l
                 due_today=expected > 0,
                 day=day,
                 week=(low, high) if weekly else None,
-                done_this_week=sum(per_day[(assignment.id, one)] for one in frequency_rules.days_of(low, high))
-                if weekly
-                else 0,
+                done_this_week=sum(per_day[(assignment.id, one)] for one in days_of(low, high)) if weekly else 0,
             )
         )
     return tasks

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from app.core import i18n
@@ -110,11 +110,6 @@ QUIET_DONE = "done"  # the entries that day asks for were already there
 QUIET_NOT_DUE = "not_due"  # the record is not set for that day
 QUIET_LOGGED = "logged"  # kept as it happens: something was already written that day
 QUIET_WEEK_DONE = "week_done"  # a weekly record: that week's entry was already there
-
-
-def days_of(first: date, last: date) -> list[date]:
-    """Each day from `first` to `last`, both included."""
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def counted_days(

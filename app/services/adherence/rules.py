@@ -199,6 +199,11 @@ def due_weekday(frequency: Frequency | str, weekdays: Sequence[int]) -> int | No
     return None
 
 
+def days_of(first: date, last: date) -> list[date]:
+    """Each day from `first` to `last`, both included."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
 def week_of(day: date, *, first_day: date, due_weekday: int | None) -> tuple[date, date]:
     """The week of a weekly record that `day` falls in, as (first, last) day: the window of
     `week_windows` that holds it (ending on `due_weekday`, or seven days from `first_day`)."""
@@ -356,8 +361,7 @@ class DayClock:
         if stop < start:
             return days
         if len(self.changes) == 1:
-            first, last = self.day_of(start), self.day_of(stop)
-            return {first + timedelta(days=offset) for offset in range((last - first).days + 1)}
+            return set(days_of(self.day_of(start), self.day_of(stop)))
         spans: list[tuple[datetime, datetime, str]] = []
         for index, change in enumerate(self.changes):
             span_start = start if index == 0 else max(change.effective_from, start)
@@ -369,7 +373,5 @@ class DayClock:
                 spans.append((span_start, span_end, change.timezone))
         for span_start, span_end, zone in spans:
             first = local_day(span_start, timezone=zone, boundary=self.boundary)
-            last = local_day(span_end, timezone=zone, boundary=self.boundary)
-            for offset in range((last - first).days + 1):
-                days.add(first + timedelta(days=offset))
+            days.update(days_of(first, local_day(span_end, timezone=zone, boundary=self.boundary)))
         return days
