@@ -6,6 +6,7 @@ entry when it is saved. Band names are msgids, translated where they are shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.core.i18n import N_
@@ -34,12 +35,19 @@ SEVERITY_BANDS: dict[str, tuple[tuple[int, int, str], ...]] = {
 PHQ9_ITEM9 = "phq9_item9"
 SELF_HARM = "self_harm"  # a record says the client hurt themselves
 
+# Library records whose answers can say the client hurt themselves, by slug: a DBT diary
+# card's "Did you self-harm today?" answered yes, an urge log's urge to hurt oneself acted on.
+# Urges alone are not flagged: a DBT diary rates them every day, and an urge ridden out is the
+# skill working.
+_SELF_HARM: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "dbt_diary_card": lambda answers: answers.get("self_harmed") is True,
+    "urge_log": lambda answers: answers.get("urge_type") == "self_harm" and answers.get("acted_on") is True,
+}
+
 # The rules and library records whose answers can raise a flag: the caseload reads only
-# their entries. A DBT diary card's "Did you self-harm today?" answered yes, an urge log's
-# urge to hurt oneself acted on. Urges alone are not flagged: a DBT diary rates them every
-# day, and an urge ridden out is the skill working.
+# their entries.
 RISK_RULES = ("phq9",)
-RISK_RECORDS = ("dbt_diary_card", "urge_log")
+RISK_RECORDS = tuple(_SELF_HARM)
 
 _ITEM_MAX = 3
 
@@ -78,9 +86,8 @@ def risk_flags(rule: str | None, answers: dict[str, Any], *, library: str | None
         item9 = _item(answers, 9)
         if item9 is not None and item9 > 0:
             flags.append(PHQ9_ITEM9)
-    if library == "dbt_diary_card" and answers.get("self_harmed") is True:
-        flags.append(SELF_HARM)
-    if library == "urge_log" and answers.get("urge_type") == "self_harm" and answers.get("acted_on") is True:
+    said = _SELF_HARM.get(library or "")
+    if said is not None and said(answers):
         flags.append(SELF_HARM)
     return flags
 
