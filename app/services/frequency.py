@@ -229,7 +229,7 @@ def quiet_sentence(reason: str | None, *, time: str, day: str, today: bool) -> s
     return i18n.gettext("Stayed quiet at %(time)s on %(day)s: that day's record was already done.", time=time, day=day)
 
 
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 def per_week(value: float) -> str:
@@ -282,13 +282,4 @@ class WeekdayNames:
     """Iterates (ISO number, short name) in the current language."""
 
     def __iter__(self):  # type: ignore[no-untyped-def]
-        names = [
-            i18n.gettext("Mon"),
-            i18n.gettext("Tue"),
-            i18n.gettext("Wed"),
-            i18n.gettext("Thu"),
-            i18n.gettext("Fri"),
-            i18n.gettext("Sat"),
-            i18n.gettext("Sun"),
-        ]
-        return iter(list(enumerate(names, start=1)))
+        return iter(_weekday_names())
